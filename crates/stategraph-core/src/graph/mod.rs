@@ -1,0 +1,8 @@
+//! Building and compiling graphs.
+
+mod builder;
+pub(crate) mod compiled;
+mod validate;
+
+pub use builder::{CompileOptions, EdgeSource, PathMap, RouterFn, Schema, StateGraph};
+pub use compiled::{CompiledGraph, Input, TASKS};

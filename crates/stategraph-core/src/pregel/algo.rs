@@ -1,0 +1,365 @@
+//! The superstep algorithm, without IO: which tasks run next, and how their writes change the
+//! channels. Mirrors LangGraph's `pregel/_algo.py` (`prepare_next_tasks`, `apply_writes`) so
+//! both engines make the same decisions; `run_loop` does the async work around it.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use uuid::Uuid;
+use xxhash_rust::xxh3::xxh3_128;
+
+use crate::channels::Channel;
+use crate::graph::compiled::{ChannelId, ChannelRole, GraphInner, NodeId, ReadSlot, Reader};
+use crate::state::State;
+use crate::{Error, Result};
+
+/// Identifies a task within a step and orders the application of writes: pull tasks (triggered by
+/// edges) by node name, then push tasks (`Send`s) in the order they were sent — LangGraph's
+/// `task_path_str` order (`~__pregel_pull, <name>` < `~__pregel_push, <idx>`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum TaskPath {
+    /// Writes that come from outside any task (input, `update_state`); applied first.
+    Null,
+    Pull(Arc<str>),
+    Push(usize),
+}
+
+/// What the engine remembers between steps (the in-memory part of a checkpoint).
+#[derive(Clone, Debug)]
+pub(crate) struct Checkpoint {
+    pub(crate) id: Uuid,
+    /// Version of each channel; 0 = never written.
+    pub(crate) versions: Vec<u64>,
+    /// For each node, the version of each of its triggers it last ran on (aligned with
+    /// `NodeDef::triggers`).
+    pub(crate) seen: Vec<Vec<u64>>,
+}
+
+impl Checkpoint {
+    pub(crate) fn new(g: &GraphInner) -> Self {
+        Checkpoint {
+            id: Uuid::now_v7(),
+            versions: vec![0; g.channels.len()],
+            seen: g.nodes.iter().map(|n| vec![0; n.triggers.len()]).collect(),
+        }
+    }
+}
+
+/// The input of a planned task.
+#[derive(Clone, Debug)]
+pub(crate) enum TaskInput {
+    /// The state as read through the node's reader.
+    State(State),
+    /// The argument of a `Send`, or the graph input for START.
+    Arg(Arc<Value>),
+}
+
+impl TaskInput {
+    pub(crate) fn state(&self) -> State {
+        match self {
+            TaskInput::State(s) => s.clone(),
+            TaskInput::Arg(v) => State::from_arc(v.clone()),
+        }
+    }
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            TaskInput::State(s) => s.to_value(),
+            TaskInput::Arg(v) => (**v).clone(),
+        }
+    }
+}
+
+/// A task chosen to run in a step.
+#[derive(Clone, Debug)]
+pub(crate) struct PlannedTask {
+    pub(crate) id: String,
+    pub(crate) node: NodeId,
+    pub(crate) path: TaskPath,
+    pub(crate) input: TaskInput,
+}
+
+/// The writes of one task (or of the input), to apply at the end of the step.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskWrites {
+    pub(crate) path: TaskPath,
+    /// `None` for writes from outside any task.
+    pub(crate) node: Option<NodeId>,
+    /// Whether the task was triggered by channels (pull): those are marked seen and consumed.
+    pub(crate) pull: bool,
+    pub(crate) writes: Vec<(ChannelId, Value)>,
+}
+
+/// Task id: xxh3-128 of the checkpoint id, namespace, step, node, kind and triggers — the same
+/// recipe as LangGraph, so ids are stable for a given checkpoint and do not depend on the Rust
+/// release or the process.
+pub(crate) fn task_id(checkpoint: &Uuid, parts: &[&str]) -> String {
+    let mut buf = Vec::with_capacity(16 + parts.iter().map(|p| p.len()).sum::<usize>());
+    buf.extend_from_slice(checkpoint.as_bytes());
+    for p in parts {
+        buf.extend_from_slice(p.as_bytes());
+    }
+    let h = format!("{:032x}", xxh3_128(&buf));
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// Builds the view a reader sees.
+pub(crate) fn read_state(channels: &[Box<dyn Channel>], reader: &Reader, step: i64, stop: i64) -> State {
+    let values: Vec<Option<Arc<Value>>> = reader
+        .slots
+        .iter()
+        .map(|slot| match *slot {
+            ReadSlot::Channel(c) => channels[c].get(),
+            ReadSlot::Managed(m) => Some(Arc::new(m.value(step, stop))),
+        })
+        .collect();
+    State::from_view(reader.keys.clone(), values.into())
+}
+
+/// The state a router sees: the channels with the source task's own writes applied (LangGraph's
+/// `fresh=True` read). Only channels the task wrote are copied.
+pub(crate) fn read_fresh_state(
+    g: &GraphInner,
+    channels: &[Box<dyn Channel>],
+    writes: &[(ChannelId, Value)],
+    reader: &Reader,
+    step: i64,
+    stop: i64,
+) -> Result<State> {
+    let mut values: Vec<Option<Arc<Value>>> = Vec::with_capacity(reader.slots.len());
+    for slot in reader.slots.iter() {
+        values.push(match *slot {
+            ReadSlot::Managed(m) => Some(Arc::new(m.value(step, stop))),
+            ReadSlot::Channel(c) => {
+                let mine: Vec<Value> = writes.iter().filter(|(w, _)| *w == c).map(|(_, v)| v.clone()).collect();
+                if mine.is_empty() {
+                    channels[c].get()
+                } else {
+                    let mut copy = channels[c].clone_box();
+                    copy.update(&g.channels[c].name, mine)?;
+                    copy.get()
+                }
+            }
+        });
+    }
+    Ok(State::from_view(reader.keys.clone(), values.into()))
+}
+
+/// Plans the tasks of step `step`: push tasks for every pending `Send`, then pull tasks for every
+/// node with a trigger channel that is available and newer than the version the node last saw.
+/// With `updated`, only nodes triggered by those channels are considered (LangGraph's
+/// `trigger_to_nodes` optimisation; the result is the same).
+pub(crate) fn prepare_next_tasks(
+    g: &GraphInner,
+    channels: &[Box<dyn Channel>],
+    checkpoint: &Checkpoint,
+    updated: Option<&[ChannelId]>,
+    step: i64,
+    stop: i64,
+    namespace: &str,
+) -> Vec<PlannedTask> {
+    let mut tasks = Vec::new();
+    let step_str = step.to_string();
+    let ns_of = |name: &str| if namespace.is_empty() { name.to_owned() } else { format!("{namespace}|{name}") };
+
+    if let Some(Value::Array(sends)) = channels[g.tasks_channel].get().as_deref() {
+        for (idx, packet) in sends.iter().enumerate() {
+            let Some(node_name) = packet.get("node").and_then(Value::as_str) else {
+                tracing::warn!(?packet, "ignoring invalid packet in pending sends");
+                continue;
+            };
+            let Some(&node) = g.node_index.get(node_name) else {
+                tracing::warn!(node = node_name, "ignoring send to unknown node");
+                continue;
+            };
+            let arg = packet.get("arg").cloned().unwrap_or(Value::Null);
+            let id =
+                task_id(&checkpoint.id, &[&ns_of(node_name), &step_str, node_name, "__pregel_push", &idx.to_string()]);
+            tasks.push(PlannedTask { id, node, path: TaskPath::Push(idx), input: TaskInput::Arg(Arc::new(arg)) });
+        }
+    }
+
+    let mut candidates: Vec<NodeId> = match updated {
+        Some(updated) => {
+            let mut c: Vec<NodeId> = updated.iter().flat_map(|&ch| g.trigger_to_nodes[ch].iter().copied()).collect();
+            c.sort_unstable();
+            c.dedup();
+            c
+        }
+        None => (0..g.nodes.len()).collect(),
+    };
+    candidates.sort_by(|a, b| g.nodes[*a].name.cmp(&g.nodes[*b].name));
+
+    // One view per distinct reader per step: parallel nodes share it.
+    let mut views: Vec<(usize, State)> = Vec::new();
+    for n in candidates {
+        let node = &g.nodes[n];
+        let triggered = node
+            .triggers
+            .iter()
+            .zip(&checkpoint.seen[n])
+            .any(|(&ch, &seen)| channels[ch].is_available() && checkpoint.versions[ch] > seen);
+        if !triggered {
+            continue;
+        }
+        let mut parts: Vec<&str> = Vec::with_capacity(4 + node.trigger_names.len());
+        let ns = ns_of(&node.name);
+        parts.extend([ns.as_str(), step_str.as_str(), &*node.name, "__pregel_pull"]);
+        let mut triggers: Vec<&str> = node.trigger_names.iter().map(|t| &**t).collect();
+        triggers.sort_unstable();
+        parts.extend(triggers);
+        let id = task_id(&checkpoint.id, &parts);
+        let input = if node.func.is_none() {
+            // START reads the raw input.
+            match channels[g.start_channel].get() {
+                Some(v) => TaskInput::Arg(v),
+                None => continue,
+            }
+        } else {
+            let state = match views.iter().find(|(r, _)| *r == node.reader.id) {
+                Some((_, s)) => s.clone(),
+                None => {
+                    let s = read_state(channels, &node.reader, step, stop);
+                    views.push((node.reader.id, s.clone()));
+                    s
+                }
+            };
+            TaskInput::State(state)
+        };
+        tasks.push(PlannedTask { id, node: n, path: TaskPath::Pull(node.name.clone()), input });
+    }
+    tasks
+}
+
+/// Applies the writes of one step, in task-path order, and returns the channels that changed and
+/// are available (they decide what runs next). Mirrors LangGraph's `apply_writes`:
+/// mark triggers as seen, consume them, update written channels, let every other channel know a
+/// step passed, and, when nothing would run next, tell every channel the run is finishing.
+pub(crate) fn apply_writes(
+    g: &GraphInner,
+    channels: &mut [Box<dyn Channel>],
+    checkpoint: &mut Checkpoint,
+    tasks: &mut [TaskWrites],
+) -> Result<Vec<ChannelId>> {
+    tasks.sort_by(|a, b| a.path.cmp(&b.path));
+    let bump_step = tasks.iter().any(|t| t.pull || matches!(t.path, TaskPath::Push(_)));
+
+    for t in tasks.iter() {
+        if let (Some(n), true) = (t.node, t.pull) {
+            for (i, &ch) in g.nodes[n].triggers.iter().enumerate() {
+                checkpoint.seen[n][i] = checkpoint.versions[ch];
+            }
+        }
+    }
+
+    let next_version = checkpoint.versions.iter().copied().max().unwrap_or(0) + 1;
+
+    let mut consumed: Vec<ChannelId> = tasks
+        .iter()
+        .filter(|t| t.pull)
+        .filter_map(|t| t.node)
+        .flat_map(|n| g.nodes[n].triggers.iter().copied())
+        .collect();
+    consumed.sort_unstable();
+    consumed.dedup();
+    for ch in consumed {
+        if channels[ch].consume() {
+            checkpoint.versions[ch] = next_version;
+        }
+    }
+
+    // Group writes by channel, keeping task order, and remember who wrote (for validation errors).
+    let mut pending: Vec<Option<Vec<Value>>> = vec![None; channels.len()];
+    let mut written: Vec<ChannelId> = Vec::new();
+    let mut writers: Vec<(ChannelId, NodeId)> = Vec::new();
+    for t in tasks.iter_mut() {
+        for (ch, v) in t.writes.drain(..) {
+            let slot = pending[ch].get_or_insert_with(|| {
+                written.push(ch);
+                Vec::new()
+            });
+            slot.push(v);
+            if let Some(n) = t.node {
+                writers.push((ch, n));
+            }
+        }
+    }
+
+    let mut updated: Vec<ChannelId> = Vec::new();
+    let mut is_updated = vec![false; channels.len()];
+    for ch in written {
+        let values = pending[ch].take().unwrap_or_default();
+        if channels[ch].update(&g.channels[ch].name, values)? {
+            checkpoint.versions[ch] = next_version;
+            if channels[ch].is_available() {
+                updated.push(ch);
+                is_updated[ch] = true;
+            }
+            if g.has_validators {
+                validate_channel(g, channels, ch, &writers)?;
+            }
+        }
+    }
+
+    if bump_step {
+        for ch in 0..channels.len() {
+            if !is_updated[ch]
+                && channels[ch].is_available()
+                && channels[ch].update(&g.channels[ch].name, Vec::new())?
+            {
+                checkpoint.versions[ch] = next_version;
+                if channels[ch].is_available() {
+                    updated.push(ch);
+                    is_updated[ch] = true;
+                }
+            }
+        }
+        let will_trigger = updated.iter().any(|&ch| !g.trigger_to_nodes[ch].is_empty());
+        if !will_trigger {
+            for ch in 0..channels.len() {
+                if channels[ch].finish() {
+                    checkpoint.versions[ch] = next_version;
+                    if channels[ch].is_available() && !is_updated[ch] {
+                        updated.push(ch);
+                        is_updated[ch] = true;
+                    }
+                }
+            }
+        }
+    }
+    Ok(updated)
+}
+
+fn validate_channel(
+    g: &GraphInner,
+    channels: &[Box<dyn Channel>],
+    ch: ChannelId,
+    writers: &[(ChannelId, NodeId)],
+) -> Result<()> {
+    let def = &g.channels[ch];
+    if def.role == ChannelRole::Internal {
+        return Ok(());
+    }
+    let (Some(spec), Some(value)) = (&def.spec, channels[ch].get()) else { return Ok(()) };
+    let Some(validator) = &spec.validator else { return Ok(()) };
+    validator.0(&value).map_err(|message| {
+        let mut names: Vec<&str> = writers.iter().filter(|(c, _)| *c == ch).map(|(_, n)| &*g.nodes[*n].name).collect();
+        names.dedup();
+        let writer =
+            if names.is_empty() || names == [crate::types::START] { "input".to_owned() } else { names.join(", ") };
+        Error::Validation { field: def.name.to_string(), writer, message }
+    })
+}
+
+/// Reads the given channels into an object (keys without a value are left out).
+pub(crate) fn read_channels(g: &GraphInner, channels: &[Box<dyn Channel>], keys: &[ChannelId]) -> Value {
+    let mut m = serde_json::Map::with_capacity(keys.len());
+    for &k in keys {
+        if let Some(v) = channels[k].get() {
+            m.insert(g.channels[k].name.to_string(), Arc::unwrap_or_clone(v));
+        }
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests;

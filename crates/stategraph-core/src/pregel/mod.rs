@@ -1,0 +1,6 @@
+//! The Pregel engine: the pure superstep algorithm (`algo`) and the async loop around it.
+
+pub(crate) mod algo;
+mod run_loop;
+
+pub(crate) use run_loop::run;

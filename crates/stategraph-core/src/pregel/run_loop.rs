@@ -1,0 +1,507 @@
+//! The run loop: plans a step, runs its tasks concurrently, applies their writes, emits events,
+//! and repeats until nothing is triggered or the recursion limit is reached.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde_json::{Map, Value, json};
+use tracing::Instrument;
+
+use super::algo::{self, Checkpoint, PlannedTask, TaskPath, TaskWrites};
+use crate::channels::Channel;
+use crate::context::{RunConfig, TaskInfo};
+use crate::graph::compiled::{BranchDef, ChannelId, ChannelRole, GraphInner, Input, NodeDef};
+use crate::stream::{Sink, StreamMode};
+use crate::types::{Command, CommandGraph, END, Goto, NodeOutput, START, Send, describe};
+use crate::{Error, NodeContext, Result};
+
+/// Runs a graph to completion.
+pub(crate) async fn run(g: Arc<GraphInner>, input: Input, config: RunConfig, sink: Sink) -> Result<Value> {
+    let span = tracing::info_span!("stategraph.run", graph = %g.name, ns = %sink.namespace.join("|"));
+    Loop::new(g, config, sink).run(input).instrument(span).await
+}
+
+struct Loop {
+    g: Arc<GraphInner>,
+    config: Arc<RunConfig>,
+    sink: Sink,
+    channels: Vec<Box<dyn Channel>>,
+    checkpoint: Checkpoint,
+    step: i64,
+    stop: i64,
+    /// Checkpoint namespace of this graph (empty at the top level).
+    namespace: String,
+}
+
+impl Loop {
+    fn new(g: Arc<GraphInner>, config: RunConfig, sink: Sink) -> Self {
+        let channels = g.new_channels();
+        let checkpoint = Checkpoint::new(&g);
+        let namespace = config.parent.as_ref().map(|p| p.checkpoint_ns.clone()).unwrap_or_default();
+        // LangGraph: a fresh run's input is step -1 and the limit counts steps after it.
+        let step = -1;
+        let stop = step + config.recursion_limit as i64 + 1;
+        Loop { g, config: Arc::new(config), sink, channels, checkpoint, step, stop, namespace }
+    }
+
+    async fn run(mut self, input: Input) -> Result<Value> {
+        let mut input_task =
+            TaskWrites { path: TaskPath::Null, node: None, pull: false, writes: self.input_writes(input)? };
+        let mut updated = algo::apply_writes(
+            &self.g,
+            &mut self.channels,
+            &mut self.checkpoint,
+            std::slice::from_mut(&mut input_task),
+        )?;
+        self.step += 1;
+        loop {
+            if self.step > self.stop {
+                return Err(Error::GraphRecursion { limit: self.config.recursion_limit });
+            }
+            self.checkpoint.id = uuid::Uuid::now_v7();
+            let tasks = algo::prepare_next_tasks(
+                &self.g,
+                &self.channels,
+                &self.checkpoint,
+                Some(&updated),
+                self.step,
+                self.stop,
+                &self.namespace,
+            );
+            if tasks.is_empty() {
+                break;
+            }
+            let span = tracing::debug_span!("stategraph.step", step = self.step, tasks = tasks.len());
+            let mut results = self.run_tasks(&tasks).instrument(span).await?;
+            drop(tasks); // release state views so reducers can append in place
+            updated = algo::apply_writes(&self.g, &mut self.channels, &mut self.checkpoint, &mut results)?;
+            if self.sink.wants(StreamMode::Values) && updated.iter().any(|c| self.g.output_keys.contains(c)) {
+                self.sink.emit(StreamMode::Values, self.output());
+            }
+            self.step += 1;
+        }
+        Ok(self.output())
+    }
+
+    fn output(&self) -> Value {
+        algo::read_channels(&self.g, &self.channels, &self.g.output_keys)
+    }
+
+    fn input_writes(&self, input: Input) -> Result<Vec<(ChannelId, Value)>> {
+        match input {
+            Input::Value(Value::Null) => Err(Error::EmptyInput),
+            Input::Value(v) => Ok(vec![(self.g.start_channel, v)]),
+            Input::Command(cmd) => {
+                if cmd.graph == CommandGraph::Parent {
+                    return Err(Error::NoParentGraph { node: START.to_owned() });
+                }
+                let mut writes = Vec::new();
+                command_writes(&self.g, START, cmd, &mut writes)?;
+                Ok(writes)
+            }
+        }
+    }
+
+    /// Runs every task of the step concurrently (on this task: deterministic and cheap; nodes
+    /// that block should move their work to `spawn_blocking`). Returns their writes; on the first
+    /// failure the remaining tasks are cancelled.
+    async fn run_tasks(&self, tasks: &[PlannedTask]) -> Result<Vec<TaskWrites>> {
+        self.emit_task_starts(tasks);
+        let mut results: Vec<TaskWrites> = Vec::with_capacity(tasks.len());
+        if tasks.len() == 1 {
+            // The common sequential case: no FuturesUnordered bookkeeping.
+            let t = &tasks[0];
+            let r = self.run_task(t).await;
+            self.emit_task_result(t, &r);
+            results.push(r?);
+            return Ok(results);
+        }
+        let mut running: FuturesUnordered<_> =
+            tasks.iter().map(|t| async move { (t, self.run_task(t).await) }).collect();
+        while let Some((t, r)) = running.next().await {
+            self.emit_task_result(t, &r);
+            results.push(r?);
+        }
+        Ok(results)
+    }
+
+    fn task_info(&self, t: &PlannedTask, node: &NodeDef) -> TaskInfo {
+        let ns = if self.namespace.is_empty() {
+            format!("{}:{}", node.name, t.id)
+        } else {
+            format!("{}|{}:{}", self.namespace, node.name, t.id)
+        };
+        TaskInfo {
+            node: node.name.clone(),
+            task_id: t.id.clone(),
+            step: self.step,
+            stop: self.stop,
+            checkpoint_ns: ns,
+            triggers: self.trigger_names(t),
+            config: self.config.clone(),
+            sink: self.sink.clone(),
+            metadata: node.metadata.clone(),
+        }
+    }
+
+    fn trigger_names(&self, t: &PlannedTask) -> Vec<Arc<str>> {
+        match t.path {
+            TaskPath::Push(_) => vec![Arc::from("__pregel_push")],
+            _ => {
+                let mut v = self.g.nodes[t.node].trigger_names.clone();
+                v.sort();
+                v
+            }
+        }
+    }
+
+    async fn run_task(&self, t: &PlannedTask) -> Result<TaskWrites> {
+        let node = &self.g.nodes[t.node];
+        let output = match &node.func {
+            None => start_output(&self.g, &t.input)?,
+            Some(func) => {
+                let info = Arc::new(self.task_info(t, node));
+                let span = tracing::debug_span!("stategraph.node", node = %node.name, task = %t.id);
+                call_with_retry(func, node, &t.input, info).instrument(span).await?
+            }
+        };
+        let mut writes = Vec::new();
+        match output_writes(&self.g, node, output, &mut writes) {
+            Ok(()) => {}
+            Err(Error::ParentCommand(cmd)) if self.config.parent.is_none() => {
+                let _ = cmd;
+                return Err(Error::NoParentGraph { node: node.name.to_string() });
+            }
+            Err(e) => return Err(e),
+        }
+        for &e in &node.edges {
+            writes.push((e, Value::Null));
+        }
+        for &j in &node.joins {
+            writes.push((j, Value::String(node.name.to_string())));
+        }
+        for b in &node.branches {
+            self.route(node, b, &mut writes)?;
+        }
+        Ok(TaskWrites { path: t.path.clone(), node: Some(t.node), pull: matches!(t.path, TaskPath::Pull(_)), writes })
+    }
+
+    fn route(&self, node: &NodeDef, b: &BranchDef, writes: &mut Vec<(ChannelId, Value)>) -> Result<()> {
+        let fresh = algo::read_fresh_state(&self.g, &self.channels, writes, &b.reader, self.step, self.stop)?;
+        let route = (b.router)(&fresh).map_err(|error| Error::NodeFailed { node: node.name.to_string(), error })?;
+        for goto in route.0 {
+            match goto {
+                Goto::Node(label) => {
+                    let dest = match &b.path_map {
+                        Some(map) => map.get(&label).cloned().ok_or_else(|| Error::InvalidRoute {
+                            source_node: node.name.to_string(),
+                            destination: label.clone(),
+                            reason: format!(
+                                "not one of the path map's labels ({})",
+                                map.keys().cloned().collect::<Vec<_>>().join(", ")
+                            ),
+                        })?,
+                        None => label,
+                    };
+                    if dest == END {
+                        continue;
+                    }
+                    let ch = self.g.branch_channel(&dest).ok_or_else(|| Error::InvalidRoute {
+                        source_node: node.name.to_string(),
+                        destination: dest.clone(),
+                        reason: "no node has this name".into(),
+                    })?;
+                    if dest == START {
+                        return Err(Error::InvalidRoute {
+                            source_node: node.name.to_string(),
+                            destination: dest,
+                            reason: "cannot route back to START".into(),
+                        });
+                    }
+                    writes.push((ch, Value::Null));
+                }
+                Goto::Send(s) => writes.push(send_write(&self.g, &node.name, s)?),
+            }
+        }
+        Ok(())
+    }
+
+    fn emit_task_starts(&self, tasks: &[PlannedTask]) {
+        let tasks_mode = self.sink.wants(StreamMode::Tasks);
+        let debug_mode = self.sink.wants(StreamMode::Debug);
+        if !tasks_mode && !debug_mode {
+            return;
+        }
+        for t in tasks {
+            let node = &self.g.nodes[t.node];
+            if node.hidden {
+                continue;
+            }
+            let mut payload = json!({
+                "id": t.id,
+                "name": &*node.name,
+                "input": t.input.to_value(),
+                "triggers": self.trigger_names(t).iter().map(|s| &**s).collect::<Vec<_>>(),
+            });
+            if !node.metadata.is_empty() {
+                payload["metadata"] = Value::Object((*node.metadata).clone());
+            }
+            if tasks_mode {
+                self.sink.emit(StreamMode::Tasks, payload.clone());
+            }
+            if debug_mode {
+                self.sink.emit(StreamMode::Debug, self.debug_event("task", payload));
+            }
+        }
+    }
+
+    fn emit_task_result(&self, t: &PlannedTask, r: &Result<TaskWrites>) {
+        let node = &self.g.nodes[t.node];
+        if node.hidden {
+            return;
+        }
+        let updates = self.sink.wants(StreamMode::Updates);
+        let tasks_mode = self.sink.wants(StreamMode::Tasks);
+        let debug_mode = self.sink.wants(StreamMode::Debug);
+        if !updates && !tasks_mode && !debug_mode {
+            return;
+        }
+        let state_writes: Vec<(&str, &Value)> = match r {
+            Ok(w) => w
+                .writes
+                .iter()
+                .filter(|(c, _)| self.g.channels[*c].role == ChannelRole::State)
+                .map(|(c, v)| (&*self.g.channels[*c].name, v))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        if updates && r.is_ok() {
+            self.sink.emit(StreamMode::Updates, json!({ &*node.name: updates_chunk(&state_writes) }));
+        }
+        if tasks_mode || debug_mode {
+            let error = r.as_ref().err().map(task_error_text);
+            let payload = json!({
+                "id": t.id,
+                "name": &*node.name,
+                "error": error,
+                "result": result_chunk(&state_writes),
+                "interrupts": [],
+            });
+            if tasks_mode {
+                self.sink.emit(StreamMode::Tasks, payload.clone());
+            }
+            if debug_mode {
+                self.sink.emit(StreamMode::Debug, self.debug_event("task_result", payload));
+            }
+        }
+    }
+
+    fn debug_event(&self, kind: &str, payload: Value) -> Value {
+        json!({
+            "step": self.step,
+            "timestamp": now_rfc3339(),
+            "type": kind,
+            "payload": payload,
+        })
+    }
+}
+
+fn task_error_text(e: &Error) -> String {
+    match e {
+        Error::NodeFailed { error, .. } => format!("{}({:?})", error.kind(), error.message()),
+        other => other.to_string(),
+    }
+}
+
+/// `updates` chunk of one task, shaped like LangGraph's `map_output_updates`: the update as an
+/// object, `null` when it wrote no state key, a list of one-key objects when it wrote a key twice.
+fn updates_chunk(writes: &[(&str, &Value)]) -> Value {
+    if writes.is_empty() {
+        return Value::Null;
+    }
+    let mut dup = false;
+    for (i, (k, _)) in writes.iter().enumerate() {
+        if writes[..i].iter().any(|(k2, _)| k2 == k) {
+            dup = true;
+            break;
+        }
+    }
+    if dup {
+        Value::Array(writes.iter().map(|(k, v)| json!({ *k: (*v).clone() })).collect())
+    } else {
+        Value::Object(writes.iter().map(|(k, v)| ((*k).to_owned(), (*v).clone())).collect())
+    }
+}
+
+/// `result` of a task-result event (LangGraph's `map_task_result_writes`): repeated writes to a
+/// key are folded into `{"$writes": [...]}`.
+fn result_chunk(writes: &[(&str, &Value)]) -> Value {
+    let mut m = Map::new();
+    for (k, v) in writes {
+        match m.get_mut(*k) {
+            None => {
+                m.insert((*k).to_owned(), (*v).clone());
+            }
+            Some(existing) => {
+                let multi = existing.as_object().and_then(|o| o.get("$writes")).is_some_and(Value::is_array);
+                if !multi {
+                    let first = std::mem::take(existing);
+                    *existing = json!({"$writes": [first]});
+                }
+                existing["$writes"].as_array_mut().expect("array").push((*v).clone());
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    // Seconds precision is enough for debug events; formatted without a date library.
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, day) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        d.subsec_micros()
+    )
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// START's "function": the input, restricted to the input keys.
+fn start_output(g: &GraphInner, input: &algo::TaskInput) -> Result<NodeOutput> {
+    match input.to_value() {
+        Value::Object(m) => {
+            let keep: Map<String, Value> =
+                m.into_iter().filter(|(k, _)| g.channel(k).is_some_and(|c| g.input_keys.contains(&c))).collect();
+            Ok(NodeOutput::Update(keep))
+        }
+        Value::Null => Ok(NodeOutput::None),
+        other => Err(Error::InvalidNodeReturn {
+            node: START.to_owned(),
+            got: format!("{} (graph input must be an object of state keys)", describe(&other)),
+        }),
+    }
+}
+
+async fn call_with_retry(
+    func: &crate::node::BoxNode,
+    node: &NodeDef,
+    input: &algo::TaskInput,
+    info: Arc<TaskInfo>,
+) -> Result<NodeOutput> {
+    let mut attempt: u32 = 1;
+    loop {
+        let ctx = NodeContext { info: info.clone(), attempt };
+        match func.call(input.state(), ctx).await {
+            Ok(out) => return Ok(out),
+            Err(mut e) => {
+                if let Some(cmd) = e.take_parent_command() {
+                    // A nested graph sent a command to this graph: it becomes this node's output.
+                    return Ok(NodeOutput::Command(Command { graph: CommandGraph::Current, ..*cmd }));
+                }
+                match &node.retry {
+                    Some(policy) if attempt < policy.max_attempts && policy.should_retry(&e) => {
+                        let delay = policy.delay(attempt);
+                        tracing::info!(node = %node.name, attempt, ?delay, error = %e, "retrying node");
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
+                        attempt += 1;
+                    }
+                    _ => return Err(Error::NodeFailed { node: node.name.to_string(), error: e }),
+                }
+            }
+        }
+    }
+}
+
+/// Turns a node's output into channel writes: update keys to their channels (keys the state does
+/// not have are ignored, as in LangGraph), command gotos to edge channels and `Send`s.
+fn output_writes(
+    g: &GraphInner,
+    node: &NodeDef,
+    output: NodeOutput,
+    writes: &mut Vec<(ChannelId, Value)>,
+) -> Result<()> {
+    match output {
+        NodeOutput::None => Ok(()),
+        NodeOutput::Update(m) => {
+            update_writes(g, &node.name, m, writes);
+            Ok(())
+        }
+        NodeOutput::Command(cmd) => {
+            if cmd.graph == CommandGraph::Parent {
+                return Err(Error::ParentCommand(Box::new(cmd)));
+            }
+            command_writes(g, &node.name, cmd, writes)
+        }
+        NodeOutput::Many(outs) => {
+            // LangGraph applies every command's update first, then the gotos (mapper, then
+            // control branch); a parent command anywhere in the list goes to the parent.
+            for o in outs {
+                output_writes(g, node, o, writes)?;
+            }
+            Ok(())
+        }
+        NodeOutput::Invalid(v) => Err(Error::InvalidNodeReturn { node: node.name.to_string(), got: describe(&v) }),
+    }
+}
+
+fn update_writes(g: &GraphInner, node: &str, update: Map<String, Value>, writes: &mut Vec<(ChannelId, Value)>) {
+    for (k, v) in update {
+        match g.channel(&k) {
+            Some(c) if g.channels[c].role != ChannelRole::Internal => writes.push((c, v)),
+            _ => tracing::debug!(node, key = %k, "ignoring update of a key the state does not have"),
+        }
+    }
+}
+
+fn command_writes(g: &GraphInner, node: &str, cmd: Command, writes: &mut Vec<(ChannelId, Value)>) -> Result<()> {
+    if let Some(update) = cmd.update {
+        update_writes(g, node, update, writes);
+    }
+    for goto in cmd.goto {
+        match goto {
+            Goto::Node(n) if n == END => {}
+            Goto::Node(n) => {
+                let ch = g.branch_channel(&n).filter(|_| n != START).ok_or_else(|| Error::InvalidRoute {
+                    source_node: node.to_owned(),
+                    destination: n.clone(),
+                    reason: "Command goto names no node of this graph".into(),
+                })?;
+                writes.push((ch, Value::Null));
+            }
+            Goto::Send(s) => writes.push(send_write(g, node, s)?),
+        }
+    }
+    Ok(())
+}
+
+fn send_write(g: &GraphInner, source: &str, s: Send) -> Result<(ChannelId, Value)> {
+    if s.node == END || s.node == START || !g.node_index.contains_key(s.node.as_str()) {
+        return Err(Error::InvalidRoute {
+            source_node: source.to_owned(),
+            destination: s.node,
+            reason: "a Send must target a node of this graph".into(),
+        });
+    }
+    Ok((g.tasks_channel, json!({"node": s.node, "arg": s.arg})))
+}

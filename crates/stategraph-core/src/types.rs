@@ -1,0 +1,237 @@
+//! Values nodes and routers return: updates, `Send` packets, `Command`s and routes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The virtual node every run starts from.
+pub const START: &str = "__start__";
+/// The virtual node that ends a run.
+pub const END: &str = "__end__";
+/// The key under which an [`Overwrite`] travels as JSON (`{"__overwrite__": value}`), as in LangGraph.
+pub const OVERWRITE_KEY: &str = "__overwrite__";
+
+/// A state update: key → value, applied through each key's channel (reducer or last value).
+pub type Update = Map<String, Value>;
+
+/// Wraps a value so a reducer channel stores it as is instead of reducing it
+/// (LangGraph's `Overwrite`). Travels as `{"__overwrite__": value}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overwrite(pub Value);
+
+impl From<Overwrite> for Value {
+    fn from(o: Overwrite) -> Value {
+        let mut m = Map::with_capacity(1);
+        m.insert(OVERWRITE_KEY.to_owned(), o.0);
+        Value::Object(m)
+    }
+}
+
+/// If `value` is an overwrite marker, the value it carries.
+pub fn as_overwrite(value: &Value) -> Option<&Value> {
+    match value {
+        Value::Object(m) if m.len() == 1 => m.get(OVERWRITE_KEY),
+        _ => None,
+    }
+}
+
+/// A message to run `node` in the next superstep with `arg` as its input instead of the state
+/// (map-reduce fan-out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Send {
+    /// The node to run.
+    pub node: String,
+    /// Its input.
+    pub arg: Value,
+}
+
+impl Send {
+    /// A send to `node` with `arg`.
+    pub fn new(node: impl Into<String>, arg: impl Into<Value>) -> Self {
+        Send { node: node.into(), arg: arg.into() }
+    }
+}
+
+/// One destination: a node (or `END`), or a `Send`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Goto {
+    /// Run this node next (or `END`: nothing).
+    Node(String),
+    /// Run a node with its own input.
+    Send(Send),
+}
+
+impl From<&str> for Goto {
+    fn from(s: &str) -> Self {
+        Goto::Node(s.to_owned())
+    }
+}
+impl From<String> for Goto {
+    fn from(s: String) -> Self {
+        Goto::Node(s)
+    }
+}
+impl From<Send> for Goto {
+    fn from(s: Send) -> Self {
+        Goto::Send(s)
+    }
+}
+
+/// Which graph a [`Command`] is addressed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum CommandGraph {
+    /// The graph the node belongs to (the default).
+    Current,
+    /// The closest parent graph (the node runs inside a subgraph).
+    Parent,
+}
+
+/// Update the state and choose where to go, from a node or as graph input
+/// (LangGraph's `Command`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    /// State update to apply.
+    pub update: Option<Update>,
+    /// Where to go next; nodes, `END` or `Send`s.
+    pub goto: Vec<Goto>,
+    /// Which graph the command is for.
+    pub graph: CommandGraph,
+    /// Value to resume an interrupted run with.
+    pub resume: Option<Value>,
+}
+
+impl Default for Command {
+    fn default() -> Self {
+        Command { update: None, goto: Vec::new(), graph: CommandGraph::Current, resume: None }
+    }
+}
+
+impl Command {
+    /// An empty command.
+    pub fn new() -> Self {
+        Command::default()
+    }
+    /// Adds a goto destination.
+    pub fn goto(mut self, to: impl Into<Goto>) -> Self {
+        self.goto.push(to.into());
+        self
+    }
+    /// Sets the update. Panics never; a non-object update is rejected when applied.
+    pub fn update(mut self, update: Update) -> Self {
+        self.update = Some(update);
+        self
+    }
+    /// Addresses the command to the parent graph.
+    pub fn parent(mut self) -> Self {
+        self.graph = CommandGraph::Parent;
+        self
+    }
+    /// Sets the resume value.
+    pub fn resume(mut self, value: impl Into<Value>) -> Self {
+        self.resume = Some(value.into());
+        self
+    }
+}
+
+/// What a node returns: nothing, an update, a command, or several of those.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub enum NodeOutput {
+    /// No update.
+    #[default]
+    None,
+    /// A state update.
+    Update(Update),
+    /// A command.
+    Command(Command),
+    /// Several outputs, applied in order.
+    Many(Vec<NodeOutput>),
+    /// A value that is none of the above; the engine rejects it with SG012, naming the node.
+    Invalid(Value),
+}
+
+pub(crate) fn describe(value: &Value) -> String {
+    let mut s = value.to_string();
+    if s.len() > 80 {
+        let mut cut = 77;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("...");
+    }
+    s
+}
+
+impl From<Update> for NodeOutput {
+    fn from(u: Update) -> Self {
+        NodeOutput::Update(u)
+    }
+}
+impl From<Command> for NodeOutput {
+    fn from(c: Command) -> Self {
+        NodeOutput::Command(c)
+    }
+}
+impl From<()> for NodeOutput {
+    fn from(_: ()) -> Self {
+        NodeOutput::None
+    }
+}
+impl<T: Into<NodeOutput>> From<Option<T>> for NodeOutput {
+    fn from(o: Option<T>) -> Self {
+        o.map(Into::into).unwrap_or(NodeOutput::None)
+    }
+}
+impl From<Vec<NodeOutput>> for NodeOutput {
+    fn from(v: Vec<NodeOutput>) -> Self {
+        NodeOutput::Many(v)
+    }
+}
+
+/// A router's answer: zero or more destinations (node names, path-map labels, `END`, `Send`s).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Route(pub Vec<Goto>);
+
+impl Route {
+    /// Goes nowhere.
+    pub fn none() -> Self {
+        Route(Vec::new())
+    }
+    /// Ends the run along this branch.
+    pub fn end() -> Self {
+        Route(vec![Goto::Node(END.to_owned())])
+    }
+}
+
+impl From<&str> for Route {
+    fn from(s: &str) -> Self {
+        Route(vec![Goto::Node(s.to_owned())])
+    }
+}
+impl From<String> for Route {
+    fn from(s: String) -> Self {
+        Route(vec![Goto::Node(s)])
+    }
+}
+impl From<Send> for Route {
+    fn from(s: Send) -> Self {
+        Route(vec![Goto::Send(s)])
+    }
+}
+impl From<Goto> for Route {
+    fn from(g: Goto) -> Self {
+        Route(vec![g])
+    }
+}
+impl<T: Into<Goto>> From<Vec<T>> for Route {
+    fn from(v: Vec<T>) -> Self {
+        Route(v.into_iter().map(Into::into).collect())
+    }
+}
+impl<T: Into<Goto>, const N: usize> From<[T; N]> for Route {
+    fn from(v: [T; N]) -> Self {
+        Route(v.into_iter().map(Into::into).collect())
+    }
+}
