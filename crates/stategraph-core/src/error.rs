@@ -80,10 +80,10 @@ pub enum Error {
         /// A short description of what it returned.
         got: String,
     },
-    /// SG013: a router returned a destination that does not exist.
-    #[error("SG013 conditional edge from `{source_node}` returned invalid destination `{destination}`: {reason}")]
+    /// SG013: a router, `Command` or `Send` named a destination that does not exist.
+    #[error("SG013 `{source_node}` routed to invalid destination `{destination}`: {reason}")]
     InvalidRoute {
-        /// Node the conditional edge leaves from.
+        /// Node the route, command or send comes from.
         source_node: String,
         /// What the router returned.
         destination: String,

@@ -36,7 +36,10 @@ impl Channel for Ephemeral {
         if self.guard && values.len() > 1 {
             return Err(Error::InvalidUpdate {
                 key: key.to_owned(),
-                message: format!("ephemeral key can receive only one value per step, got {}", values.len()),
+                message: format!(
+                    "ephemeral key can receive only one value per step, got {}; use a reducer to combine writes",
+                    values.len()
+                ),
             });
         }
         self.value = values.pop().map(Arc::new);

@@ -192,7 +192,8 @@ impl ChannelSpec {
             ChannelKind::LastValue => Box::new(LastValue::new(self.default.clone())),
             ChannelKind::Reducer(r) => Box::new(BinaryOperator::new(r.clone(), self.default.clone())),
             ChannelKind::Topic { accumulate } => Box::new(Topic::new(*accumulate)),
-            ChannelKind::Ephemeral => Box::new(Ephemeral::new(false)),
+            // A state key declared ephemeral accepts one write per step (LangGraph's default guard).
+            ChannelKind::Ephemeral => Box::new(Ephemeral::new(true)),
             ChannelKind::Untracked => Box::new(Untracked::new(self.default.clone())),
             ChannelKind::NamedBarrier { names, after_finish } => {
                 Box::new(NamedBarrier::new(names.clone(), *after_finish))

@@ -32,6 +32,8 @@ struct Loop {
     stop: i64,
     /// Checkpoint namespace of this graph (empty at the top level).
     namespace: String,
+    /// A `Command` given as input; the START task applies it (once) in step 0.
+    input_command: Option<Command>,
 }
 
 impl Loop {
@@ -42,7 +44,7 @@ impl Loop {
         // LangGraph: a fresh run's input is step -1 and the limit counts steps after it.
         let step = -1;
         let stop = step + config.recursion_limit as i64 + 1;
-        Loop { g, config: Arc::new(config), sink, channels, checkpoint, step, stop, namespace }
+        Loop { g, config: Arc::new(config), sink, channels, checkpoint, step, stop, namespace, input_command: None }
     }
 
     async fn run(mut self, input: Input) -> Result<Value> {
@@ -88,7 +90,7 @@ impl Loop {
         algo::read_channels(&self.g, &self.channels, &self.g.output_keys)
     }
 
-    fn input_writes(&self, input: Input) -> Result<Vec<(ChannelId, Value)>> {
+    fn input_writes(&mut self, input: Input) -> Result<Vec<(ChannelId, Value)>> {
         match input {
             Input::Value(Value::Null) => Err(Error::EmptyInput),
             Input::Value(v) => Ok(vec![(self.g.start_channel, v)]),
@@ -96,9 +98,15 @@ impl Loop {
                 if cmd.graph == CommandGraph::Parent {
                     return Err(Error::NoParentGraph { node: START.to_owned() });
                 }
-                let mut writes = Vec::new();
-                command_writes(&self.g, START, cmd, &mut writes)?;
-                Ok(writes)
+                if cmd.update.is_none() && cmd.goto.is_empty() && cmd.resume.is_none() {
+                    return Err(Error::EmptyInput);
+                }
+                // Like LangGraph, the command reaches the START task, which applies its update
+                // and goto in step 0 (together with START's own edges). LangGraph also applies
+                // the update a second time before step 0; we apply it once (see the parity case
+                // `cmd_input_update_only`).
+                self.input_command = Some(cmd);
+                Ok(vec![(self.g.start_channel, Value::Null)])
             }
         }
     }
@@ -159,7 +167,10 @@ impl Loop {
     async fn run_task(&self, t: &PlannedTask) -> Result<TaskWrites> {
         let node = &self.g.nodes[t.node];
         let output = match &node.func {
-            None => start_output(&self.g, &t.input)?,
+            None => match &self.input_command {
+                Some(cmd) => NodeOutput::Command(cmd.clone()),
+                None => start_output(&self.g, &t.input)?,
+            },
             Some(func) => {
                 let info = Arc::new(self.task_info(t, node));
                 let span = tracing::debug_span!("stategraph.node", node = %node.name, task = %t.id);

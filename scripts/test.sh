@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up what the tests need on a fresh Debian machine and runs every test suite.
+# This is the README's test command; .ci/run calls it unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+step "system packages"
+ensure_apt_packages build-essential pkg-config
+
+step "rust toolchain"
+ensure_rust
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/stategraph-target}   # shared across clones
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# One flag set for every cargo call, so nothing is compiled twice with different features.
+FLAGS=(--workspace --locked)
+
+step "fmt";     cargo fmt --all --check
+step "clippy";  cargo clippy "${FLAGS[@]}" --all-targets -- -D warnings
+step "build";   cargo build "${FLAGS[@]}" --all-targets
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run "${FLAGS[@]}" --no-fail-fast
+else
+  cargo test "${FLAGS[@]}" --no-fail-fast --tests --examples
+fi
+step "doc tests"; cargo test "${FLAGS[@]}" --doc
+step "examples"
+for ex in quickstart map_reduce subgraph typed_state; do
+  if [ -f "examples/$ex.rs" ]; then "$CARGO_TARGET_DIR/debug/examples/$ex" >/dev/null; echo "example $ex ok"; fi
+done
+step "done"
