@@ -13,9 +13,9 @@ use futures::StreamExt;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Map, Value, json};
 use stategraph::{
-    ChannelSpec, Command, CommandGraph, CompileOptions, CompiledGraph, Error, Goto, Managed, NodeContext, NodeError, NodeOptions,
-    NodeOutput, PathMap, Reducer, RetryPolicy, Route, RunConfig, Schema, Send, State, StateGraph, StreamMode,
-    StreamOptions,
+    ChannelSpec, Command, CommandGraph, CompileOptions, CompiledGraph, Error, Goto, Managed, NodeContext, NodeError,
+    NodeOptions, NodeOutput, PathMap, Reducer, RetryPolicy, Route, RunConfig, Schema, Send, State, StateGraph,
+    StreamMode, StreamOptions,
 };
 
 fn main() {
@@ -168,7 +168,9 @@ fn normalise(v: Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.into_iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "id" | "timestamp" | "checkpoint_id" | "parent_config" | "config"))
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "id" | "timestamp" | "checkpoint_id" | "parent_config" | "config")
+                })
                 .map(|(k, v)| (k, normalise(v)))
                 .collect(),
         ),
@@ -241,10 +243,9 @@ fn build_graph(spec: &Value, all_subgraphs: &Value, allow_unreachable: bool) -> 
         let to = edge[1].as_str().unwrap_or_default();
         match &edge[0] {
             Value::String(from) => graph.add_edge(from.as_str(), to),
-            Value::Array(froms) => graph.add_edge(
-                froms.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect::<Vec<String>>(),
-                to,
-            ),
+            Value::Array(froms) => {
+                graph.add_edge(froms.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect::<Vec<String>>(), to)
+            }
             other => panic!("bad edge source {other}"),
         };
     }
@@ -404,7 +405,12 @@ impl Behaviour {
                 return Err(NodeError::new(message).with_kind(class).with_retryable(!permanent));
             }
         }
-        let mut env = Env { state: input.to_value(), context: ctx.context().clone(), result: Value::Null, node: ctx.node().to_owned() };
+        let mut env = Env {
+            state: input.to_value(),
+            context: ctx.context().clone(),
+            result: Value::Null,
+            node: ctx.node().to_owned(),
+        };
         for c in spec.get("custom").and_then(Value::as_array).into_iter().flatten() {
             ctx.write(eval(c, &env));
         }

@@ -8,8 +8,9 @@ use serde_json::{Map, Value};
 use crate::stream::{Sink, StreamMode};
 use crate::{Error, Result};
 
-/// LangGraph's default recursion limit (supersteps per run).
-pub const DEFAULT_RECURSION_LIMIT: usize = 25;
+/// The default recursion limit (supersteps per run), LangGraph 1.2's: high enough that only a
+/// runaway loop hits it.
+pub const DEFAULT_RECURSION_LIMIT: usize = 10_007;
 
 /// Configuration of one run.
 #[derive(Clone)]

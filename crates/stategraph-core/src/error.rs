@@ -36,14 +36,14 @@ pub enum Error {
     },
     /// SG004: a cycle of nodes that can never leave the cycle (no conditional edge, no path to END).
     #[error(
-        "SG004 loop with no exit: {} can only reach each other and never END; add a conditional edge that can leave the loop",
+        "SG004 loop with no exit: {}: no conditional edge leaves it and END cannot be reached from it, so it would run until the recursion limit; add a conditional edge that can leave the loop",
         cycle.join(" -> ")
     )]
     LoopWithoutExit {
         /// The nodes of the cycle, in order.
         cycle: Vec<String>,
     },
-    /// SG005: a node is added twice, or a name is both a node and a state key.
+    /// SG005: a node is added twice.
     #[error("SG005 duplicate name `{name}`: {reason}")]
     DuplicateName {
         /// The duplicated name.
@@ -52,7 +52,9 @@ pub enum Error {
         reason: String,
     },
     /// SG006: a node can never run because no edge, branch or `Send` leads to it.
-    #[error("SG006 node `{node}` is unreachable: no edge, conditional edge or Command leads to it")]
+    #[error(
+        "SG006 node `{node}` is unreachable: no edge or conditional edge leads to it (declare nodes reached by a Command with `NodeOptions::destinations`)"
+    )]
     UnreachableNode {
         /// The node that nothing leads to.
         node: String,

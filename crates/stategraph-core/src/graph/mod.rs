@@ -2,7 +2,9 @@
 
 mod builder;
 pub(crate) mod compiled;
+mod draw;
 mod validate;
 
 pub use builder::{CompileOptions, EdgeSource, PathMap, RouterFn, Schema, StateGraph};
 pub use compiled::{CompiledGraph, Input, TASKS};
+pub use draw::{CurveStyle, MermaidOptions};

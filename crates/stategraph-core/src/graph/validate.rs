@@ -39,9 +39,6 @@ fn check_names(g: &StateGraph) -> crate::Result<()> {
                 reason: format!("`{c}` is reserved (it separates namespaces)"),
             });
         }
-        if g.schema.contains(name) {
-            return Err(Error::DuplicateName { name: name.clone(), reason: "it is already a state key".into() });
-        }
     }
     Ok(())
 }

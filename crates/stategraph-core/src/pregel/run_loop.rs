@@ -112,8 +112,10 @@ impl Loop {
     }
 
     /// Runs every task of the step concurrently (on this task: deterministic and cheap; nodes
-    /// that block should move their work to `spawn_blocking`). Returns their writes; on the first
-    /// failure the remaining tasks are cancelled.
+    /// that block should move their work to `spawn_blocking`) and returns their writes. When a
+    /// task fails, its siblings still run to the end, as in LangGraph: their results are streamed
+    /// and their writes are what a checkpointer keeps as pending writes, so resuming does not
+    /// redo them. The step then fails with the first error (in completion order).
     async fn run_tasks(&self, tasks: &[PlannedTask]) -> Result<Vec<TaskWrites>> {
         self.emit_task_starts(tasks);
         let mut results: Vec<TaskWrites> = Vec::with_capacity(tasks.len());
@@ -127,11 +129,20 @@ impl Loop {
         }
         let mut running: FuturesUnordered<_> =
             tasks.iter().map(|t| async move { (t, self.run_task(t).await) }).collect();
+        let mut failure = None;
         while let Some((t, r)) = running.next().await {
             self.emit_task_result(t, &r);
-            results.push(r?);
+            match r {
+                Ok(w) => results.push(w),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
         }
-        Ok(results)
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(results),
+        }
     }
 
     fn task_info(&self, t: &PlannedTask, node: &NodeDef) -> TaskInfo {
@@ -291,7 +302,7 @@ impl Loop {
             self.sink.emit(StreamMode::Updates, json!({ &*node.name: updates_chunk(&state_writes) }));
         }
         if tasks_mode || debug_mode {
-            let error = r.as_ref().err().map(task_error_text);
+            let error = r.as_ref().err().map(task_error_json);
             let payload = json!({
                 "id": t.id,
                 "name": &*node.name,
@@ -318,10 +329,11 @@ impl Loop {
     }
 }
 
-fn task_error_text(e: &Error) -> String {
+/// A task's error as it appears in `tasks` and `debug` events: the error class and its message.
+fn task_error_json(e: &Error) -> Value {
     match e {
-        Error::NodeFailed { error, .. } => format!("{}({:?})", error.kind(), error.message()),
-        other => other.to_string(),
+        Error::NodeFailed { error, .. } => json!({"type": error.kind(), "message": error.message()}),
+        other => json!({"type": other.langgraph_name(), "message": other.to_string()}),
     }
 }
 
