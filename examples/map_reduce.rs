@@ -3,6 +3,7 @@
 //! Run with `cargo run --example map_reduce`.
 
 use serde_json::json;
+use stategraph::Send;
 use stategraph::prelude::*;
 
 #[tokio::main]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use stategraph::prelude::*;
-use stategraph::{NodeError, StreamEvent};
+use stategraph::{NodeError, Send, StreamEvent};
 
 fn normalise(v: &mut Value) {
     match v {

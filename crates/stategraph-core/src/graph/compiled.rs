@@ -105,11 +105,8 @@ pub(crate) struct GraphInner {
     pub(crate) node_index: HashMap<Arc<str>, NodeId>,
     /// Nodes each channel can trigger.
     pub(crate) trigger_to_nodes: Vec<Vec<NodeId>>,
-    /// State keys in schema order (what `values` and the output read, before output filtering).
-    pub(crate) state_keys: Vec<ChannelId>,
     pub(crate) input_keys: Vec<ChannelId>,
     pub(crate) output_keys: Vec<ChannelId>,
-    pub(crate) output_names: Arc<Keys>,
     pub(crate) start_channel: ChannelId,
     pub(crate) tasks_channel: ChannelId,
     pub(crate) has_validators: bool,
@@ -326,7 +323,6 @@ pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<Compile
     };
     let input_keys = resolve(&g.input_keys, "input")?;
     let output_keys = resolve(&g.output_keys, "output")?;
-    let output_names = Keys::new(output_keys.iter().map(|&c| channels[c].name.clone()).collect());
     let has_validators = channels.iter().any(|c| c.spec.as_ref().is_some_and(|s| s.validator.is_some()));
     Ok(CompiledGraph {
         inner: Arc::new(GraphInner {
@@ -337,10 +333,8 @@ pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<Compile
             nodes,
             node_index,
             trigger_to_nodes,
-            state_keys,
             input_keys,
             output_keys,
-            output_names,
             start_channel,
             tasks_channel,
             has_validators,
