@@ -90,8 +90,11 @@ pub(crate) struct TaskInfo {
     pub(crate) task_id: String,
     pub(crate) step: i64,
     pub(crate) stop: i64,
-    pub(crate) checkpoint_ns: String,
-    pub(crate) triggers: Vec<Arc<str>>,
+    /// Namespace of the graph the task runs in (empty at the top level).
+    pub(crate) parent_ns: Arc<str>,
+    /// `parent_ns|node:task_id`, built on first use.
+    pub(crate) checkpoint_ns: std::sync::OnceLock<String>,
+    pub(crate) triggers: Arc<[Arc<str>]>,
     pub(crate) config: Arc<RunConfig>,
     pub(crate) sink: Sink,
     pub(crate) metadata: Arc<Map<String, Value>>,
@@ -144,7 +147,14 @@ impl NodeContext {
     }
     /// The checkpoint namespace of this task (`node:<task id>`, nested with `|`).
     pub fn checkpoint_ns(&self) -> &str {
-        &self.info.checkpoint_ns
+        self.info.checkpoint_ns.get_or_init(|| {
+            let i = &self.info;
+            if i.parent_ns.is_empty() {
+                format!("{}:{}", i.node, i.task_id)
+            } else {
+                format!("{}|{}:{}", i.parent_ns, i.node, i.task_id)
+            }
+        })
     }
     /// Writes a value to the `custom` stream (LangGraph's `get_stream_writer()`). Does nothing
     /// when nobody streams `custom`.
@@ -161,9 +171,10 @@ impl NodeContext {
     /// and the nested run's events stream into this run under this task's namespace.
     pub fn child_config(&self) -> RunConfig {
         let mut config = (*self.info.config).clone();
+        let ns = self.checkpoint_ns();
         config.parent = Some(ParentLink {
-            sink: self.info.sink.child(self.info.checkpoint_ns.rsplit('|').next().unwrap_or_default().to_owned()),
-            checkpoint_ns: self.info.checkpoint_ns.clone(),
+            sink: self.info.sink.child(ns.rsplit('|').next().unwrap_or_default().to_owned()),
+            checkpoint_ns: ns.to_owned(),
         });
         config
     }

@@ -84,7 +84,10 @@ pub(crate) struct NodeDef {
     /// `None` for START.
     pub(crate) func: Option<BoxNode>,
     pub(crate) triggers: Vec<ChannelId>,
-    pub(crate) trigger_names: Vec<Arc<str>>,
+    /// Names of the triggers, sorted (as task ids and events list them).
+    pub(crate) trigger_names: Arc<[Arc<str>]>,
+    /// The constant tail of this node's pull-task id input: name, `__pregel_pull`, triggers.
+    pub(crate) pull_id_suffix: Box<[u8]>,
     pub(crate) reader: Reader,
     /// `branch:to:*` channels of plain edges, in the order the edges were added.
     pub(crate) edges: Vec<ChannelId>,
@@ -240,7 +243,8 @@ pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<Compile
         name: Arc::from(START),
         func: None,
         triggers: vec![start_channel],
-        trigger_names: vec![Arc::from(START)],
+        trigger_names: Arc::from([Arc::from(START)]),
+        pull_id_suffix: Box::default(),
         reader: full_reader.clone(),
         edges: Vec::new(),
         joins: Vec::new(),
@@ -262,7 +266,8 @@ pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<Compile
             name: Arc::from(name.as_str()),
             func: Some(spec.node.clone()),
             triggers: vec![trigger],
-            trigger_names: vec![Arc::from(branch_name(name))],
+            trigger_names: Arc::from([Arc::from(branch_name(name))]),
+            pull_id_suffix: Box::default(),
             reader,
             edges: Vec::new(),
             joins: Vec::new(),
@@ -285,7 +290,6 @@ pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<Compile
         let t = node_index[target.as_str()];
         if !nodes[t].triggers.contains(&jc) {
             nodes[t].triggers.push(jc);
-            nodes[t].trigger_names.push(channels[jc].name.clone());
         }
         for s in sources {
             let src = node_index[s.as_str()];
@@ -300,6 +304,18 @@ pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<Compile
             let reader = nodes[src].reader.clone();
             nodes[src].branches.push(BranchDef { router: b.router.clone(), path_map: b.path_map.0.clone(), reader });
         }
+    }
+    for n in nodes.iter_mut() {
+        let mut names: Vec<Arc<str>> = n.triggers.iter().map(|&c| channels[c].name.clone()).collect();
+        names.sort();
+        let mut suffix = Vec::new();
+        suffix.extend_from_slice(n.name.as_bytes());
+        suffix.extend_from_slice(b"__pregel_pull");
+        for t in &names {
+            suffix.extend_from_slice(t.as_bytes());
+        }
+        n.trigger_names = names.into();
+        n.pull_id_suffix = suffix.into();
     }
     let mut trigger_to_nodes = vec![Vec::new(); channels.len()];
     for (i, n) in nodes.iter().enumerate() {

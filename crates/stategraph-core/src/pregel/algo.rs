@@ -92,19 +92,65 @@ pub(crate) struct TaskWrites {
 /// Task id: xxh3-128 of the checkpoint id, namespace, step, node, kind and triggers — the same
 /// recipe as LangGraph, so ids are stable for a given checkpoint and do not depend on the Rust
 /// release or the process.
+#[cfg(test)]
 pub(crate) fn task_id(checkpoint: &Uuid, parts: &[&str]) -> String {
     let mut buf = Vec::with_capacity(16 + parts.iter().map(|p| p.len()).sum::<usize>());
     buf.extend_from_slice(checkpoint.as_bytes());
     for p in parts {
         buf.extend_from_slice(p.as_bytes());
     }
-    let h = format!("{:032x}", xxh3_128(&buf));
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format_id(xxh3_128(&buf))
+}
+
+/// Formats a 128-bit hash as a UUID-shaped string (8-4-4-4-12 lowercase hex).
+fn format_id(h: u128) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = h.to_be_bytes();
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+/// Hashes task ids of one step into a reused buffer: `checkpoint id ++ namespace ++ step` is the
+/// same for every task of the step.
+struct TaskIds {
+    buf: Vec<u8>,
+    prefix_len: usize,
+}
+
+impl TaskIds {
+    fn new(checkpoint: &Uuid, namespace: &str) -> Self {
+        let mut buf = Vec::with_capacity(128);
+        buf.extend_from_slice(checkpoint.as_bytes());
+        buf.extend_from_slice(namespace.as_bytes());
+        if !namespace.is_empty() {
+            buf.push(b'|');
+        }
+        let prefix_len = buf.len();
+        TaskIds { buf, prefix_len }
+    }
+
+    /// `ns|name`, step, then the rest.
+    fn id(&mut self, name: &str, step: &str, rest: &[&[u8]]) -> String {
+        self.buf.truncate(self.prefix_len);
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(step.as_bytes());
+        for r in rest {
+            self.buf.extend_from_slice(r);
+        }
+        format_id(xxh3_128(&self.buf))
+    }
 }
 
 /// Builds the view a reader sees.
 pub(crate) fn read_state(channels: &[Box<dyn Channel>], reader: &Reader, step: i64, stop: i64) -> State {
-    let values: Vec<Option<Arc<Value>>> = reader
+    let values: Arc<[Option<Arc<Value>>]> = reader
         .slots
         .iter()
         .map(|slot| match *slot {
@@ -112,7 +158,7 @@ pub(crate) fn read_state(channels: &[Box<dyn Channel>], reader: &Reader, step: i
             ReadSlot::Managed(m) => Some(Arc::new(m.value(step, stop))),
         })
         .collect();
-    State::from_view(reader.keys.clone(), values.into())
+    State::from_view(reader.keys.clone(), values)
 }
 
 /// The state a router sees: the channels with the source task's own writes applied (LangGraph's
@@ -159,7 +205,7 @@ pub(crate) fn prepare_next_tasks(
 ) -> Vec<PlannedTask> {
     let mut tasks = Vec::new();
     let step_str = step.to_string();
-    let ns_of = |name: &str| if namespace.is_empty() { name.to_owned() } else { format!("{namespace}|{name}") };
+    let mut ids = TaskIds::new(&checkpoint.id, namespace);
 
     if let Some(Value::Array(sends)) = channels[g.tasks_channel].get().as_deref() {
         for (idx, packet) in sends.iter().enumerate() {
@@ -173,7 +219,7 @@ pub(crate) fn prepare_next_tasks(
             };
             let arg = packet.get("arg").cloned().unwrap_or(Value::Null);
             let id =
-                task_id(&checkpoint.id, &[&ns_of(node_name), &step_str, node_name, "__pregel_push", &idx.to_string()]);
+                ids.id(node_name, &step_str, &[node_name.as_bytes(), b"__pregel_push", idx.to_string().as_bytes()]);
             tasks.push(PlannedTask { id, node, path: TaskPath::Push(idx), input: TaskInput::Arg(Arc::new(arg)) });
         }
     }
@@ -201,13 +247,7 @@ pub(crate) fn prepare_next_tasks(
         if !triggered {
             continue;
         }
-        let mut parts: Vec<&str> = Vec::with_capacity(4 + node.trigger_names.len());
-        let ns = ns_of(&node.name);
-        parts.extend([ns.as_str(), step_str.as_str(), &*node.name, "__pregel_pull"]);
-        let mut triggers: Vec<&str> = node.trigger_names.iter().map(|t| &**t).collect();
-        triggers.sort_unstable();
-        parts.extend(triggers);
-        let id = task_id(&checkpoint.id, &parts);
+        let id = ids.id(&node.name, &step_str, &[&node.pull_id_suffix]);
         let input = if node.func.is_none() {
             // START reads the raw input.
             match channels[g.start_channel].get() {

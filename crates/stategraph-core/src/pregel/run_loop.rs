@@ -31,7 +31,9 @@ struct Loop {
     step: i64,
     stop: i64,
     /// Checkpoint namespace of this graph (empty at the top level).
-    namespace: String,
+    namespace: Arc<str>,
+    /// What push tasks list as their trigger.
+    push_triggers: Arc<[Arc<str>]>,
     /// A `Command` given as input; the START task applies it (once) in step 0.
     input_command: Option<Command>,
 }
@@ -40,14 +42,29 @@ impl Loop {
     fn new(g: Arc<GraphInner>, config: RunConfig, sink: Sink) -> Self {
         let channels = g.new_channels();
         let checkpoint = Checkpoint::new(&g);
-        let namespace = config.parent.as_ref().map(|p| p.checkpoint_ns.clone()).unwrap_or_default();
+        let namespace: Arc<str> =
+            config.parent.as_ref().map(|p| Arc::from(p.checkpoint_ns.as_str())).unwrap_or_else(|| Arc::from(""));
         // LangGraph: a fresh run's input is step -1 and the limit counts steps after it.
         let step = -1;
         let stop = step + config.recursion_limit as i64 + 1;
-        Loop { g, config: Arc::new(config), sink, channels, checkpoint, step, stop, namespace, input_command: None }
+        Loop {
+            g,
+            config: Arc::new(config),
+            sink,
+            channels,
+            checkpoint,
+            step,
+            stop,
+            namespace,
+            push_triggers: Arc::from([Arc::from("__pregel_push")]),
+            input_command: None,
+        }
     }
 
     async fn run(mut self, input: Input) -> Result<Value> {
+        if self.config.recursion_limit < 1 {
+            return Err(Error::InvalidConfig("recursion_limit must be at least 1".into()));
+        }
         let mut input_task =
             TaskWrites { path: TaskPath::Null, node: None, pull: false, writes: self.input_writes(input)? };
         let mut updated = algo::apply_writes(
@@ -146,17 +163,13 @@ impl Loop {
     }
 
     fn task_info(&self, t: &PlannedTask, node: &NodeDef) -> TaskInfo {
-        let ns = if self.namespace.is_empty() {
-            format!("{}:{}", node.name, t.id)
-        } else {
-            format!("{}|{}:{}", self.namespace, node.name, t.id)
-        };
         TaskInfo {
             node: node.name.clone(),
             task_id: t.id.clone(),
             step: self.step,
             stop: self.stop,
-            checkpoint_ns: ns,
+            parent_ns: self.namespace.clone(),
+            checkpoint_ns: std::sync::OnceLock::new(),
             triggers: self.trigger_names(t),
             config: self.config.clone(),
             sink: self.sink.clone(),
@@ -164,14 +177,10 @@ impl Loop {
         }
     }
 
-    fn trigger_names(&self, t: &PlannedTask) -> Vec<Arc<str>> {
+    fn trigger_names(&self, t: &PlannedTask) -> Arc<[Arc<str>]> {
         match t.path {
-            TaskPath::Push(_) => vec![Arc::from("__pregel_push")],
-            _ => {
-                let mut v = self.g.nodes[t.node].trigger_names.clone();
-                v.sort();
-                v
-            }
+            TaskPath::Push(_) => self.push_triggers.clone(),
+            _ => self.g.nodes[t.node].trigger_names.clone(),
         }
     }
 

@@ -169,3 +169,15 @@ fn task_ids_are_stable_and_uuid_shaped() {
     assert_eq!(a, "ade14a4c-5b29-4893-4178-88b9d6761a42");
     assert_ne!(a, task_id(&cp, &["node", "2", "node", "__pregel_pull", "branch:to:node"]));
 }
+
+#[test]
+fn incremental_task_ids_equal_the_plain_recipe() {
+    let cp = uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+    let mut ids = TaskIds::new(&cp, "");
+    assert_eq!(ids.id("node", "1", &[b"node__pregel_pull", b"branch:to:node"]), "ade14a4c-5b29-4893-4178-88b9d6761a42");
+    let mut nested = TaskIds::new(&cp, "outer:abc");
+    assert_eq!(
+        nested.id("node", "3", &[b"node", b"__pregel_push", b"0"]),
+        task_id(&cp, &["outer:abc|node", "3", "node", "__pregel_push", "0"])
+    );
+}
