@@ -113,6 +113,7 @@ async fn check_case(case: &Value, fixture: &Value) -> Result<(), Failed> {
             (None, None) => {}
         }
         let ours = normalise(ours);
+        let recorded_value = normalise(recorded_value);
         if ours != recorded_value {
             failures.push(format!(
                 "[{mode}] differs\n  LangGraph: {}\n  Stategraph: {}",
@@ -122,6 +123,15 @@ async fn check_case(case: &Value, fixture: &Value) -> Result<(), Failed> {
         }
     }
     if failures.is_empty() { Ok(()) } else { Err(failures.join("\n").into()) }
+}
+
+/// How record.py shapes the chunks of a run.
+enum Shape {
+    Plain,
+    /// `[namespace, chunk]` (`stream(..., subgraphs=True)`).
+    Namespaced,
+    /// `[mode, chunk]` (a list of stream modes).
+    Moded,
 }
 
 async fn run_mode(graph: &CompiledGraph, case: &Value, mode: &str) -> (Vec<Value>, Option<Error>) {
@@ -145,17 +155,30 @@ async fn run_mode(graph: &CompiledGraph, case: &Value, mode: &str) -> (Vec<Value
             Err(e) => (vec![], Some(e)),
         };
     }
-    let (opts, with_ns) = match mode {
-        "subgraphs_updates" => (StreamOptions::mode(StreamMode::Updates).with_subgraphs(true), true),
-        m => (StreamOptions::mode(m.parse().expect("known mode")), false),
+    let (opts, shape) = match mode {
+        "subgraphs_updates" => (StreamOptions::mode(StreamMode::Updates).with_subgraphs(true), Shape::Namespaced),
+        "multi" => (
+            StreamOptions::modes([
+                StreamMode::Values,
+                StreamMode::Updates,
+                StreamMode::Custom,
+                StreamMode::Tasks,
+                StreamMode::Debug,
+            ]),
+            Shape::Moded,
+        ),
+        m => (StreamOptions::mode(m.parse().expect("known mode")), Shape::Plain),
     };
     let mut stream = graph.stream(input, config, opts);
     let mut chunks = Vec::new();
     let mut error = None;
     while let Some(item) = stream.next().await {
         match item {
-            Ok(ev) if with_ns => chunks.push(json!([ev.namespace, ev.data])),
-            Ok(ev) => chunks.push(ev.data),
+            Ok(ev) => chunks.push(match shape {
+                Shape::Namespaced => json!([ev.namespace, ev.data]),
+                Shape::Moded => json!([ev.mode.as_str(), ev.data]),
+                Shape::Plain => ev.data,
+            }),
             Err(e) => error = Some(e),
         }
     }
@@ -171,7 +194,14 @@ fn normalise(v: Value) -> Value {
                 .filter(|(k, _)| {
                     !matches!(k.as_str(), "id" | "timestamp" | "checkpoint_id" | "parent_config" | "config")
                 })
-                .map(|(k, v)| (k, normalise(v)))
+                .map(|(k, v)| match (k.as_str(), v) {
+                    // Error messages are each engine's own words; the type must agree.
+                    ("error", Value::Object(e)) if e.contains_key("type") => {
+                        let t = e.get("type").cloned().unwrap_or_default();
+                        (k, json!({ "type": t }))
+                    }
+                    (_, v) => (k, normalise(v)),
+                })
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(normalise).collect()),
@@ -201,8 +231,15 @@ fn build_graph(spec: &Value, all_subgraphs: &Value, allow_unreachable: bool) -> 
     }
     let subgraph_specs = Value::Object(subgraph_specs);
     let mut graph = StateGraph::new(schema(spec));
-    let empty = Map::new();
-    for (name, node) in spec.get("nodes").and_then(Value::as_object).unwrap_or(&empty) {
+    // `nodes` is an object, or a list of `[name, NODE]` pairs (the only way to add a name twice).
+    let nodes: Vec<(String, Value)> = match spec.get("nodes") {
+        Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Some(Value::Array(pairs)) => {
+            pairs.iter().map(|p| (p[0].as_str().unwrap_or_default().to_owned(), p[1].clone())).collect()
+        }
+        _ => Vec::new(),
+    };
+    for (name, node) in &nodes {
         let mut options = NodeOptions::new();
         if node.get("defer").and_then(Value::as_bool) == Some(true) {
             options = options.defer();
@@ -218,7 +255,7 @@ fn build_graph(spec: &Value, all_subgraphs: &Value, allow_unreachable: bool) -> 
         if let Some(retry) = node.get("retry") {
             options = options.retry(retry_policy(retry));
         }
-        let known = |n: &String| spec["nodes"].get(n.as_str()).is_some();
+        let known = |n: &String| nodes.iter().any(|(k, _)| k == n);
         options = options.destinations(destinations(node, &subgraph_specs).into_iter().filter(known));
         if let Some(sub) = node.get("subgraph").and_then(Value::as_str) {
             let compiled = build_graph(&subgraph_specs[sub], &subgraph_specs, allow_unreachable)?;
