@@ -42,7 +42,9 @@ pub mod types;
 pub use channels::{Channel, ChannelKind, ChannelSpec, Reducer, Validator};
 pub use context::{DEFAULT_RECURSION_LIMIT, NodeContext, RunConfig};
 pub use error::{Error, NodeError, Result};
-pub use graph::{CompileOptions, CompiledGraph, EdgeSource, Input, PathMap, RouterFn, Schema, StateGraph};
+pub use graph::{
+    CompileOptions, CompiledGraph, CurveStyle, EdgeSource, Input, MermaidOptions, PathMap, RouterFn, Schema, StateGraph,
+};
 pub use node::{BoxNode, IntoNodeOutput, Node, NodeOptions, NodeResult, SyncNode, sync_node};
 pub use retry::RetryPolicy;
 pub use state::{Managed, State};

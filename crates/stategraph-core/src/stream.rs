@@ -195,12 +195,12 @@ impl Sink {
     }
 
     pub(crate) fn emit(&self, mode: StreamMode, data: Value) {
-        if let Some(tx) = &self.tx {
-            if self.modes.contains(mode) {
-                // A dropped receiver means nobody listens any more; the run itself is
-                // cancelled by dropping its future, so ignoring the error is right.
-                let _ = tx.send(StreamEvent { namespace: (*self.namespace).clone(), mode, data });
-            }
+        if let Some(tx) = &self.tx
+            && self.modes.contains(mode)
+        {
+            // A dropped receiver means nobody listens any more; the run itself is
+            // cancelled by dropping its future, so ignoring the error is right.
+            let _ = tx.send(StreamEvent { namespace: (*self.namespace).clone(), mode, data });
         }
     }
 }

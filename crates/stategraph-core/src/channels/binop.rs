@@ -167,10 +167,10 @@ fn kind(v: &Value) -> &'static str {
 }
 
 fn add_numbers(a: &Number, b: &Number) -> std::result::Result<Number, String> {
-    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
-        if let Some(s) = x.checked_add(y) {
-            return Ok(Number::from(s));
-        }
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64())
+        && let Some(s) = x.checked_add(y)
+    {
+        return Ok(Number::from(s));
     }
     let s = a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0);
     Number::from_f64(s).ok_or_else(|| "sum is not a finite number".to_owned())

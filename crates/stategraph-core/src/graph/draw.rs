@@ -80,6 +80,14 @@ impl CurveStyle {
 
 /// Options of [`CompiledGraph::draw_mermaid_with`]; the default draws like
 /// `graph.get_graph().draw_mermaid()`.
+///
+/// ```
+/// use stategraph_core::graph::{CurveStyle, MermaidOptions};
+///
+/// // LangGraph's `get_graph(xray=True).draw_mermaid(curve_style=CurveStyle.BASIS)`:
+/// let options = MermaidOptions { xray: true, curve_style: CurveStyle::Basis, ..MermaidOptions::default() };
+/// assert!(options.with_styles);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MermaidOptions {
     /// Draw the inside of subgraph nodes, recursively (`get_graph(xray=True)`).
@@ -105,10 +113,12 @@ impl CompiledGraph {
     /// ([`NodeOptions::destinations`](crate::NodeOptions::destinations)) `-.->`, with the path
     /// map's label when it differs from the target; a join `[a, b] -> c` is drawn as `a --> c` and
     /// `b --> c`. Like LangGraph, the edges are found by simulating a run without calling nodes or
-    /// routers, so only *declared* targets are drawn: a conditional edge without a path map draws
-    /// nothing (LangGraph cannot know where the router goes), its source is drawn ending the graph,
-    /// and the nodes only it leads to float unconnected. Give such routers a path map
-    /// ([`PathMap::nodes`](crate::PathMap::nodes)) to get a useful drawing.
+    /// routers, so only *declared* targets are drawn. A conditional edge without a path map
+    /// therefore draws no edge at all (LangGraph 1.2 cannot know where the router goes; older
+    /// releases drew an edge to every node): its source usually gets an edge to `__end__` and the
+    /// nodes only it leads to float unconnected. Give such routers a path map
+    /// ([`PathMap::nodes`](crate::PathMap::nodes)) to get a useful drawing. Node metadata is
+    /// listed under the node's name, and deferred nodes are marked `defer = True`, as in LangGraph.
     ///
     /// ```
     /// use serde_json::json;
@@ -344,6 +354,8 @@ struct SimNode {
 type TriggerEdge = (ChanId, bool, Option<String>);
 /// `(source, target, conditional, label)`, ordered like LangGraph's `Edge` tuples.
 type SimEdge = (String, String, bool, Option<String>);
+/// `(source name, conditional, label, source)`: a source of a trigger, sorted like LangGraph's.
+type TriggerSource = (String, bool, Option<String>, SimNodeId);
 
 struct SimResult {
     edges: BTreeSet<SimEdge>,
@@ -570,8 +582,7 @@ impl Sim {
                 step_sources.insert(task.node, trigger_edges);
             }
             sources.extend(step_sources.iter().map(|(k, v)| (*k, v.clone())));
-            let mut trigger_to_sources: HashMap<ChanId, BTreeSet<(String, bool, Option<String>, SimNodeId)>> =
-                HashMap::new();
+            let mut trigger_to_sources: HashMap<ChanId, BTreeSet<TriggerSource>> = HashMap::new();
             for (&src, triggers) in &sources {
                 for (chan, cond, label) in triggers {
                     let name = self.nodes[src].name.clone();
@@ -1091,8 +1102,7 @@ fn ascii_listing<'g>(g: &'g StateGraph, prefix: &str, out: &mut String, kinds: &
     let mut order: IndexSet<&'g str> = IndexSet::new();
     let mut roots = std::iter::once(START).chain(g.nodes.keys().map(String::as_str));
     let mut queue = std::collections::VecDeque::new();
-    loop {
-        let Some(n) = queue.pop_front().or_else(|| roots.find(|r| !order.contains(*r))) else { break };
+    while let Some(n) = queue.pop_front().or_else(|| roots.find(|r| !order.contains(*r))) {
         if n == END || !order.insert(n) {
             continue;
         }
