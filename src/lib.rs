@@ -8,11 +8,26 @@
 
 pub use stategraph_core::*;
 
+pub mod typed;
+#[cfg(feature = "macros")]
+pub use stategraph_macros::State;
+#[doc(hidden)]
+pub use typed::__private;
+
 /// The most used items.
+///
+/// `Send` (LangGraph's name for a fan-out packet) is left out on purpose: a glob import would
+/// shadow Rust's `Send` trait. Import it as `stategraph::Send`.
 pub mod prelude {
     pub use stategraph_core::{
         ChannelSpec, Command, CompiledGraph, END, Managed, NodeContext, NodeError, NodeOptions, NodeOutput, Overwrite,
-        PathMap, Reducer, RetryPolicy, Route, RunConfig, START, Schema, Send, State, StateGraph, StreamMode,
-        StreamOptions,
+        PathMap, Reducer, RetryPolicy, Route, RunConfig, START, Schema, State, StateGraph, StreamMode, StreamOptions,
     };
+    #[cfg(feature = "macros")]
+    pub use stategraph_macros::State;
 }
+
+/// The README's example runs as a doc test, so it cannot go stale.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

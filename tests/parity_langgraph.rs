@@ -72,10 +72,10 @@ async fn check_case(case: &Value, fixture: &Value) -> Result<(), Failed> {
             Ok(_) => Err(format!("LangGraph rejected this graph ({err}), Stategraph compiled it").into()),
         };
     }
-    if let Err(e) = compiled {
-        if e.code() != "SG006" {
-            return Err(format!("compile failed: {e}").into());
-        }
+    if let Err(e) = compiled
+        && e.code() != "SG006"
+    {
+        return Err(format!("compile failed: {e}").into());
     }
     let overrides = expect.and_then(|e| e.get("runs")).and_then(Value::as_object);
     let runs = fixture["runs"].as_object().ok_or("fixture has no runs")?;
@@ -399,10 +399,10 @@ fn destinations(node: &Value, subgraphs: &Value) -> Vec<String> {
             }
         }
     };
-    if let Some(cmd) = node.get("command") {
-        if cmd.get("graph").and_then(Value::as_str) != Some("PARENT") {
-            collect(&cmd["goto"], &mut out);
-        }
+    if let Some(cmd) = node.get("command")
+        && cmd.get("graph").and_then(Value::as_str) != Some("PARENT")
+    {
+        collect(&cmd["goto"], &mut out);
     }
     // A subgraph whose nodes send Commands to the parent makes this node go there.
     let sub = node.get("subgraph").or_else(|| node.pointer("/invoke_subgraph/graph")).and_then(Value::as_str);
@@ -471,10 +471,10 @@ impl Behaviour {
 
 fn command_from(spec: &Value, env: &Env) -> Command {
     let mut cmd = Command::new();
-    if let Some(u) = spec.get("update").filter(|u| !u.is_null()) {
-        if let Value::Object(m) = eval(u, env) {
-            cmd = cmd.update(m);
-        }
+    if let Some(u) = spec.get("update").filter(|u| !u.is_null())
+        && let Value::Object(m) = eval(u, env)
+    {
+        cmd = cmd.update(m);
     }
     if let Some(goto) = spec.get("goto") {
         cmd.goto = gotos(goto, env);
