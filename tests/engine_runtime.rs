@@ -233,3 +233,35 @@ fn compiled_graphs_are_send_and_sync() {
     assert_send_sync::<CompiledGraph>();
     assert_send_sync::<stategraph::Error>();
 }
+
+#[tokio::test]
+async fn add_sequence_chains_nodes_in_order() {
+    fn step(name: &'static str) -> stategraph::BoxNode {
+        Arc::new(move |_s: State, _c: NodeContext| async move { Ok::<_, NodeError>(json!({"log": [name]})) })
+    }
+    let mut g = StateGraph::new(Schema::new().key("log", ChannelSpec::reducer(Reducer::add()).with_default(json!([]))));
+    g.add_sequence([("one", step("one")), ("two", step("two")), ("three", step("three"))])
+        .add_edge(START, "one")
+        .add_edge("three", END);
+    let out = g.compile().unwrap().invoke(json!({}), RunConfig::default()).await.unwrap();
+    assert_eq!(out, json!({"log": ["one", "two", "three"]}));
+}
+
+#[tokio::test]
+async fn private_keys_pass_between_nodes_without_entering_the_output() {
+    let mut g = StateGraph::new(Schema::new().last_value("answer"));
+    g.add_node("think", |_s: State, _c: NodeContext| async { Ok::<_, NodeError>(json!({"scratch": "42"})) })
+        .add_node_with(
+            "say",
+            |s: State, _c: NodeContext| async move {
+                assert_eq!(s.keys(), vec!["scratch"], "reads only its input keys");
+                Ok::<_, NodeError>(json!({"answer": s.get_str("scratch")}))
+            },
+            NodeOptions::new().input_keys(["scratch"]),
+        )
+        .add_edge(START, "think")
+        .add_edge("think", "say")
+        .add_edge("say", END);
+    let out = g.compile().unwrap().invoke(json!({}), RunConfig::default()).await.unwrap();
+    assert_eq!(out, json!({"answer": "42"}));
+}
