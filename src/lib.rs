@@ -14,14 +14,29 @@ pub use stategraph_macros::State;
 #[doc(hidden)]
 pub use typed::__private;
 
+/// Builds a [`Value`] with JSON syntax, like `serde_json::json!` (which it uses).
+///
+/// ```
+/// let v = stategraph::value!({"name": "ada", "tags": ["x", 1]});
+/// assert_eq!(v["tags"][1], serde_json::json!(1));
+/// ```
+#[macro_export]
+macro_rules! value {
+    ($($json:tt)+) => {
+        $crate::Value::from($crate::__private::serde_json::json!($($json)+))
+    };
+}
+
 /// The most used items.
 ///
 /// `Send` (LangGraph's name for a fan-out packet) is left out on purpose: a glob import would
 /// shadow Rust's `Send` trait. Import it as `stategraph::Send`.
 pub mod prelude {
+    pub use crate::value;
     pub use stategraph_core::{
         ChannelSpec, Command, CompiledGraph, END, Managed, NodeContext, NodeError, NodeOptions, NodeOutput, Overwrite,
         PathMap, Reducer, RetryPolicy, Route, RunConfig, START, Schema, State, StateGraph, StreamMode, StreamOptions,
+        Value,
     };
     #[cfg(feature = "macros")]
     pub use stategraph_macros::State;

@@ -70,12 +70,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 use stategraph_core::{
     ChannelKind, CompileOptions, CompiledGraph, EdgeSource, Error, IntoNodeOutput, Node, NodeContext, NodeError,
     NodeOptions, NodeOutput, NodeResult, Overwrite, PathMap, Result, Route, RouterFn, RunConfig, Schema, State,
     StateGraph,
 };
+use stategraph_core::{Map, Value};
 
 /// A struct that describes a state schema. Implemented by `#[derive(State)]`; implement it by
 /// hand for a schema the derive cannot express.
@@ -133,29 +133,29 @@ pub trait StateInput<S> {
 
 impl<S: StateSchema> StateInput<S> for S {
     fn into_input(self) -> Result<Value> {
-        let value = serde_json::to_value(&self)
+        let value = Value::from_serialize(&self)
             .map_err(|e| Error::Conversion(format!("input of `{}`: {e}", std::any::type_name::<S>())))?;
-        let Value::Object(mut fields) = value else {
+        let Value::Object(fields) = value else {
             return Err(Error::Conversion(format!("`{}` does not serialize to an object", std::any::type_name::<S>())));
         };
         let mut input = Map::new();
         for (key, spec) in S::schema().keys() {
-            let Some(value) = fields.remove(key) else { continue };
+            let Some(value) = fields.get(key).cloned() else { continue };
             match spec.kind() {
                 // The state as given, not the reducer applied to the default and the given value
                 // (`append` would nest the list, `max` would keep a default above it).
                 ChannelKind::Reducer(_) => {
-                    input.insert(key.to_owned(), Value::from(Overwrite(value)));
+                    input.insert(key.into(), Value::from(Overwrite(value)));
                 }
                 // Nothing to say about an empty step-scoped key; writing it would only wake readers.
                 ChannelKind::Ephemeral | ChannelKind::Topic { .. }
                     if value.is_null() || value.as_array().is_some_and(Vec::is_empty) => {}
                 _ => {
-                    input.insert(key.to_owned(), value);
+                    input.insert(key.into(), value);
                 }
             }
         }
-        Ok(Value::Object(input))
+        Ok(Value::from(input))
     }
 }
 
@@ -441,7 +441,8 @@ impl<S: StateSchema> TypedCompiledGraph<S> {
     pub async fn invoke(&self, input: impl StateInput<S>, config: RunConfig) -> Result<S> {
         let input = input.into_input()?;
         let output = self.graph.invoke(input, config).await?;
-        serde_json::from_value(output)
+        output
+            .deserialize_into()
             .map_err(|e| Error::Conversion(format!("output as `{}`: {e}", std::any::type_name::<S>())))
     }
 
@@ -508,8 +509,7 @@ pub mod __private {
 
     use serde::Serialize;
     use serde::de::DeserializeOwned;
-    use serde_json::Value;
-    use stategraph_core::{NodeOutput, Reducer};
+    use stategraph_core::{NodeOutput, Reducer, Value};
 
     pub use regex;
     pub use serde;
@@ -538,7 +538,7 @@ pub mod __private {
 
     /// The initial value of a reducer key: the type's default, serialized.
     pub fn default_value<T: Default + Serialize>() -> Value {
-        serde_json::to_value(T::default()).unwrap_or_else(|e| {
+        Value::from_serialize(&T::default()).unwrap_or_else(|e| {
             panic!("#[derive(State)]: the default value of `{}` cannot be serialized: {e}", std::any::type_name::<T>())
         })
     }
@@ -550,16 +550,16 @@ pub mod __private {
 
     /// The node output of a partial update.
     pub fn update_output<U: Serialize>(type_name: &str, update: &U) -> NodeOutput {
-        match serde_json::to_value(update) {
+        match Value::from_serialize(update) {
             Ok(v) => NodeOutput::from(v),
             // Reported by the engine as SG012, naming the node that returned it.
-            Err(e) => NodeOutput::Invalid(Value::String(format!("{type_name} that cannot be serialized: {e}"))),
+            Err(e) => NodeOutput::Invalid(Value::from(format!("{type_name} that cannot be serialized: {e}"))),
         }
     }
 
     /// The run input of a partial update.
     pub fn update_input<U: Serialize>(type_name: &str, update: &U) -> stategraph_core::Result<Value> {
-        serde_json::to_value(update)
+        Value::from_serialize(update)
             .map_err(|e| stategraph_core::Error::Conversion(format!("{type_name} cannot be serialized: {e}")))
     }
 
@@ -648,7 +648,7 @@ pub mod __private {
         T: DeserializeOwned + Borrow<U>,
         U: ?Sized,
     {
-        let typed = T::deserialize(v).map_err(|e| format!("expected `{}`: {e}", std::any::type_name::<T>()))?;
+        let typed: T = v.deserialize_into().map_err(|e| format!("expected `{}`: {e}", std::any::type_name::<T>()))?;
         f(typed.borrow())
     }
 
@@ -663,7 +663,12 @@ pub mod __private {
 
     #[cfg(test)]
     mod tests {
-        use serde_json::json;
+        /// JSON syntax for an engine value.
+        macro_rules! json {
+            ($($t:tt)+) => {
+                Value::from(serde_json::json!($($t)+))
+            };
+        }
 
         use super::*;
 

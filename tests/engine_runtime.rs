@@ -146,7 +146,9 @@ async fn overwrite_replaces_a_reduced_value() {
     let mut g =
         StateGraph::new(Schema::new().key("items", ChannelSpec::reducer(Reducer::add()).with_default(json!([]))));
     g.add_node("reset", |_s: State, _c: NodeContext| async {
-        Ok::<_, NodeError>(json!({"items": Value::from(Overwrite(json!(["fresh"])))}))
+        Ok::<_, NodeError>(
+            json!({"items": serde_json::Value::from(&stategraph::Value::from(Overwrite::new(json!(["fresh"]))))}),
+        )
     })
     .add_edge(START, "reset")
     .add_edge("reset", END);
@@ -163,10 +165,7 @@ async fn a_graph_invoked_inside_a_node_streams_under_the_node_and_can_command_th
             let q = s.get_str("q").unwrap_or_default().to_owned();
             if q == "escalate" {
                 return Ok::<_, NodeError>(NodeOutput::Command(
-                    Command::new()
-                        .parent()
-                        .goto("human")
-                        .update(json!({"log": ["escalated"]}).as_object().unwrap().clone()),
+                    Command::new().parent().goto("human").update(json!({"log": ["escalated"]})),
                 ));
             }
             Ok(json!({"answer": q.len()}).into())

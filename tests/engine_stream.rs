@@ -30,7 +30,7 @@ fn render(events: &[StreamEvent]) -> String {
     events
         .iter()
         .map(|e| {
-            let mut data = e.data.clone();
+            let mut data = e.data.to_json();
             normalise(&mut data);
             let ns: Vec<String> =
                 e.namespace.iter().map(|s| s.split(':').next().unwrap_or_default().to_owned()).collect();
@@ -96,7 +96,8 @@ async fn subgraph_events_are_hidden_unless_asked_for() {
         .collect()
         .await;
     assert!(events.iter().all(|e| e.namespace.is_empty()), "{events:?}");
-    let updates: Vec<&Value> = events.iter().filter(|e| e.mode == StreamMode::Updates).map(|e| &e.data).collect();
+    let updates: Vec<&stategraph::Value> =
+        events.iter().filter(|e| e.mode == StreamMode::Updates).map(|e| &e.data).collect();
     // Send tasks and the subgraph all report; the subgraph reports its whole output as its update.
     assert_eq!(updates.len(), 4, "{updates:?}");
     assert_eq!(updates[0], &json!({"plan": {"topic": "t"}}));
@@ -163,7 +164,7 @@ async fn values_stream_starts_with_the_input_state_and_invoke_returns_the_last()
     .add_edge(START, "double")
     .add_edge("double", END);
     let app = g.compile().unwrap();
-    let chunks: Vec<Value> = app
+    let chunks: Vec<stategraph::Value> = app
         .stream(json!({"x": 21}), RunConfig::default(), StreamOptions::mode(StreamMode::Values))
         .map(|e| e.unwrap().data)
         .collect()

@@ -139,8 +139,8 @@ async fn run_mode(graph: &CompiledGraph, case: &Value, mode: &str) -> (Vec<Value
         Some(Value::Object(m)) if m.contains_key("$command") => {
             stategraph::Input::Command(command_from(&m["$command"], &Env::empty()))
         }
-        Some(v) => stategraph::Input::Value(v.clone()),
-        None => stategraph::Input::Value(Value::Null),
+        Some(v) => stategraph::Input::from(v.clone()),
+        None => stategraph::Input::from(Value::Null),
     };
     let mut config = RunConfig::default();
     if let Some(limit) = case.pointer("/config/recursion_limit").and_then(Value::as_u64) {
@@ -151,7 +151,7 @@ async fn run_mode(graph: &CompiledGraph, case: &Value, mode: &str) -> (Vec<Value
     }
     if mode == "invoke" {
         return match graph.invoke(input, config).await {
-            Ok(v) => (vec![v], None),
+            Ok(v) => (vec![v.to_json()], None),
             Err(e) => (vec![], Some(e)),
         };
     }
@@ -177,7 +177,7 @@ async fn run_mode(graph: &CompiledGraph, case: &Value, mode: &str) -> (Vec<Value
             Ok(ev) => chunks.push(match shape {
                 Shape::Namespaced => json!([ev.namespace, ev.data]),
                 Shape::Moded => json!([ev.mode.as_str(), ev.data]),
-                Shape::Plain => ev.data,
+                Shape::Plain => ev.data.to_json(),
             }),
             Err(e) => error = Some(e),
         }
@@ -443,8 +443,8 @@ impl Behaviour {
             }
         }
         let mut env = Env {
-            state: input.to_value(),
-            context: ctx.context().clone(),
+            state: input.to_value().to_json(),
+            context: ctx.context().to_json(),
             result: Value::Null,
             node: ctx.node().to_owned(),
         };
@@ -453,7 +453,7 @@ impl Behaviour {
         }
         if let (Some(sub), Some(inv)) = (&self.invoked, spec.get("invoke_subgraph")) {
             let sub_input = eval(&inv["input"], &env);
-            env.result = sub.invoke(sub_input, ctx.child_config()).await?;
+            env.result = sub.invoke(sub_input, ctx.child_config()).await?.to_json();
             return Ok(eval(&inv["update"], &env).into());
         }
         if spec.get("return_none").and_then(Value::as_bool) == Some(true) {
@@ -474,7 +474,7 @@ fn command_from(spec: &Value, env: &Env) -> Command {
     if let Some(u) = spec.get("update").filter(|u| !u.is_null())
         && let Value::Object(m) = eval(u, env)
     {
-        cmd = cmd.update(m);
+        cmd = cmd.update(Value::Object(m));
     }
     if let Some(goto) = spec.get("goto") {
         cmd.goto = gotos(goto, env);
@@ -499,7 +499,7 @@ fn gotos(spec: &Value, env: &Env) -> Vec<Goto> {
 }
 
 fn route(spec: &Value, state: &State) -> Route {
-    let env = Env { state: state.to_value(), context: Value::Null, result: Value::Null, node: String::new() };
+    let env = Env { state: state.to_value().to_json(), context: Value::Null, result: Value::Null, node: String::new() };
     Route(route_value(spec, &env))
 }
 

@@ -6,14 +6,14 @@ use stategraph::prelude::*;
 use stategraph::typed::{StateInput, StateSchema, TypedCompiledGraph, TypedGraph};
 use stategraph::{ChannelKind, Error};
 
-fn concat_unique(current: Value, update: Value) -> Result<Value, String> {
+fn concat_unique(current: stategraph::Value, update: stategraph::Value) -> Result<stategraph::Value, String> {
     let mut items = current.as_array().cloned().unwrap_or_default();
     for v in update.as_array().ok_or("expected a list")? {
         if !items.contains(v) {
             items.push(v.clone());
         }
     }
-    Ok(Value::Array(items))
+    Ok(stategraph::Value::from(items))
 }
 
 fn even(n: &i64) -> Result<(), String> {
@@ -113,16 +113,16 @@ fn schema_has_one_channel_per_field_with_reducer_defaults() {
             ("userName", "LastValue".to_owned()),
         ]
     );
-    let defaults: Vec<Option<&Value>> = schema.keys().map(|(_, spec)| spec.default_value()).collect();
+    let defaults: Vec<Option<Value>> = schema.keys().map(|(_, spec)| spec.default_value().map(Value::from)).collect();
     assert_eq!(
         defaults,
         [
-            Some(&json!([])),
-            Some(&json!(0)),
-            Some(&json!([])),
-            Some(&json!({})),
-            Some(&Value::Null),
-            Some(&json!([])),
+            Some(json!([])),
+            Some(json!(0)),
+            Some(json!([])),
+            Some(json!({})),
+            Some(Value::Null),
+            Some(json!([])),
             None,
             None
         ]
@@ -151,7 +151,7 @@ async fn serde_rename_names_the_key_and_managed_values_are_readable() {
 #[test]
 fn partial_update_only_writes_the_fields_set() {
     let out = NodeOutput::from(PipelineUpdate { status: Some("x".into()), user: Some("y".into()), ..update() });
-    assert_eq!(out, NodeOutput::Update(json!({"status": "x", "userName": "y"}).as_object().cloned().unwrap()));
+    assert_eq!(out, NodeOutput::from(json!({"status": "x", "userName": "y"})));
     assert_eq!(NodeOutput::from(update()), NodeOutput::Update(Default::default()));
 }
 

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::value::{Map, Value};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 use crate::stream::{Sink, StreamMode};
 use crate::{Error, Result};
@@ -20,7 +20,7 @@ pub struct RunConfig {
     /// Run-scoped, read-only context handed to every node (LangGraph's `context`).
     pub context: Arc<Value>,
     /// Free-form metadata, shown in task events.
-    pub metadata: Map<String, Value>,
+    pub metadata: Map,
     /// Tags.
     pub tags: Vec<String>,
     /// Identifier of the run (generated when absent).
@@ -73,8 +73,8 @@ impl RunConfig {
         self
     }
     /// Sets the run context.
-    pub fn with_context(mut self, context: Value) -> Self {
-        self.context = Arc::new(context);
+    pub fn with_context(mut self, context: impl Into<Value>) -> Self {
+        self.context = Arc::new(context.into());
         self
     }
     /// Sets the run id.
@@ -97,7 +97,7 @@ pub(crate) struct TaskInfo {
     pub(crate) triggers: Arc<[Arc<str>]>,
     pub(crate) config: Arc<RunConfig>,
     pub(crate) sink: Sink,
-    pub(crate) metadata: Arc<Map<String, Value>>,
+    pub(crate) metadata: Arc<Map>,
 }
 
 /// What a node sees of its run besides the state: the run context, the step, a stream writer, and
@@ -139,10 +139,10 @@ impl NodeContext {
     }
     /// The run context converted to `T`.
     pub fn context_as<T: DeserializeOwned>(&self) -> Result<T> {
-        T::deserialize(&*self.info.config.context).map_err(|e| Error::Conversion(format!("run context: {e}")))
+        self.info.config.context.deserialize_into().map_err(|e| Error::Conversion(format!("run context: {e}")))
     }
     /// The node's metadata, as given to `add_node`.
-    pub fn metadata(&self) -> &Map<String, Value> {
+    pub fn metadata(&self) -> &Map {
         &self.info.metadata
     }
     /// The checkpoint namespace of this task (`node:<task id>`, nested with `|`).

@@ -38,6 +38,7 @@ mod retry;
 mod state;
 pub mod stream;
 pub mod types;
+pub mod value;
 
 pub use channels::{Channel, ChannelKind, ChannelSpec, Reducer, Validator};
 pub use context::{DEFAULT_RECURSION_LIMIT, NodeContext, RunConfig};
@@ -50,3 +51,4 @@ pub use retry::RetryPolicy;
 pub use state::{Managed, State};
 pub use stream::{RunStream, StreamEvent, StreamMode, StreamOptions};
 pub use types::{Command, CommandGraph, END, Goto, NodeOutput, Overwrite, Route, START, Send, Update};
+pub use value::{Map, Value};

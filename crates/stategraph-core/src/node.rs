@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use serde_json::Value;
 
 use crate::error::NodeError;
 use crate::graph::CompiledGraph;
 use crate::retry::RetryPolicy;
 use crate::types::NodeOutput;
+use crate::value::{Map, Value};
 use crate::{NodeContext, State};
 
 /// The result a node produces.
@@ -41,18 +41,6 @@ pub trait IntoNodeOutput {
 impl<T: Into<NodeOutput>> IntoNodeOutput for T {
     fn into_node_output(self) -> NodeOutput {
         self.into()
-    }
-}
-
-impl From<Value> for NodeOutput {
-    /// Objects are updates and `null` is nothing; other values are kept to be rejected, with the
-    /// node's name, when the engine applies them.
-    fn from(v: Value) -> Self {
-        match v {
-            Value::Object(m) => NodeOutput::Update(m),
-            Value::Null => NodeOutput::None,
-            other => NodeOutput::Invalid(other),
-        }
     }
 }
 
@@ -103,7 +91,7 @@ pub struct NodeOptions {
     /// Retry policy.
     pub retry: Option<RetryPolicy>,
     /// Metadata shown in task events.
-    pub metadata: serde_json::Map<String, Value>,
+    pub metadata: Map,
     /// State keys the node reads; `None` = all keys of the state. May name private keys that
     /// are not in the state schema (they become channels of their own).
     pub input_keys: Option<Vec<String>>,
@@ -129,7 +117,7 @@ impl NodeOptions {
     }
     /// Adds metadata.
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.metadata.insert(key.into(), value.into());
+        self.metadata.insert(key.into().into(), value.into());
         self
     }
     /// Restricts (or extends with private keys) what the node reads.

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::value::{Map, Value};
 use serde::de::DeserializeOwned;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Map, Value};
 
 use crate::{Error, Result};
 
@@ -57,8 +57,8 @@ impl Keys {
 
 #[derive(Clone)]
 enum Repr {
-    View { keys: Arc<Keys>, values: Arc<[Option<Arc<Value>>]> },
-    Value(Arc<Value>),
+    View { keys: Arc<Keys>, values: Arc<[Option<Value>]> },
+    Value(Value),
 }
 
 /// What a node (or router) reads: the state keys of its input schema, or, for a `Send` task, the
@@ -69,23 +69,19 @@ pub struct State {
 }
 
 impl State {
-    pub(crate) fn from_view(keys: Arc<Keys>, values: Arc<[Option<Arc<Value>>]>) -> State {
+    pub(crate) fn from_view(keys: Arc<Keys>, values: Arc<[Option<Value>]>) -> State {
         State { repr: Repr::View { keys, values } }
     }
 
     /// A state holding an arbitrary value (the argument of a `Send`, or a test fixture).
-    pub fn from_value(value: Value) -> State {
-        State { repr: Repr::Value(Arc::new(value)) }
-    }
-
-    pub(crate) fn from_arc(value: Arc<Value>) -> State {
-        State { repr: Repr::Value(value) }
+    pub fn from_value(value: impl Into<Value>) -> State {
+        State { repr: Repr::Value(value.into()) }
     }
 
     /// The value of `key`, if the state has it.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match &self.repr {
-            Repr::View { keys, values } => keys.position(key).and_then(|i| values[i].as_deref()),
+            Repr::View { keys, values } => keys.position(key).and_then(|i| values[i].as_ref()),
             Repr::Value(v) => v.get(key),
         }
     }
@@ -94,7 +90,7 @@ impl State {
     pub fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => T::deserialize(v).map(Some).map_err(|e| Error::Conversion(format!("state key `{key}`: {e}"))),
+            Some(v) => v.deserialize_into().map(Some).map_err(|e| Error::Conversion(format!("state key `{key}`: {e}"))),
         }
     }
 
@@ -124,31 +120,32 @@ impl State {
             Repr::View { keys, values } => {
                 keys.names.iter().zip(values.iter()).filter(|(_, v)| v.is_some()).map(|(k, _)| &**k).collect()
             }
-            Repr::Value(v) => v.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default(),
+            Repr::Value(v) => v.as_object().map(|m| m.keys().map(|k| &**k).collect()).unwrap_or_default(),
         }
     }
 
-    /// The whole state as a JSON value (an object of the keys that have a value). Copies.
+    /// The whole state as one value (an object of the keys that have a value). Cheap: values
+    /// are shared, not copied.
     pub fn to_value(&self) -> Value {
         match &self.repr {
             Repr::View { keys, values } => {
                 let mut m = Map::with_capacity(keys.names.len());
                 for (k, v) in keys.names.iter().zip(values.iter()) {
                     if let Some(v) = v {
-                        m.insert(k.to_string(), (**v).clone());
+                        m.insert(k.clone(), v.clone());
                     }
                 }
-                Value::Object(m)
+                Value::from(m)
             }
-            Repr::Value(v) => (**v).clone(),
+            Repr::Value(v) => v.clone(),
         }
     }
 
     /// The whole state converted to `T` (typed state).
     pub fn to_typed<T: DeserializeOwned>(&self) -> Result<T> {
         match &self.repr {
-            Repr::Value(v) => T::deserialize(&**v).map_err(|e| Error::Conversion(e.to_string())),
-            Repr::View { .. } => serde_json::from_value(self.to_value()).map_err(|e| Error::Conversion(e.to_string())),
+            Repr::Value(v) => v.deserialize_into().map_err(|e| Error::Conversion(e.to_string())),
+            Repr::View { .. } => self.to_value().deserialize_into().map_err(|e| Error::Conversion(e.to_string())),
         }
     }
 }
@@ -161,7 +158,7 @@ impl Serialize for State {
                 let mut map = serializer.serialize_map(Some(present))?;
                 for (k, v) in keys.names.iter().zip(values.iter()) {
                     if let Some(v) = v {
-                        map.serialize_entry(&**k, &**v)?;
+                        map.serialize_entry(&**k, v)?;
                     }
                 }
                 map.end()
@@ -179,6 +176,12 @@ impl fmt::Debug for State {
 
 impl PartialEq<Value> for State {
     fn eq(&self, other: &Value) -> bool {
+        &self.to_value() == other
+    }
+}
+
+impl PartialEq<serde_json::Value> for State {
+    fn eq(&self, other: &serde_json::Value) -> bool {
         &self.to_value() == other
     }
 }

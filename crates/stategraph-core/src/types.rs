@@ -1,7 +1,7 @@
 //! Values nodes and routers return: updates, `Send` packets, `Command`s and routes.
 
+use crate::value::{Map, Value};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 /// The virtual node every run starts from.
 pub const START: &str = "__start__";
@@ -11,18 +11,25 @@ pub const END: &str = "__end__";
 pub const OVERWRITE_KEY: &str = "__overwrite__";
 
 /// A state update: key → value, applied through each key's channel (reducer or last value).
-pub type Update = Map<String, Value>;
+pub type Update = Map;
 
 /// Wraps a value so a reducer channel stores it as is instead of reducing it
 /// (LangGraph's `Overwrite`). Travels as `{"__overwrite__": value}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overwrite(pub Value);
 
+impl Overwrite {
+    /// Wraps a value.
+    pub fn new(value: impl Into<Value>) -> Self {
+        Overwrite(value.into())
+    }
+}
+
 impl From<Overwrite> for Value {
     fn from(o: Overwrite) -> Value {
         let mut m = Map::with_capacity(1);
-        m.insert(OVERWRITE_KEY.to_owned(), o.0);
-        Value::Object(m)
+        m.insert(OVERWRITE_KEY.into(), o.0);
+        Value::from(m)
     }
 }
 
@@ -91,8 +98,8 @@ pub enum CommandGraph {
 /// (LangGraph's `Command`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Command {
-    /// State update to apply.
-    pub update: Option<Update>,
+    /// State update to apply (an object; anything else is rejected when applied, SG012).
+    pub update: Option<Value>,
     /// Where to go next; nodes, `END` or `Send`s.
     pub goto: Vec<Goto>,
     /// Which graph the command is for.
@@ -117,9 +124,9 @@ impl Command {
         self.goto.push(to.into());
         self
     }
-    /// Sets the update. Panics never; a non-object update is rejected when applied.
-    pub fn update(mut self, update: Update) -> Self {
-        self.update = Some(update);
+    /// Sets the update (an object of state keys; anything else is rejected when applied).
+    pub fn update(mut self, update: impl Into<Value>) -> Self {
+        self.update = Some(update.into());
         self
     }
     /// Addresses the command to the parent graph.
@@ -167,6 +174,23 @@ pub(crate) fn describe(value: &Value) -> String {
 impl From<Update> for NodeOutput {
     fn from(u: Update) -> Self {
         NodeOutput::Update(u)
+    }
+}
+impl From<Value> for NodeOutput {
+    /// Objects are updates and `null` is nothing; other values are kept to be rejected, with the
+    /// node's name, when the engine applies them.
+    fn from(v: Value) -> Self {
+        match v {
+            Value::Object(m) => NodeOutput::Update(std::sync::Arc::unwrap_or_clone(m)),
+            Value::Null => NodeOutput::None,
+            other => NodeOutput::Invalid(other),
+        }
+    }
+}
+impl From<serde_json::Value> for NodeOutput {
+    /// So that nodes can return `json!({...})`.
+    fn from(v: serde_json::Value) -> Self {
+        NodeOutput::from(Value::from(v))
     }
 }
 impl From<Command> for NodeOutput {

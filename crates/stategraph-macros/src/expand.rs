@@ -72,7 +72,7 @@ fn channel_spec(f: &StateField) -> TokenStream {
     let checks = f.checks.iter().map(|c| check(c, ty));
     quote! {
         #spec.with_validator(::std::sync::Arc::new(
-            |__value: &::stategraph::__private::serde_json::Value| -> ::core::result::Result<(), ::std::string::String> {
+            |__value: &::stategraph::Value| -> ::core::result::Result<(), ::std::string::String> {
                 #(#checks)*
                 ::core::result::Result::Ok(())
             }
@@ -178,7 +178,7 @@ fn update_struct(state: &StateStruct) -> TokenStream {
 
         #[automatically_derived]
         impl ::stategraph::typed::StateInput<#ident> for #update {
-            fn into_input(self) -> ::stategraph::Result<::stategraph::__private::serde_json::Value> {
+            fn into_input(self) -> ::stategraph::Result<::stategraph::Value> {
                 ::stategraph::__private::update_input(#update_str, &self)
             }
         }

@@ -3,9 +3,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::Value;
+use crate::value::Value;
 
 use super::Channel;
+use crate::value::obj;
 use crate::{Error, Result};
 
 /// Available once each of `names` has written its own name; reset when the waiting node runs.
@@ -29,8 +30,8 @@ impl NamedBarrier {
 }
 
 impl Channel for NamedBarrier {
-    fn get(&self) -> Option<Arc<Value>> {
-        self.is_available().then(|| Arc::new(Value::Null))
+    fn get(&self) -> Option<Value> {
+        self.is_available().then_some(Value::Null)
     }
     fn is_available(&self) -> bool {
         self.complete() && (!self.after_finish || self.finished)
@@ -72,22 +73,19 @@ impl Channel for NamedBarrier {
         }
     }
     fn checkpoint(&self) -> Option<Value> {
-        let seen: Vec<Value> = self.seen.iter().map(|s| Value::String(s.clone())).collect();
-        if self.after_finish {
-            Some(serde_json::json!({"seen": seen, "finished": self.finished}))
-        } else {
-            Some(Value::Array(seen))
-        }
+        let seen: Value = self.seen.iter().map(|s| Value::from(s.as_str())).collect();
+        if self.after_finish { Some(obj! {"seen" => seen, "finished" => self.finished}) } else { Some(seen) }
     }
     fn restore(&mut self, value: Value) {
-        let (seen, finished) = match value {
-            Value::Object(mut m) => {
-                (m.remove("seen").unwrap_or_default(), m.get("finished").and_then(Value::as_bool).unwrap_or(false))
-            }
-            other => (other, false),
+        let (seen, finished) = match &value {
+            Value::Object(m) => (
+                m.get("seen").cloned().unwrap_or_default(),
+                m.get("finished").and_then(Value::as_bool).unwrap_or(false),
+            ),
+            other => (other.clone(), false),
         };
-        if let Value::Array(items) = seen {
-            self.seen = items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+        if let Some(items) = seen.as_array() {
+            self.seen = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
         }
         self.finished = finished;
     }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::{Number, Value};
+use crate::value::{Number, Value};
 
 use super::Channel;
 use crate::types::as_overwrite;
@@ -74,11 +74,11 @@ impl Reducer {
     pub fn add() -> Reducer {
         Reducer::new("add", |cur, upd| match (cur, upd) {
             (Value::Array(a), Value::Array(b)) => {
-                a.extend(b);
+                extend_shared(Arc::make_mut(a), b);
                 Ok(())
             }
             (Value::String(a), Value::String(b)) => {
-                a.push_str(&b);
+                *a = format!("{a}{b}").into();
                 Ok(())
             }
             (Value::Number(a), Value::Number(b)) => {
@@ -97,11 +97,11 @@ impl Reducer {
     pub fn append() -> Reducer {
         Reducer::new("append", |cur, upd| match cur {
             Value::Array(a) => {
-                a.push(upd);
+                Arc::make_mut(a).push(upd);
                 Ok(())
             }
             Value::Null => {
-                *cur = Value::Array(vec![upd]);
+                *cur = Value::from(vec![upd]);
                 Ok(())
             }
             other => Err(format!("cannot append to {}", kind(other))),
@@ -112,15 +112,15 @@ impl Reducer {
     pub fn extend() -> Reducer {
         Reducer::new("extend", |cur, upd| {
             if cur.is_null() {
-                *cur = Value::Array(Vec::new());
+                *cur = Value::array();
             }
             match (cur, upd) {
                 (Value::Array(a), Value::Array(b)) => {
-                    a.extend(b);
+                    extend_shared(Arc::make_mut(a), b);
                     Ok(())
                 }
                 (Value::Array(a), other) => {
-                    a.push(other);
+                    Arc::make_mut(a).push(other);
                     Ok(())
                 }
                 (other, _) => Err(format!("cannot extend {}", kind(other))),
@@ -132,11 +132,15 @@ impl Reducer {
     pub fn merge() -> Reducer {
         Reducer::new("merge", |cur, upd| {
             if cur.is_null() {
-                *cur = Value::Object(Default::default());
+                *cur = Value::object();
             }
             match (cur, upd) {
                 (Value::Object(a), Value::Object(b)) => {
-                    a.extend(b);
+                    let a = Arc::make_mut(a);
+                    match Arc::try_unwrap(b) {
+                        Ok(b) => a.extend(b),
+                        Err(b) => a.extend(b.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                    }
                     Ok(())
                 }
                 (cur, upd) => Err(format!("cannot merge {} into {}", kind(&upd), kind(cur))),
@@ -156,13 +160,15 @@ impl Reducer {
 }
 
 fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
+    v.kind()
+}
+
+/// Appends `items`, moving them when nobody else holds the list, else cloning (cheap: values
+/// share their contents).
+fn extend_shared(target: &mut Vec<Value>, items: Arc<Vec<Value>>) {
+    match Arc::try_unwrap(items) {
+        Ok(items) => target.extend(items),
+        Err(items) => target.extend(items.iter().cloned()),
     }
 }
 
@@ -199,18 +205,18 @@ fn pick_number(cur: &mut Value, upd: Value, keep: std::cmp::Ordering) -> std::re
 #[derive(Debug, Clone)]
 pub struct BinaryOperator {
     reducer: Reducer,
-    value: Option<Arc<Value>>,
+    value: Option<Value>,
 }
 
 impl BinaryOperator {
     /// A channel starting at `initial` (or empty: the first write is taken as is).
     pub fn new(reducer: Reducer, initial: Option<Value>) -> Self {
-        BinaryOperator { reducer, value: initial.map(Arc::new) }
+        BinaryOperator { reducer, value: initial }
     }
 }
 
 impl Channel for BinaryOperator {
-    fn get(&self) -> Option<Arc<Value>> {
+    fn get(&self) -> Option<Value> {
         self.value.clone()
     }
     fn is_available(&self) -> bool {
@@ -227,7 +233,7 @@ impl Channel for BinaryOperator {
             // without a default constructor.
             // (LangGraph does not count this first write as an Overwrite even when it is one.)
             let first = iter.next().expect("non-empty");
-            self.value = Some(Arc::new(unwrap_overwrite(first).unwrap_or_else(|v| v)));
+            self.value = Some(unwrap_overwrite(first).unwrap_or_else(|v| v));
         }
         let slot = self.value.as_mut().expect("set above");
         for v in iter {
@@ -240,15 +246,15 @@ impl Channel for BinaryOperator {
                         });
                     }
                     seen_overwrite = true;
-                    *slot = Arc::new(v);
+                    *slot = v;
                 }
                 Err(v) => {
                     if seen_overwrite {
                         // LangGraph ignores ordinary writes once an Overwrite was seen in the step.
                         continue;
                     }
-                    // Copy-on-write: in place when no reader holds the value.
-                    self.reducer.apply(Arc::make_mut(slot), v).map_err(|message| Error::Reducer {
+                    // Copy-on-write: containers are written in place when no reader holds them.
+                    self.reducer.apply(slot, v).map_err(|message| Error::Reducer {
                         key: key.to_owned(),
                         reducer: self.reducer.name().to_owned(),
                         message,
@@ -259,7 +265,7 @@ impl Channel for BinaryOperator {
         Ok(true)
     }
     fn restore(&mut self, value: Value) {
-        self.value = Some(Arc::new(value));
+        self.value = Some(value);
     }
     fn clone_box(&self) -> Box<dyn Channel> {
         Box::new(self.clone())
@@ -267,12 +273,8 @@ impl Channel for BinaryOperator {
 }
 
 fn unwrap_overwrite(v: Value) -> std::result::Result<Value, Value> {
-    if as_overwrite(&v).is_some() {
-        match v {
-            Value::Object(mut m) => Ok(m.remove(crate::types::OVERWRITE_KEY).unwrap_or(Value::Null)),
-            _ => unreachable!(),
-        }
-    } else {
-        Err(v)
+    match as_overwrite(&v) {
+        Some(inner) => Ok(inner.clone()),
+        None => Err(v),
     }
 }

@@ -1,8 +1,6 @@
 //! Ephemeral: a value visible for exactly one step. Edges use it (`branch:to:<node>`).
 
-use std::sync::Arc;
-
-use serde_json::Value;
+use crate::value::Value;
 
 use super::Channel;
 use crate::{Error, Result};
@@ -10,7 +8,7 @@ use crate::{Error, Result};
 /// Holds the value written in the previous step and clears itself at the next step.
 #[derive(Debug, Clone, Default)]
 pub struct Ephemeral {
-    value: Option<Arc<Value>>,
+    value: Option<Value>,
     guard: bool,
 }
 
@@ -23,7 +21,7 @@ impl Ephemeral {
 }
 
 impl Channel for Ephemeral {
-    fn get(&self) -> Option<Arc<Value>> {
+    fn get(&self) -> Option<Value> {
         self.value.clone()
     }
     fn is_available(&self) -> bool {
@@ -42,11 +40,11 @@ impl Channel for Ephemeral {
                 ),
             });
         }
-        self.value = values.pop().map(Arc::new);
+        self.value = values.pop();
         Ok(true)
     }
     fn restore(&mut self, value: Value) {
-        self.value = Some(Arc::new(value));
+        self.value = Some(value);
     }
     fn clone_box(&self) -> Box<dyn Channel> {
         Box::new(self.clone())

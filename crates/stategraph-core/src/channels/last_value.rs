@@ -1,28 +1,27 @@
 //! LastValue: the default for a state key. One writer per step.
 
-use std::sync::Arc;
-
-use serde_json::Value;
+use crate::value::Value;
 
 use super::Channel;
+use crate::value::obj;
 use crate::{Error, Result};
 
 /// Keeps the last value written. Receiving more than one value in a step is an error, because the
 /// order of parallel writers is not something a graph should depend on.
 #[derive(Debug, Clone, Default)]
 pub struct LastValue {
-    value: Option<Arc<Value>>,
+    value: Option<Value>,
 }
 
 impl LastValue {
     /// A channel holding `initial` (or empty).
     pub fn new(initial: Option<Value>) -> Self {
-        LastValue { value: initial.map(Arc::new) }
+        LastValue { value: initial }
     }
 }
 
 impl Channel for LastValue {
-    fn get(&self) -> Option<Arc<Value>> {
+    fn get(&self) -> Option<Value> {
         self.value.clone()
     }
     fn is_available(&self) -> bool {
@@ -32,7 +31,7 @@ impl Channel for LastValue {
         match values.len() {
             0 => Ok(false),
             1 => {
-                self.value = values.pop().map(Arc::new);
+                self.value = values.pop();
                 Ok(true)
             }
             n => Err(Error::InvalidUpdate {
@@ -44,7 +43,7 @@ impl Channel for LastValue {
         }
     }
     fn restore(&mut self, value: Value) {
-        self.value = Some(Arc::new(value));
+        self.value = Some(value);
     }
     fn clone_box(&self) -> Box<dyn Channel> {
         Box::new(self.clone())
@@ -55,12 +54,12 @@ impl Channel for LastValue {
 /// deferred nodes (`defer=True`).
 #[derive(Debug, Clone, Default)]
 pub struct LastValueAfterFinish {
-    value: Option<Arc<Value>>,
+    value: Option<Value>,
     finished: bool,
 }
 
 impl Channel for LastValueAfterFinish {
-    fn get(&self) -> Option<Arc<Value>> {
+    fn get(&self) -> Option<Value> {
         if self.finished { self.value.clone() } else { None }
     }
     fn is_available(&self) -> bool {
@@ -71,7 +70,7 @@ impl Channel for LastValueAfterFinish {
             None => Ok(false),
             Some(v) => {
                 self.finished = false;
-                self.value = Some(Arc::new(v));
+                self.value = Some(v);
                 Ok(true)
             }
         }
@@ -94,12 +93,12 @@ impl Channel for LastValueAfterFinish {
         }
     }
     fn checkpoint(&self) -> Option<Value> {
-        self.value.as_ref().map(|v| serde_json::json!({"value": (**v).clone(), "finished": self.finished}))
+        self.value.as_ref().map(|v| obj! {"value" => v.clone(), "finished" => self.finished})
     }
     fn restore(&mut self, value: Value) {
-        if let Value::Object(mut m) = value {
+        if let Value::Object(m) = value {
             self.finished = m.get("finished").and_then(Value::as_bool).unwrap_or(false);
-            self.value = m.remove("value").map(Arc::new);
+            self.value = m.get("value").cloned();
         }
     }
     fn clone_box(&self) -> Box<dyn Channel> {

@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::Value;
+use crate::value::Value;
 
 use crate::Result;
 
@@ -31,7 +31,7 @@ use crate::Result;
 pub trait Channel: Send + Sync + fmt::Debug {
     /// The current value, or `None` when the channel is empty. Called when a task reads its
     /// input and when the engine emits `values`.
-    fn get(&self) -> Option<Arc<Value>>;
+    fn get(&self) -> Option<Value>;
 
     /// Whether the channel has a value (can trigger nodes and be read). Called while planning.
     fn is_available(&self) -> bool {
@@ -57,7 +57,7 @@ pub trait Channel: Send + Sync + fmt::Debug {
 
     /// The value to store in a checkpoint (`None`: store nothing).
     fn checkpoint(&self) -> Option<Value> {
-        self.get().map(|v| (*v).clone())
+        self.get()
     }
 
     /// Restores from a checkpointed value. Called once on a freshly created channel.
@@ -168,8 +168,8 @@ impl ChannelSpec {
         ChannelSpec { kind, default: None, validator: None }
     }
     /// Sets the initial value.
-    pub fn with_default(mut self, value: Value) -> Self {
-        self.default = Some(value);
+    pub fn with_default(mut self, value: impl Into<Value>) -> Self {
+        self.default = Some(value.into());
         self
     }
     /// Sets a validator, run on the key's value after every step that wrote it and on input.

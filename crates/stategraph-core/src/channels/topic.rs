@@ -1,8 +1,6 @@
 //! Topic: a pub/sub list of every value written.
 
-use std::sync::Arc;
-
-use serde_json::Value;
+use crate::value::Value;
 
 use super::Channel;
 use crate::Result;
@@ -11,14 +9,14 @@ use crate::Result;
 /// Without `accumulate`, each step starts from an empty list.
 #[derive(Debug, Clone)]
 pub struct Topic {
-    values: Arc<Value>,
+    values: Value,
     accumulate: bool,
 }
 
 impl Topic {
     /// An empty topic.
     pub fn new(accumulate: bool) -> Self {
-        Topic { values: Arc::new(Value::Array(Vec::new())), accumulate }
+        Topic { values: Value::array(), accumulate }
     }
 
     fn items(&self) -> &[Value] {
@@ -27,7 +25,7 @@ impl Topic {
 }
 
 impl Channel for Topic {
-    fn get(&self) -> Option<Arc<Value>> {
+    fn get(&self) -> Option<Value> {
         if self.items().is_empty() { None } else { Some(self.values.clone()) }
     }
     fn is_available(&self) -> bool {
@@ -36,27 +34,27 @@ impl Channel for Topic {
     fn update(&mut self, _key: &str, values: Vec<Value>) -> Result<bool> {
         let mut changed = false;
         if !self.accumulate && !self.items().is_empty() {
-            self.values = Arc::new(Value::Array(Vec::new()));
+            self.values = Value::array();
             changed = true;
         }
         if values.is_empty() {
             return Ok(changed);
         }
-        let Value::Array(items) = Arc::make_mut(&mut self.values) else { unreachable!("topic holds a list") };
+        let items = self.values.as_array_mut().expect("a topic holds a list");
         for v in values {
             match v {
-                Value::Array(list) => items.extend(list),
+                Value::Array(list) => items.extend(list.iter().cloned()),
                 other => items.push(other),
             }
         }
         Ok(true)
     }
     fn checkpoint(&self) -> Option<Value> {
-        Some((*self.values).clone())
+        Some(self.values.clone())
     }
     fn restore(&mut self, value: Value) {
         if value.is_array() {
-            self.values = Arc::new(value);
+            self.values = value;
         }
     }
     fn clone_box(&self) -> Box<dyn Channel> {

@@ -1,8 +1,6 @@
 //! Untracked: a LastValue that is never written to checkpoints (caches, handles).
 
-use std::sync::Arc;
-
-use serde_json::Value;
+use crate::value::Value;
 
 use super::Channel;
 use crate::{Error, Result};
@@ -10,18 +8,18 @@ use crate::{Error, Result};
 /// Keeps the last value; not persisted.
 #[derive(Debug, Clone, Default)]
 pub struct Untracked {
-    value: Option<Arc<Value>>,
+    value: Option<Value>,
 }
 
 impl Untracked {
     /// A channel holding `initial` (or empty).
     pub fn new(initial: Option<Value>) -> Self {
-        Untracked { value: initial.map(Arc::new) }
+        Untracked { value: initial }
     }
 }
 
 impl Channel for Untracked {
-    fn get(&self) -> Option<Arc<Value>> {
+    fn get(&self) -> Option<Value> {
         self.value.clone()
     }
     fn is_available(&self) -> bool {
@@ -31,7 +29,7 @@ impl Channel for Untracked {
         match values.len() {
             0 => Ok(false),
             1 => {
-                self.value = values.pop().map(Arc::new);
+                self.value = values.pop();
                 Ok(true)
             }
             n => Err(Error::InvalidUpdate {

@@ -8,9 +8,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use crate::value::{Map, Value};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use serde_json::{Map, Value};
 
 use super::builder::{CompileOptions, RouterFn, StateGraph};
 use crate::channels::{Channel, ChannelKind, ChannelSpec, Ephemeral, Topic};
@@ -46,6 +46,9 @@ pub(crate) struct ChannelDef {
     pub(crate) spec: Option<ChannelSpec>,
     pub(crate) role: ChannelRole,
     make: fn() -> Box<dyn Channel>,
+    /// Whether the channel can change on a step with no writes (ephemeral values and per-step
+    /// topics clear themselves; custom channels might). Only these are notified of empty steps.
+    pub(crate) step_scoped: bool,
 }
 
 impl ChannelDef {
@@ -95,7 +98,7 @@ pub(crate) struct NodeDef {
     pub(crate) joins: Vec<ChannelId>,
     pub(crate) branches: Vec<BranchDef>,
     pub(crate) retry: Option<RetryPolicy>,
-    pub(crate) metadata: Arc<Map<String, Value>>,
+    pub(crate) metadata: Arc<Map>,
     pub(crate) hidden: bool,
 }
 
@@ -168,7 +171,14 @@ pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<Compile
         let name: Arc<str> = Arc::from(name);
         let id = channels.len();
         index.insert(name.clone(), id);
-        channels.push(ChannelDef { name, spec, role, make });
+        let step_scoped = match spec.as_ref().map(ChannelSpec::kind) {
+            // Internal channels without a spec are ephemeral (edges, input) or the Send topic.
+            None => true,
+            Some(ChannelKind::Ephemeral | ChannelKind::Custom(_)) => true,
+            Some(ChannelKind::Topic { accumulate }) => !accumulate,
+            Some(_) => false,
+        };
+        channels.push(ChannelDef { name, spec, role, make, step_scoped });
         id
     }
     macro_rules! add_channel {
@@ -405,6 +415,12 @@ impl From<Value> for Input {
         Input::Value(v)
     }
 }
+impl From<serde_json::Value> for Input {
+    /// So that runs can be started with `json!({...})`.
+    fn from(v: serde_json::Value) -> Self {
+        Input::Value(Value::from(v))
+    }
+}
 impl From<Command> for Input {
     fn from(c: Command) -> Self {
         Input::Command(c)
@@ -419,7 +435,7 @@ impl Node for CompiledGraph {
         let graph = self.clone();
         async move {
             match graph.invoke(input.to_value(), ctx.child_config()).await {
-                Ok(Value::Object(m)) => Ok(NodeOutput::Update(m)),
+                Ok(Value::Object(m)) => Ok(NodeOutput::Update(Arc::unwrap_or_clone(m))),
                 Ok(Value::Null) => Ok(NodeOutput::None),
                 Ok(other) => Ok(NodeOutput::Invalid(other)),
                 Err(Error::ParentCommand(cmd)) => {

@@ -728,7 +728,8 @@ fn drawing(g: &StateGraph, xray: bool) -> Drawing {
     let mut d = Drawing::default();
     d.add_node(START, Map::new());
     for (name, spec) in &g.nodes {
-        let mut metadata = spec.options.metadata.clone();
+        let mut metadata: Map<String, Value> =
+            spec.options.metadata.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect();
         if spec.options.defer {
             metadata.insert("defer".to_owned(), Value::Bool(true));
         }

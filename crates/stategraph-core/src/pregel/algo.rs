@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use crate::value::{Map, Value};
 use uuid::Uuid;
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -33,6 +33,10 @@ pub(crate) struct Checkpoint {
     /// For each node, the version of each of its triggers it last ran on (aligned with
     /// `NodeDef::triggers`).
     pub(crate) seen: Vec<Vec<u64>>,
+    /// The highest version of any channel (the next write gets this + 1).
+    pub(crate) max_version: u64,
+    /// Step-scoped channels that currently hold a value: the only ones an empty step can change.
+    pub(crate) live_scoped: Vec<ChannelId>,
 }
 
 impl Checkpoint {
@@ -41,6 +45,8 @@ impl Checkpoint {
             id: Uuid::now_v7(),
             versions: vec![0; g.channels.len()],
             seen: g.nodes.iter().map(|n| vec![0; n.triggers.len()]).collect(),
+            max_version: 0,
+            live_scoped: Vec::new(),
         }
     }
 }
@@ -51,20 +57,20 @@ pub(crate) enum TaskInput {
     /// The state as read through the node's reader.
     State(State),
     /// The argument of a `Send`, or the graph input for START.
-    Arg(Arc<Value>),
+    Arg(Value),
 }
 
 impl TaskInput {
     pub(crate) fn state(&self) -> State {
         match self {
             TaskInput::State(s) => s.clone(),
-            TaskInput::Arg(v) => State::from_arc(v.clone()),
+            TaskInput::Arg(v) => State::from_value(v.clone()),
         }
     }
     pub(crate) fn to_value(&self) -> Value {
         match self {
             TaskInput::State(s) => s.to_value(),
-            TaskInput::Arg(v) => (**v).clone(),
+            TaskInput::Arg(v) => v.clone(),
         }
     }
 }
@@ -150,12 +156,12 @@ impl TaskIds {
 
 /// Builds the view a reader sees.
 pub(crate) fn read_state(channels: &[Box<dyn Channel>], reader: &Reader, step: i64, stop: i64) -> State {
-    let values: Arc<[Option<Arc<Value>>]> = reader
+    let values: Arc<[Option<Value>]> = reader
         .slots
         .iter()
         .map(|slot| match *slot {
             ReadSlot::Channel(c) => channels[c].get(),
-            ReadSlot::Managed(m) => Some(Arc::new(m.value(step, stop))),
+            ReadSlot::Managed(m) => Some(m.value(step, stop)),
         })
         .collect();
     State::from_view(reader.keys.clone(), values)
@@ -171,10 +177,10 @@ pub(crate) fn read_fresh_state(
     step: i64,
     stop: i64,
 ) -> Result<State> {
-    let mut values: Vec<Option<Arc<Value>>> = Vec::with_capacity(reader.slots.len());
+    let mut values: Vec<Option<Value>> = Vec::with_capacity(reader.slots.len());
     for slot in reader.slots.iter() {
         values.push(match *slot {
-            ReadSlot::Managed(m) => Some(Arc::new(m.value(step, stop))),
+            ReadSlot::Managed(m) => Some(m.value(step, stop)),
             ReadSlot::Channel(c) => {
                 let mine: Vec<Value> = writes.iter().filter(|(w, _)| *w == c).map(|(_, v)| v.clone()).collect();
                 if mine.is_empty() {
@@ -207,7 +213,7 @@ pub(crate) fn prepare_next_tasks(
     let step_str = step.to_string();
     let mut ids = TaskIds::new(&checkpoint.id, namespace);
 
-    if let Some(Value::Array(sends)) = channels[g.tasks_channel].get().as_deref() {
+    if let Some(Value::Array(sends)) = channels[g.tasks_channel].get() {
         for (idx, packet) in sends.iter().enumerate() {
             let Some(node_name) = packet.get("node").and_then(Value::as_str) else {
                 tracing::warn!(?packet, "ignoring invalid packet in pending sends");
@@ -220,7 +226,7 @@ pub(crate) fn prepare_next_tasks(
             let arg = packet.get("arg").cloned().unwrap_or(Value::Null);
             let id =
                 ids.id(node_name, &step_str, &[node_name.as_bytes(), b"__pregel_push", idx.to_string().as_bytes()]);
-            tasks.push(PlannedTask { id, node, path: TaskPath::Push(idx), input: TaskInput::Arg(Arc::new(arg)) });
+            tasks.push(PlannedTask { id, node, path: TaskPath::Push(idx), input: TaskInput::Arg(arg) });
         }
     }
 
@@ -291,7 +297,12 @@ pub(crate) fn apply_writes(
         }
     }
 
-    let next_version = checkpoint.versions.iter().copied().max().unwrap_or(0) + 1;
+    let next_version = checkpoint.max_version + 1;
+    let mut changed = false;
+    let mut bump = |checkpoint: &mut Checkpoint, ch: ChannelId| {
+        checkpoint.versions[ch] = next_version;
+        changed = true;
+    };
 
     let mut consumed: Vec<ChannelId> = tasks
         .iter()
@@ -303,36 +314,31 @@ pub(crate) fn apply_writes(
     consumed.dedup();
     for ch in consumed {
         if channels[ch].consume() {
-            checkpoint.versions[ch] = next_version;
+            bump(checkpoint, ch);
         }
     }
 
-    // Group writes by channel, keeping task order, and remember who wrote (for validation errors).
-    let mut pending: Vec<Option<Vec<Value>>> = vec![None; channels.len()];
-    let mut written: Vec<ChannelId> = Vec::new();
-    let mut writers: Vec<(ChannelId, NodeId)> = Vec::new();
+    // Group writes by channel, keeping task order (a stable sort over the concatenated writes),
+    // and remember who wrote what (for validation errors).
+    let mut writes: Vec<(ChannelId, Option<NodeId>, Value)> = Vec::new();
     for t in tasks.iter_mut() {
-        for (ch, v) in t.writes.drain(..) {
-            let slot = pending[ch].get_or_insert_with(|| {
-                written.push(ch);
-                Vec::new()
-            });
-            slot.push(v);
-            if let Some(n) = t.node {
-                writers.push((ch, n));
-            }
-        }
+        writes.extend(t.writes.drain(..).map(|(ch, v)| (ch, t.node, v)));
     }
+    writes.sort_by_key(|(ch, _, _)| *ch);
+    let writers: Vec<(ChannelId, NodeId)> =
+        if g.has_validators { writes.iter().filter_map(|(c, n, _)| n.map(|n| (*c, n))).collect() } else { Vec::new() };
 
     let mut updated: Vec<ChannelId> = Vec::new();
-    let mut is_updated = vec![false; channels.len()];
-    for ch in written {
-        let values = pending[ch].take().unwrap_or_default();
+    let mut iter = writes.into_iter().peekable();
+    while let Some((ch, _, first)) = iter.next() {
+        let mut values = vec![first];
+        while let Some((_, _, v)) = iter.next_if(|(c, _, _)| *c == ch) {
+            values.push(v);
+        }
         if channels[ch].update(&g.channels[ch].name, values)? {
-            checkpoint.versions[ch] = next_version;
+            bump(checkpoint, ch);
             if channels[ch].is_available() {
                 updated.push(ch);
-                is_updated[ch] = true;
             }
             if g.has_validators {
                 validate_channel(g, channels, ch, &writers)?;
@@ -340,16 +346,18 @@ pub(crate) fn apply_writes(
         }
     }
 
+    let live = std::mem::take(&mut checkpoint.live_scoped);
     if bump_step {
-        for ch in 0..channels.len() {
-            if !is_updated[ch]
+        // Only step-scoped channels that hold a value can change on an empty update; LangGraph
+        // asks every channel, with the same result.
+        for &ch in &live {
+            if !updated.contains(&ch)
                 && channels[ch].is_available()
                 && channels[ch].update(&g.channels[ch].name, Vec::new())?
             {
-                checkpoint.versions[ch] = next_version;
+                bump(checkpoint, ch);
                 if channels[ch].is_available() {
                     updated.push(ch);
-                    is_updated[ch] = true;
                 }
             }
         }
@@ -357,14 +365,23 @@ pub(crate) fn apply_writes(
         if !will_trigger {
             for ch in 0..channels.len() {
                 if channels[ch].finish() {
-                    checkpoint.versions[ch] = next_version;
-                    if channels[ch].is_available() && !is_updated[ch] {
+                    bump(checkpoint, ch);
+                    if channels[ch].is_available() && !updated.contains(&ch) {
                         updated.push(ch);
-                        is_updated[ch] = true;
                     }
                 }
             }
         }
+    }
+    let mut next_live: Vec<ChannelId> = Vec::with_capacity(live.len() + updated.len());
+    for &ch in live.iter().chain(&updated) {
+        if g.channels[ch].step_scoped && channels[ch].is_available() && !next_live.contains(&ch) {
+            next_live.push(ch);
+        }
+    }
+    checkpoint.live_scoped = next_live;
+    if changed {
+        checkpoint.max_version = next_version;
     }
     Ok(updated)
 }
@@ -392,13 +409,13 @@ fn validate_channel(
 
 /// Reads the given channels into an object (keys without a value are left out).
 pub(crate) fn read_channels(g: &GraphInner, channels: &[Box<dyn Channel>], keys: &[ChannelId]) -> Value {
-    let mut m = serde_json::Map::with_capacity(keys.len());
+    let mut m = Map::with_capacity(keys.len());
     for &k in keys {
         if let Some(v) = channels[k].get() {
-            m.insert(g.channels[k].name.to_string(), Arc::unwrap_or_clone(v));
+            m.insert(g.channels[k].name.clone(), v);
         }
     }
-    Value::Object(m)
+    Value::from(m)
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::value::{Map, Value, obj};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
 use super::algo::{self, Checkpoint, PlannedTask, TaskPath, TaskWrites};
@@ -210,7 +210,7 @@ impl Loop {
             writes.push((e, Value::Null));
         }
         for &j in &node.joins {
-            writes.push((j, Value::String(node.name.to_string())));
+            writes.push((j, Value::String(node.name.clone())));
         }
         for b in &node.branches {
             self.route(node, b, &mut writes)?;
@@ -269,14 +269,18 @@ impl Loop {
             if node.hidden {
                 continue;
             }
-            let mut payload = json!({
-                "id": t.id,
-                "name": &*node.name,
-                "input": t.input.to_value(),
-                "triggers": self.trigger_names(t).iter().map(|s| &**s).collect::<Vec<_>>(),
-            });
+            let triggers: Value = self.trigger_names(t).iter().map(|s| Value::from(s.clone())).collect();
+            let mut payload = obj! {
+                "id" => t.id.as_str(),
+                "name" => node.name.clone(),
+                "input" => t.input.to_value(),
+                "triggers" => triggers,
+            };
             if !node.metadata.is_empty() {
-                payload["metadata"] = Value::Object((*node.metadata).clone());
+                payload
+                    .as_object_mut()
+                    .expect("object")
+                    .insert("metadata".into(), Value::from((*node.metadata).clone()));
             }
             if tasks_mode {
                 self.sink.emit(StreamMode::Tasks, payload.clone());
@@ -298,27 +302,27 @@ impl Loop {
         if !updates && !tasks_mode && !debug_mode {
             return;
         }
-        let state_writes: Vec<(&str, &Value)> = match r {
+        let state_writes: Vec<(&Arc<str>, &Value)> = match r {
             Ok(w) => w
                 .writes
                 .iter()
                 .filter(|(c, _)| self.g.channels[*c].role == ChannelRole::State)
-                .map(|(c, v)| (&*self.g.channels[*c].name, v))
+                .map(|(c, v)| (&self.g.channels[*c].name, v))
                 .collect(),
             Err(_) => Vec::new(),
         };
         if updates && r.is_ok() {
-            self.sink.emit(StreamMode::Updates, json!({ &*node.name: updates_chunk(&state_writes) }));
+            self.sink.emit(StreamMode::Updates, obj! { node.name.clone() => updates_chunk(&state_writes) });
         }
         if tasks_mode || debug_mode {
             let error = r.as_ref().err().map(task_error_json);
-            let payload = json!({
-                "id": t.id,
-                "name": &*node.name,
-                "error": error,
-                "result": result_chunk(&state_writes),
-                "interrupts": [],
-            });
+            let payload = obj! {
+                "id" => t.id.as_str(),
+                "name" => node.name.clone(),
+                "error" => error,
+                "result" => result_chunk(&state_writes),
+                "interrupts" => Value::array(),
+            };
             if tasks_mode {
                 self.sink.emit(StreamMode::Tasks, payload.clone());
             }
@@ -329,26 +333,26 @@ impl Loop {
     }
 
     fn debug_event(&self, kind: &str, payload: Value) -> Value {
-        json!({
-            "step": self.step,
-            "timestamp": now_rfc3339(),
-            "type": kind,
-            "payload": payload,
-        })
+        obj! {
+            "step" => self.step,
+            "timestamp" => now_rfc3339(),
+            "type" => kind,
+            "payload" => payload,
+        }
     }
 }
 
 /// A task's error as it appears in `tasks` and `debug` events: the error class and its message.
 fn task_error_json(e: &Error) -> Value {
     match e {
-        Error::NodeFailed { error, .. } => json!({"type": error.kind(), "message": error.message()}),
-        other => json!({"type": other.langgraph_name(), "message": other.to_string()}),
+        Error::NodeFailed { error, .. } => obj! {"type" => error.kind(), "message" => error.message()},
+        other => obj! {"type" => other.langgraph_name(), "message" => other.to_string()},
     }
 }
 
 /// `updates` chunk of one task, shaped like LangGraph's `map_output_updates`: the update as an
 /// object, `null` when it wrote no state key, a list of one-key objects when it wrote a key twice.
-fn updates_chunk(writes: &[(&str, &Value)]) -> Value {
+fn updates_chunk(writes: &[(&Arc<str>, &Value)]) -> Value {
     if writes.is_empty() {
         return Value::Null;
     }
@@ -360,32 +364,36 @@ fn updates_chunk(writes: &[(&str, &Value)]) -> Value {
         }
     }
     if dup {
-        Value::Array(writes.iter().map(|(k, v)| json!({ *k: (*v).clone() })).collect())
+        writes.iter().map(|(k, v)| obj! { (*k).clone() => (*v).clone() }).collect()
     } else {
-        Value::Object(writes.iter().map(|(k, v)| ((*k).to_owned(), (*v).clone())).collect())
+        writes.iter().map(|(k, v)| ((*k).clone(), (*v).clone())).collect()
     }
 }
 
 /// `result` of a task-result event (LangGraph's `map_task_result_writes`): repeated writes to a
 /// key are folded into `{"$writes": [...]}`.
-fn result_chunk(writes: &[(&str, &Value)]) -> Value {
+fn result_chunk(writes: &[(&Arc<str>, &Value)]) -> Value {
     let mut m = Map::new();
     for (k, v) in writes {
-        match m.get_mut(*k) {
+        match m.get_mut(&***k) {
             None => {
-                m.insert((*k).to_owned(), (*v).clone());
+                m.insert((*k).clone(), (*v).clone());
             }
             Some(existing) => {
-                let multi = existing.as_object().and_then(|o| o.get("$writes")).is_some_and(Value::is_array);
+                let multi = existing.get("$writes").is_some_and(Value::is_array);
                 if !multi {
-                    let first = std::mem::take(existing);
-                    *existing = json!({"$writes": [first]});
+                    let first = existing.take();
+                    *existing = obj! {"$writes" => vec![first]};
                 }
-                existing["$writes"].as_array_mut().expect("array").push((*v).clone());
+                if let Some(list) =
+                    existing.as_object_mut().and_then(|o| o.get_mut("$writes")).and_then(Value::as_array_mut)
+                {
+                    list.push((*v).clone());
+                }
             }
         }
     }
-    Value::Object(m)
+    Value::from(m)
 }
 
 fn now_rfc3339() -> String {
@@ -421,8 +429,11 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 fn start_output(g: &GraphInner, input: &algo::TaskInput) -> Result<NodeOutput> {
     match input.to_value() {
         Value::Object(m) => {
-            let keep: Map<String, Value> =
-                m.into_iter().filter(|(k, _)| g.channel(k).is_some_and(|c| g.input_keys.contains(&c))).collect();
+            let keep: Map = m
+                .iter()
+                .filter(|(k, _)| g.channel(k).is_some_and(|c| g.input_keys.contains(&c)))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             Ok(NodeOutput::Update(keep))
         }
         Value::Null => Ok(NodeOutput::None),
@@ -497,7 +508,7 @@ fn output_writes(
     }
 }
 
-fn update_writes(g: &GraphInner, node: &str, update: Map<String, Value>, writes: &mut Vec<(ChannelId, Value)>) {
+fn update_writes(g: &GraphInner, node: &str, update: Map, writes: &mut Vec<(ChannelId, Value)>) {
     for (k, v) in update {
         match g.channel(&k) {
             Some(c) if g.channels[c].role != ChannelRole::Internal => writes.push((c, v)),
@@ -507,8 +518,15 @@ fn update_writes(g: &GraphInner, node: &str, update: Map<String, Value>, writes:
 }
 
 fn command_writes(g: &GraphInner, node: &str, cmd: Command, writes: &mut Vec<(ChannelId, Value)>) -> Result<()> {
-    if let Some(update) = cmd.update {
-        update_writes(g, node, update, writes);
+    match cmd.update {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => update_writes(g, node, Arc::unwrap_or_clone(m), writes),
+        Some(other) => {
+            return Err(Error::InvalidNodeReturn {
+                node: node.to_owned(),
+                got: format!("a Command whose update is {} (it must be an object)", describe(&other)),
+            });
+        }
     }
     for goto in cmd.goto {
         match goto {
@@ -535,5 +553,5 @@ fn send_write(g: &GraphInner, source: &str, s: Send) -> Result<(ChannelId, Value
             reason: "a Send must target a node of this graph".into(),
         });
     }
-    Ok((g.tasks_channel, json!({"node": s.node, "arg": s.arg})))
+    Ok((g.tasks_channel, obj! {"node" => s.node, "arg" => s.arg}))
 }
