@@ -53,7 +53,7 @@ fn shapes_named(names: &[String]) -> Result<Vec<Shape>, String> {
 fn time(args: &[String]) -> Result<(), String> {
     let mut target = Duration::from_millis(500);
     let mut min_runs = 5usize;
-    let mut max_runs = 1000usize;
+    let mut max_runs = 100_000usize;
     let mut names = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {

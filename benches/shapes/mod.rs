@@ -12,9 +12,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use stategraph::prelude::*;
-use stategraph::{Node, sync_node};
+use stategraph::{Map, Node, Value, sync_node};
 
 /// Shape names, in the order they are reported.
 pub(crate) const NAMES: [&str; 9] = [
@@ -46,15 +46,15 @@ impl Shape {
     /// Builds the shape called `name`.
     pub(crate) fn new(name: &str) -> Option<Shape> {
         let (name, graph, input) = match name {
-            "sequential_10" => ("sequential_10", sequential(10), json!({"messages": [], "count": 0})),
-            "sequential_1000" => ("sequential_1000", sequential(1000), json!({"messages": [], "count": 0})),
-            "fanout_static_100" => ("fanout_static_100", fanout_static(100), json!({"results": []})),
+            "sequential_10" => ("sequential_10", sequential(10), json!({"messages": [], "count": 0}).into()),
+            "sequential_1000" => ("sequential_1000", sequential(1000), json!({"messages": [], "count": 0}).into()),
+            "fanout_static_100" => ("fanout_static_100", fanout_static(100), json!({"results": []}).into()),
             "fanout_to_subgraph_10x" => ("fanout_to_subgraph_10x", fanout_to_subgraph(), subjects_input(10)),
             "fanout_to_subgraph_100x" => ("fanout_to_subgraph_100x", fanout_to_subgraph(), subjects_input(100)),
             "react_agent_10x" => ("react_agent_10x", react_agent(10), react_input()),
             "react_agent_100x" => ("react_agent_100x", react_agent(100), react_input()),
-            "wide_state_25x300" => ("wide_state_25x300", wide_state(300), json!({"messages": [wide_message(5, 5)]})),
-            "wide_state_15x600" => ("wide_state_15x600", wide_state(600), json!({"messages": [wide_message(3, 5)]})),
+            "wide_state_25x300" => ("wide_state_25x300", wide_state(300), wide_input(5, 5)),
+            "wide_state_15x600" => ("wide_state_15x600", wide_state(600), wide_input(3, 5)),
             _ => return None,
         };
         Some(Shape { name, graph, input, config: RunConfig::new().with_recursion_limit(RECURSION_LIMIT) })
@@ -75,13 +75,14 @@ impl Shape {
     }
 }
 
-/// An object from owned values. Nodes use it instead of `json!`, which copies every interpolated
-/// value through `serde_json::to_value(&value)`: a hidden deep copy the Python twin does not make.
+/// An object from engine values (whose clones share, like Python references). Nodes use it rather
+/// than `json!`, whose `serde_json::Value` the engine would convert: a copy the Python twin does
+/// not make.
 fn obj<const N: usize>(pairs: [(&str, Value); N]) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    pairs.into_iter().collect()
 }
 
-fn add_key(default: Value) -> ChannelSpec {
+fn add_key(default: serde_json::Value) -> ChannelSpec {
     ChannelSpec::reducer(Reducer::add()).with_default(default)
 }
 
@@ -92,8 +93,13 @@ fn sequential(n: usize) -> CompiledGraph {
     let mut prev = START.to_owned();
     for i in 0..n {
         let name = format!("node_{i}");
-        let label = Value::String(name.clone());
-        g.add_node(&name, sync_node(move |_s, _ctx| Ok::<_, String>(obj([("messages", Value::Array(vec![label.clone()])), ("count", Value::from(1))]))));
+        let label = Value::from(name.clone());
+        g.add_node(
+            &name,
+            sync_node(move |_s, _ctx| {
+                Ok::<_, String>(obj([("messages", Value::from(vec![label.clone()])), ("count", Value::from(1))]))
+            }),
+        );
         g.add_edge(prev.as_str(), &name);
         prev = name;
     }
@@ -105,12 +111,15 @@ fn sequential(n: usize) -> CompiledGraph {
 fn fanout_static(n: usize) -> CompiledGraph {
     let schema = Schema::new().key("results", add_key(json!([]))).last_value("total");
     let mut g = StateGraph::new(schema);
-    g.add_node("fan", sync_node(|_s, _ctx| Ok::<_, String>(json!({"results": ["fan"]}))));
+    g.add_node("fan", sync_node(|_s, _ctx| Ok::<_, String>(obj([("results", Value::from(vec![Value::from("fan")]))]))));
     g.add_edge(START, "fan");
     let mut workers = Vec::with_capacity(n);
     for i in 0..n {
         let name = format!("w_{i:03}");
-        g.add_node(&name, sync_node(move |_s, _ctx| Ok::<_, String>(json!({"results": [i]}))));
+        g.add_node(
+            &name,
+            sync_node(move |_s, _ctx| Ok::<_, String>(obj([("results", Value::from(vec![Value::from(i)]))]))),
+        );
         g.add_edge("fan", &name);
         workers.push(name);
     }
@@ -118,7 +127,7 @@ fn fanout_static(n: usize) -> CompiledGraph {
         "join",
         sync_node(|s: State, _ctx| {
             let total: i64 = s.get_array("results").into_iter().flatten().filter_map(Value::as_i64).sum();
-            Ok::<_, String>(json!({"total": total}))
+            Ok::<_, String>(obj([("total", Value::from(total))]))
         }),
     );
     g.add_edge(workers, "join");
@@ -142,13 +151,13 @@ pub(crate) fn lcg_letters(count: usize, length: usize) -> Vec<Vec<String>> {
 }
 
 fn subjects_input(n: usize) -> Value {
-    json!({ "subjects": lcg_letters(n, 1000) })
+    json!({ "subjects": lcg_letters(n, 1000) }).into()
 }
 
 /// Python's `str()` of a string or a list of strings (`f"{subject}"` in the Python twin).
 fn py_str(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.to_string(),
         Value::Array(items) => {
             let mut out = String::with_capacity(items.len() * 5 + 2);
             out.push('[');
@@ -177,7 +186,7 @@ fn fanout_to_subgraph() -> CompiledGraph {
         "edit",
         sync_node(|s: State, _ctx| {
             let subject = s.get("subject").map(py_str).unwrap_or_default();
-            Ok::<_, String>(obj([("subject", Value::String(format!("{subject} - hohoho")))]))
+            Ok::<_, String>(obj([("subject", Value::from(format!("{subject} - hohoho")))]))
         }),
         reads("subject"),
     );
@@ -185,7 +194,7 @@ fn fanout_to_subgraph() -> CompiledGraph {
         "generate",
         sync_node(|s: State, _ctx| {
             let subject = s.get("subject").map(py_str).unwrap_or_default();
-            Ok::<_, String>(obj([("jokes", Value::Array(vec![Value::String(format!("Joke about {subject}"))]))]))
+            Ok::<_, String>(obj([("jokes", Value::from(vec![Value::from(format!("Joke about {subject}"))]))]))
         }),
         reads("subject"),
     );
@@ -193,7 +202,7 @@ fn fanout_to_subgraph() -> CompiledGraph {
         "bump",
         sync_node(|s: State, _ctx| {
             let first = s.get_array("jokes").and_then(|j| j.first()).and_then(Value::as_str).unwrap_or_default();
-            Ok::<_, String>(obj([("jokes", Value::Array(vec![Value::String(format!("{first} a"))]))]))
+            Ok::<_, String>(obj([("jokes", Value::from(vec![Value::from(format!("{first} a"))]))]))
         }),
         reads("jokes"),
     );
@@ -236,7 +245,7 @@ fn query_for(i: usize) -> String {
 }
 
 fn react_input() -> Value {
-    json!({"messages": [{"role": "human", "id": "human-0", "content": "hi?"}]})
+    json!({"messages": [{"role": "human", "id": "human-0", "content": "hi?"}]}).into()
 }
 
 /// `react_agent_Nx`: a scripted model asks for a tool N times, then answers; a tool node answers
@@ -245,15 +254,15 @@ fn react_agent(n: usize) -> CompiledGraph {
     // The fake model's scripted responses, built once (as LangGraph's FakeMessagesListChatModel).
     let mut responses: Vec<Value> = (0..n)
         .map(|i| {
-            json!({
+            Value::from(json!({
                 "role": "ai",
                 "id": format!("ai-{i}"),
                 "content": "",
                 "tool_calls": [{"id": format!("call-{i}"), "name": "search", "args": {"query": query_for(i)}}],
-            })
+            }))
         })
         .collect();
-    responses.push(json!({"role": "ai", "id": "ai-final", "content": "answer".repeat(100), "tool_calls": []}));
+    responses.push(json!({"role": "ai", "id": "ai-final", "content": "answer".repeat(100), "tool_calls": []}).into());
     let responses = Arc::new(responses);
 
     let schema = Schema::new().key("messages", add_key(json!([])));
@@ -264,7 +273,7 @@ fn react_agent(n: usize) -> CompiledGraph {
             // One human message, then an (ai, tool) pair per round.
             let len = s.get_array("messages").map_or(0, Vec::len);
             let i = (len.saturating_sub(1) / 2).min(n);
-            Ok::<_, String>(obj([("messages", Value::Array(vec![responses[i].clone()]))]))
+            Ok::<_, String>(obj([("messages", Value::from(vec![responses[i].clone()]))]))
         }),
     );
     g.add_node(
@@ -278,14 +287,14 @@ fn react_agent(n: usize) -> CompiledGraph {
                     let query = call["args"]["query"].as_str().unwrap_or_default();
                     obj([
                         ("role", Value::from("tool")),
-                        ("id", Value::String(format!("tool-{}", call["id"].as_str().unwrap_or_default()))),
+                        ("id", Value::from(format!("tool-{}", call["id"].as_str().unwrap_or_default()))),
                         ("tool_call_id", call["id"].clone()),
                         ("name", call["name"].clone()),
-                        ("content", Value::String(format!("result for query: {query}").repeat(10))),
+                        ("content", Value::from(format!("result for query: {query}").repeat(10))),
                     ])
                 })
                 .collect();
-            Ok::<_, String>(obj([("messages", Value::Array(out))]))
+            Ok::<_, String>(obj([("messages", Value::from(out))]))
         }),
     );
     g.add_edge(START, "agent");
@@ -303,19 +312,23 @@ fn react_agent(n: usize) -> CompiledGraph {
 }
 
 /// LangGraph's wide-state input message: `outer` keys, each a dict of `inner` keys, each a list of
-/// 25 scalars.
-pub(crate) fn wide_message(outer: usize, inner: usize) -> Value {
+/// 25 scalars (built through `serde_json`, so every list is its own, as in Python).
+pub(crate) fn wide_message(outer: usize, inner: usize) -> serde_json::Value {
     let leaf = json!(["hi?".repeat(10), true, 1, 6327816386138_i64, null]);
-    let list: Vec<Value> = (0..5).flat_map(|_| leaf.as_array().cloned().unwrap_or_default()).collect();
-    let mut m = Map::new();
+    let list: Vec<serde_json::Value> = (0..5).flat_map(|_| leaf.as_array().cloned().unwrap_or_default()).collect();
+    let mut m = serde_json::Map::new();
     for i in 0..outer {
-        let mut d = Map::new();
+        let mut d = serde_json::Map::new();
         for j in 0..inner {
-            d.insert(j.to_string().repeat(10), Value::Array(list.clone()));
+            d.insert(j.to_string().repeat(10), serde_json::Value::Array(list.clone()));
         }
-        m.insert(i.to_string().repeat(10), Value::Object(d));
+        m.insert(i.to_string().repeat(10), serde_json::Value::Object(d));
     }
-    Value::Object(m)
+    serde_json::Value::Object(m)
+}
+
+fn wide_input(outer: usize, inner: usize) -> Value {
+    json!({"messages": [wide_message(outer, inner)]}).into()
 }
 
 /// Python truthiness of a JSON value.
@@ -357,7 +370,7 @@ fn read_write(read: &'static str, write: &'static [&'static str], n: usize) -> i
         let wrapped;
         let val = match raw {
             Value::String(st) => {
-                wrapped = Value::Object(Map::from_iter([(st.clone(), raw.clone())]));
+                wrapped = Value::from_iter([(st.as_str(), raw.clone())]);
                 &wrapped
             }
             other => other,
@@ -371,16 +384,16 @@ fn read_write(read: &'static str, write: &'static [&'static str], n: usize) -> i
             let v = if LIST_FIELDS.contains(&k) {
                 match val {
                     Value::Array(_) => val.clone(),
-                    other => Value::Array(vec![other.clone()]),
+                    other => Value::from(vec![other.clone()]),
                 }
             } else if DICT_FIELDS.contains(&k) {
                 single.clone()
             } else {
-                Value::String(random_letters(n))
+                Value::from(random_letters(n))
             };
-            out.insert(k.to_owned(), v);
+            out.insert(k.into(), v);
         }
-        Ok::<_, String>(Value::Object(out))
+        Ok::<_, String>(Value::from(out))
     })
 }
 

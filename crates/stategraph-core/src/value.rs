@@ -31,8 +31,9 @@ pub enum Value {
     Bool(bool),
     /// A number (integer or float).
     Number(Number),
-    /// A string.
-    String(Arc<str>),
+    /// A string. (An `Arc<String>` rather than `Arc<str>` so that a `String` a node built — often
+    /// a large model or tool output — becomes a value without being copied.)
+    String(Arc<String>),
     /// A list.
     Array(Arc<Vec<Value>>),
     /// An object.
@@ -111,7 +112,7 @@ impl Value {
     /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Value::String(s) => Some(s),
+            Value::String(s) => Some(s.as_str()),
             _ => None,
         }
     }
@@ -229,7 +230,7 @@ impl From<serde_json::Value> for Value {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(b),
             serde_json::Value::Number(n) => Value::Number(n),
-            serde_json::Value::String(s) => Value::String(s.into()),
+            serde_json::Value::String(s) => Value::String(Arc::new(s)),
             serde_json::Value::Array(a) => Value::Array(Arc::new(a.into_iter().map(Value::from).collect())),
             serde_json::Value::Object(m) => {
                 Value::Object(Arc::new(m.into_iter().map(|(k, v)| (Arc::from(k), Value::from(v))).collect()))
@@ -267,17 +268,23 @@ impl From<Value> for serde_json::Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
-        Value::String(s.into())
+        Value::String(Arc::new(s.to_owned()))
     }
 }
 impl From<String> for Value {
+    /// Takes the string without copying it.
     fn from(s: String) -> Value {
-        Value::String(s.into())
+        Value::String(Arc::new(s))
     }
 }
 impl From<Arc<str>> for Value {
     fn from(s: Arc<str>) -> Value {
-        Value::String(s)
+        Value::String(Arc::new(s.to_string()))
+    }
+}
+impl From<&Arc<str>> for Value {
+    fn from(s: &Arc<str>) -> Value {
+        Value::String(Arc::new(s.to_string()))
     }
 }
 impl From<bool> for Value {
@@ -350,7 +357,7 @@ impl PartialEq<serde_json::Value> for Value {
             (Value::Null, serde_json::Value::Null) => true,
             (Value::Bool(a), serde_json::Value::Bool(b)) => a == b,
             (Value::Number(a), serde_json::Value::Number(b)) => a == b,
-            (Value::String(a), serde_json::Value::String(b)) => **a == **b,
+            (Value::String(a), serde_json::Value::String(b)) => a.as_str() == b.as_str(),
             (Value::Array(a), serde_json::Value::Array(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
             }

@@ -78,7 +78,7 @@ impl Reducer {
                 Ok(())
             }
             (Value::String(a), Value::String(b)) => {
-                *a = format!("{a}{b}").into();
+                Arc::make_mut(a).push_str(&b);
                 Ok(())
             }
             (Value::Number(a), Value::Number(b)) => {

@@ -286,6 +286,25 @@ pub(crate) fn apply_writes(
     checkpoint: &mut Checkpoint,
     tasks: &mut [TaskWrites],
 ) -> Result<Vec<ChannelId>> {
+    apply_writes_routed(g, channels, checkpoint, tasks, None)
+}
+
+/// Computes the writes of a step's conditional edges from the channels as they are once the
+/// step's state writes are applied.
+pub(crate) type LateRouter<'a> = &'a mut dyn FnMut(&[Box<dyn Channel>]) -> Result<Vec<(ChannelId, Value)>>;
+
+/// [`apply_writes`] for a step with a single task whose routers have not run yet: the state and
+/// private keys are updated first, then `route` reads them in place — what LangGraph's fresh read
+/// would show, since no other task wrote in this step — and its writes (edges, `Send`s) are
+/// applied together with the task's other writes to engine channels. This saves the copy the
+/// fresh read makes of every key the task wrote (a growing message list, on every agent step).
+pub(crate) fn apply_writes_routed(
+    g: &GraphInner,
+    channels: &mut [Box<dyn Channel>],
+    checkpoint: &mut Checkpoint,
+    tasks: &mut [TaskWrites],
+    mut route: Option<LateRouter<'_>>,
+) -> Result<Vec<ChannelId>> {
     tasks.sort_by(|a, b| a.path.cmp(&b.path));
     let bump_step = tasks.iter().any(|t| t.pull || matches!(t.path, TaskPath::Push(_)));
 
@@ -329,20 +348,39 @@ pub(crate) fn apply_writes(
         if g.has_validators { writes.iter().filter_map(|(c, n, _)| n.map(|n| (*c, n))).collect() } else { Vec::new() };
 
     let mut updated: Vec<ChannelId> = Vec::new();
-    let mut iter = writes.into_iter().peekable();
-    while let Some((ch, _, first)) = iter.next() {
-        let mut values = vec![first];
-        while let Some((_, _, v)) = iter.next_if(|(c, _, _)| *c == ch) {
-            values.push(v);
+    let mut apply = |channels: &mut [Box<dyn Channel>],
+                     checkpoint: &mut Checkpoint,
+                     writes: Vec<(ChannelId, Option<NodeId>, Value)>|
+     -> Result<()> {
+        let mut iter = writes.into_iter().peekable();
+        while let Some((ch, _, first)) = iter.next() {
+            let mut values = vec![first];
+            while let Some((_, _, v)) = iter.next_if(|(c, _, _)| *c == ch) {
+                values.push(v);
+            }
+            if channels[ch].update(&g.channels[ch].name, values)? {
+                bump(checkpoint, ch);
+                if channels[ch].is_available() {
+                    updated.push(ch);
+                }
+                if g.has_validators {
+                    validate_channel(g, channels, ch, &writers)?;
+                }
+            }
         }
-        if channels[ch].update(&g.channels[ch].name, values)? {
-            bump(checkpoint, ch);
-            if channels[ch].is_available() {
-                updated.push(ch);
-            }
-            if g.has_validators {
-                validate_channel(g, channels, ch, &writers)?;
-            }
+        Ok(())
+    };
+    match route.as_mut() {
+        None => apply(channels, checkpoint, writes)?,
+        Some(route) => {
+            let (engine, state): (Vec<_>, Vec<_>) =
+                writes.into_iter().partition(|(ch, _, _)| g.channels[*ch].role == ChannelRole::Internal);
+            apply(channels, checkpoint, state)?;
+            let mut engine = engine;
+            // The routers' writes come after the task's own, as they would in the task.
+            engine.extend(route(channels)?.into_iter().map(|(ch, v)| (ch, None, v)));
+            engine.sort_by_key(|(ch, _, _)| *ch);
+            apply(channels, checkpoint, engine)?;
         }
     }
 
@@ -363,10 +401,10 @@ pub(crate) fn apply_writes(
         }
         let will_trigger = updated.iter().any(|&ch| !g.trigger_to_nodes[ch].is_empty());
         if !will_trigger {
-            for ch in 0..channels.len() {
-                if channels[ch].finish() {
+            for (ch, channel) in channels.iter_mut().enumerate() {
+                if channel.finish() {
                     bump(checkpoint, ch);
-                    if channels[ch].is_available() && !updated.contains(&ch) {
+                    if channel.is_available() && !updated.contains(&ch) {
                         updated.push(ch);
                     }
                 }

@@ -92,9 +92,13 @@ impl Loop {
                 break;
             }
             let span = tracing::debug_span!("stategraph.step", step = self.step, tasks = tasks.len());
-            let mut results = self.run_tasks(&tasks).instrument(span).await?;
-            drop(tasks); // release state views so reducers can append in place
-            updated = algo::apply_writes(&self.g, &mut self.channels, &mut self.checkpoint, &mut results)?;
+            updated = if tasks.len() == 1 {
+                self.run_single(tasks.into_iter().next().expect("one task")).instrument(span).await?
+            } else {
+                let mut results = self.run_tasks(&tasks).instrument(span).await?;
+                drop(tasks); // release state views so reducers can append in place
+                algo::apply_writes(&self.g, &mut self.channels, &mut self.checkpoint, &mut results)?
+            };
             if self.sink.wants(StreamMode::Values) && updated.iter().any(|c| self.g.output_keys.contains(c)) {
                 self.sink.emit(StreamMode::Values, self.output());
             }
@@ -136,19 +140,11 @@ impl Loop {
     async fn run_tasks(&self, tasks: &[PlannedTask]) -> Result<Vec<TaskWrites>> {
         self.emit_task_starts(tasks);
         let mut results: Vec<TaskWrites> = Vec::with_capacity(tasks.len());
-        if tasks.len() == 1 {
-            // The common sequential case: no FuturesUnordered bookkeeping.
-            let t = &tasks[0];
-            let r = self.run_task(t).await;
-            self.emit_task_result(t, &r);
-            results.push(r?);
-            return Ok(results);
-        }
         let mut running: FuturesUnordered<_> =
-            tasks.iter().map(|t| async move { (t, self.run_task(t).await) }).collect();
+            tasks.iter().map(|t| async move { (t, self.run_task(t, true).await) }).collect();
         let mut failure = None;
         while let Some((t, r)) = running.next().await {
-            self.emit_task_result(t, &r);
+            self.emit_task_result(t, r.as_ref().map(|w| w.writes.as_slice()));
             match r {
                 Ok(w) => results.push(w),
                 Err(e) => {
@@ -160,6 +156,59 @@ impl Loop {
             Some(e) => Err(e),
             None => Ok(results),
         }
+    }
+
+    /// A step with one task (the common sequential case): no concurrency bookkeeping, and its
+    /// conditional edges read the channels after its writes are applied instead of a copy.
+    async fn run_single(&mut self, t: PlannedTask) -> Result<Vec<ChannelId>> {
+        self.emit_task_starts(std::slice::from_ref(&t));
+        let node_id = t.node;
+        let mut task = match self.run_task(&t, false).await {
+            Ok(w) => w,
+            Err(e) => {
+                self.emit_task_result(&t, Err(&e));
+                return Err(e);
+            }
+        };
+        // The task's input view is dropped here, so reducers can append in place.
+        let PlannedTask { id, node, path, input } = t;
+        drop(input);
+        let t = PlannedTask { id, node, path, input: algo::TaskInput::Arg(Value::Null) };
+        let wants_result = self.wants_task_results() && !self.g.nodes[node_id].hidden;
+        let own_writes = if wants_result { task.writes.clone() } else { Vec::new() };
+        let g = self.g.clone();
+        let (step, stop) = (self.step, self.stop);
+        let node = &g.nodes[node_id];
+        let result = if node.branches.is_empty() {
+            algo::apply_writes(&g, &mut self.channels, &mut self.checkpoint, std::slice::from_mut(&mut task))
+        } else {
+            let mut router = |channels: &[Box<dyn Channel>]| -> Result<Vec<(ChannelId, Value)>> {
+                let mut writes = Vec::new();
+                for b in &node.branches {
+                    let state = algo::read_state(channels, &b.reader, step, stop);
+                    route_writes(&g, node, b, &state, &mut writes)?;
+                }
+                Ok(writes)
+            };
+            algo::apply_writes_routed(
+                &g,
+                &mut self.channels,
+                &mut self.checkpoint,
+                std::slice::from_mut(&mut task),
+                Some(&mut router),
+            )
+        };
+        if wants_result {
+            match &result {
+                Ok(_) => self.emit_task_result(&t, Ok(&own_writes)),
+                Err(e) => self.emit_task_result(&t, Err(e)),
+            }
+        }
+        result
+    }
+
+    fn wants_task_results(&self) -> bool {
+        self.sink.wants(StreamMode::Updates) || self.sink.wants(StreamMode::Tasks) || self.sink.wants(StreamMode::Debug)
     }
 
     fn task_info(&self, t: &PlannedTask, node: &NodeDef) -> TaskInfo {
@@ -184,7 +233,9 @@ impl Loop {
         }
     }
 
-    async fn run_task(&self, t: &PlannedTask) -> Result<TaskWrites> {
+    /// Runs one task and computes its writes. With `route_now` false, its conditional edges are
+    /// left for [`algo::apply_writes_routed`] (single-task steps).
+    async fn run_task(&self, t: &PlannedTask, route_now: bool) -> Result<TaskWrites> {
         let node = &self.g.nodes[t.node];
         let output = match &node.func {
             None => match &self.input_command {
@@ -210,52 +261,15 @@ impl Loop {
             writes.push((e, Value::Null));
         }
         for &j in &node.joins {
-            writes.push((j, Value::String(node.name.clone())));
+            writes.push((j, Value::from(&node.name)));
         }
-        for b in &node.branches {
-            self.route(node, b, &mut writes)?;
-        }
-        Ok(TaskWrites { path: t.path.clone(), node: Some(t.node), pull: matches!(t.path, TaskPath::Pull(_)), writes })
-    }
-
-    fn route(&self, node: &NodeDef, b: &BranchDef, writes: &mut Vec<(ChannelId, Value)>) -> Result<()> {
-        let fresh = algo::read_fresh_state(&self.g, &self.channels, writes, &b.reader, self.step, self.stop)?;
-        let route = (b.router)(&fresh).map_err(|error| Error::NodeFailed { node: node.name.to_string(), error })?;
-        for goto in route.0 {
-            match goto {
-                Goto::Node(label) => {
-                    let dest = match &b.path_map {
-                        Some(map) => map.get(&label).cloned().ok_or_else(|| Error::InvalidRoute {
-                            source_node: node.name.to_string(),
-                            destination: label.clone(),
-                            reason: format!(
-                                "not one of the path map's labels ({})",
-                                map.keys().cloned().collect::<Vec<_>>().join(", ")
-                            ),
-                        })?,
-                        None => label,
-                    };
-                    if dest == END {
-                        continue;
-                    }
-                    let ch = self.g.branch_channel(&dest).ok_or_else(|| Error::InvalidRoute {
-                        source_node: node.name.to_string(),
-                        destination: dest.clone(),
-                        reason: "no node has this name".into(),
-                    })?;
-                    if dest == START {
-                        return Err(Error::InvalidRoute {
-                            source_node: node.name.to_string(),
-                            destination: dest,
-                            reason: "cannot route back to START".into(),
-                        });
-                    }
-                    writes.push((ch, Value::Null));
-                }
-                Goto::Send(s) => writes.push(send_write(&self.g, &node.name, s)?),
+        if route_now {
+            for b in &node.branches {
+                let fresh = algo::read_fresh_state(&self.g, &self.channels, &writes, &b.reader, self.step, self.stop)?;
+                route_writes(&self.g, node, b, &fresh, &mut writes)?;
             }
         }
-        Ok(())
+        Ok(TaskWrites { path: t.path.clone(), node: Some(t.node), pull: matches!(t.path, TaskPath::Pull(_)), writes })
     }
 
     fn emit_task_starts(&self, tasks: &[PlannedTask]) {
@@ -291,7 +305,7 @@ impl Loop {
         }
     }
 
-    fn emit_task_result(&self, t: &PlannedTask, r: &Result<TaskWrites>) {
+    fn emit_task_result(&self, t: &PlannedTask, r: std::result::Result<&[(ChannelId, Value)], &Error>) {
         let node = &self.g.nodes[t.node];
         if node.hidden {
             return;
@@ -304,7 +318,6 @@ impl Loop {
         }
         let state_writes: Vec<(&Arc<str>, &Value)> = match r {
             Ok(w) => w
-                .writes
                 .iter()
                 .filter(|(c, _)| self.g.channels[*c].role == ChannelRole::State)
                 .map(|(c, v)| (&self.g.channels[*c].name, v))
@@ -315,7 +328,7 @@ impl Loop {
             self.sink.emit(StreamMode::Updates, obj! { node.name.clone() => updates_chunk(&state_writes) });
         }
         if tasks_mode || debug_mode {
-            let error = r.as_ref().err().map(task_error_json);
+            let error = r.err().map(task_error_json);
             let payload = obj! {
                 "id" => t.id.as_str(),
                 "name" => node.name.clone(),
@@ -554,4 +567,51 @@ fn send_write(g: &GraphInner, source: &str, s: Send) -> Result<(ChannelId, Value
         });
     }
     Ok((g.tasks_channel, obj! {"node" => s.node, "arg" => s.arg}))
+}
+
+/// Runs a conditional edge's router on `state` and turns its answer into writes: edge channels of
+/// the destinations (path-map labels resolved) and `Send` packets.
+fn route_writes(
+    g: &GraphInner,
+    node: &NodeDef,
+    b: &BranchDef,
+    state: &crate::State,
+    writes: &mut Vec<(ChannelId, Value)>,
+) -> Result<()> {
+    let route = (b.router)(state).map_err(|error| Error::NodeFailed { node: node.name.to_string(), error })?;
+    for goto in route.0 {
+        match goto {
+            Goto::Node(label) => {
+                let dest = match &b.path_map {
+                    Some(map) => map.get(&label).cloned().ok_or_else(|| Error::InvalidRoute {
+                        source_node: node.name.to_string(),
+                        destination: label.clone(),
+                        reason: format!(
+                            "not one of the path map's labels ({})",
+                            map.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    })?,
+                    None => label,
+                };
+                if dest == END {
+                    continue;
+                }
+                if dest == START {
+                    return Err(Error::InvalidRoute {
+                        source_node: node.name.to_string(),
+                        destination: dest,
+                        reason: "cannot route back to START".into(),
+                    });
+                }
+                let ch = g.branch_channel(&dest).ok_or_else(|| Error::InvalidRoute {
+                    source_node: node.name.to_string(),
+                    destination: dest.clone(),
+                    reason: "no node has this name".into(),
+                })?;
+                writes.push((ch, Value::Null));
+            }
+            Goto::Send(s) => writes.push(send_write(g, &node.name, s)?),
+        }
+    }
+    Ok(())
 }
