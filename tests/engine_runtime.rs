@@ -264,3 +264,38 @@ async fn private_keys_pass_between_nodes_without_entering_the_output() {
     let out = g.compile().unwrap().invoke(json!({}), RunConfig::default()).await.unwrap();
     assert_eq!(out, json!({"answer": "42"}));
 }
+
+/// Regression: a State view kept alive during write application made every append copy the
+/// whole list (O(n²) runs). A reducer that looks at the list's reference count proves nobody
+/// else holds it when the engine folds a write in, with and without a conditional edge.
+#[tokio::test]
+async fn reducers_append_in_place_when_no_view_is_held() {
+    use std::sync::Mutex;
+    let shared_seen = Arc::new(Mutex::new(Vec::new()));
+    let seen = shared_seen.clone();
+    let probe = Reducer::new("probe", move |cur, upd| {
+        if let stategraph::Value::Array(list) = cur {
+            seen.lock().unwrap().push(Arc::strong_count(list));
+            let items = upd.as_array().cloned().unwrap_or_default();
+            Arc::make_mut(list).extend(items);
+        }
+        Ok(())
+    });
+    let mut g = StateGraph::new(Schema::new().key("log", ChannelSpec::reducer(probe).with_default(json!([]))));
+    g.add_node("a", |_s: State, _c: NodeContext| async { Ok::<_, NodeError>(json!({"log": ["a"]})) })
+        .add_node("b", |_s: State, _c: NodeContext| async { Ok::<_, NodeError>(json!({"log": ["b"]})) })
+        .add_edge(START, "a")
+        .add_conditional_edges(
+            "a",
+            |s: &State| if s.get_array("log").map_or(0, Vec::len) < 6 { "b" } else { END },
+            ["b", END],
+        )
+        .add_edge("b", "a");
+    let out = g.compile().unwrap().invoke(json!({"log": []}), RunConfig::default()).await.unwrap();
+    assert_eq!(out["log"].as_array().map(Vec::len), Some(7), "a b a b a b a");
+    let counts = shared_seen.lock().unwrap().clone();
+    assert!(counts.len() >= 6, "{counts:?}");
+    // The first write lands on the schema's default `[]`, which the graph definition shares (and
+    // which is empty, so copying it is free); every later append must find the list unshared.
+    assert!(counts[1..].iter().all(|&c| c == 1), "a list was shared while being appended to: {counts:?}");
+}

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use shapes::{NAMES, Shape};
 
-fn main() {
+/// Entry point (also called by `bench_shapes_mimalloc`, the same binary with mimalloc).
+pub(crate) fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("time") => time(&args[1..]),

@@ -33,16 +33,16 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def build_rust() -> Path:
-    """Builds the timing binary in release mode and returns its path (from cargo's own report)."""
-    cmd = ["cargo", "build", "--release", "--example", "bench_shapes", "--message-format=json-render-diagnostics"]
+def build_rust(example: str = "bench_shapes") -> Path:
+    """Builds a timing binary in release mode and returns its path (from cargo's own report)."""
+    cmd = ["cargo", "build", "--release", "--example", example, "--message-format=json-render-diagnostics"]
     log("$ " + " ".join(cmd))
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
     for line in proc.stdout.splitlines():
         msg = json.loads(line)
-        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "bench_shapes" and msg.get("executable"):
+        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == example and msg.get("executable"):
             return Path(msg["executable"])
-    raise SystemExit("cargo did not report the bench_shapes executable")
+    raise SystemExit(f"cargo did not report the {example} executable")
 
 
 def normalise(out: dict) -> str:
@@ -159,21 +159,24 @@ def main() -> int:
 
     started = time.perf_counter()
     binary = args.binary or build_rust()
+    binary_mi = build_rust("bench_shapes_mimalloc")
     verdicts = {} if args.no_check else check_equal(binary, shapes)
 
     # Shape by shape, Python then Rust, so that both sides of a ratio see the same machine load.
     load_before = os.getloadavg()[0]
-    py, rs = {}, {}
+    py, rs, mi = {}, {}, {}
     for name in shapes:
         py[name] = time_python(name, args.python_budget, args.min_runs, 10_000)
         log(f"python {name:<26} median {py[name]['median_ms']:10.3f} ms over {py[name]['runs']} runs")
         rs.update(time_rust(binary, [name], args.rust_target_ms))
+        mi.update(time_rust(binary_mi, [name], args.rust_target_ms))
     load_after = os.getloadavg()[0]
     elapsed = time.perf_counter() - started
 
     rows = [
-        "| shape | Python LangGraph median | Stategraph median | ratio | ≥100× | ratio of fastest runs | same final state |",
-        "|---|---:|---:|---:|:---:|---:|---|",
+        "| shape | Python LangGraph median | Stategraph median | ratio | ≥100× | ratio of fastest runs "
+        "| Stategraph with mimalloc | ratio | same final state |",
+        "|---|---:|---:|---:|:---:|---:|---:|---:|---|",
     ]
     below = []
     for name in shapes:
@@ -184,7 +187,9 @@ def main() -> int:
         rows.append(
             f"| {name} | {fmt_ms(p)} ({py[name]['runs']} runs) | {fmt_ms(r)} ({rs[name]['runs']} runs) "
             f"| {fmt_ratio(ratio)} | {'yes' if ratio >= TARGET else '**no**'} "
-            f"| {fmt_ratio(py[name]['min_ms'] / rs[name]['min_ms'])} | {verdicts.get(name, 'not checked')} |"
+            f"| {fmt_ratio(py[name]['min_ms'] / rs[name]['min_ms'])} "
+            f"| {fmt_ms(mi[name]['median_ms'])} | {fmt_ratio(p / mi[name]['median_ms'])} "
+            f"| {verdicts.get(name, 'not checked')} |"
         )
     table = "\n".join(rows)
     print(table)
@@ -206,6 +211,8 @@ Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by `benches/co
   ratio of the fastest runs is less sensitive to other work on the machine.
 - Each shape is timed in a fresh `bench_shapes` process, right after its Python timing. Final
   states checked equal on both sides before timing (last column). Engine hot spots: HOTSPOTS.md.
+- "ratio" and "≥100×" use the system allocator (glibc). The mimalloc columns run the same code with
+  mimalloc as the global allocator (`bench_shapes_mimalloc`), as an application may choose.
 
 {table}
 

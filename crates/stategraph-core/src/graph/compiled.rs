@@ -5,7 +5,10 @@
 //! join `[a, b] -> c` is a named barrier `join:a+b:c`; `Send` packets go through the topic
 //! `__pregel_tasks`; the input goes through `__start__`, read by a hidden START node.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+// Graph-defined names only: a fast non-keyed hash is safe here (no attacker-chosen table contents).
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::value::{Map, Value};
@@ -159,7 +162,7 @@ fn make_topic() -> Box<dyn Channel> {
 
 pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<CompiledGraph> {
     let mut channels: Vec<ChannelDef> = Vec::new();
-    let mut channel_index: HashMap<Arc<str>, ChannelId> = HashMap::new();
+    let mut channel_index: HashMap<Arc<str>, ChannelId> = HashMap::default();
     fn add_channel(
         channels: &mut Vec<ChannelDef>,
         index: &mut HashMap<Arc<str>, ChannelId>,
@@ -248,7 +251,7 @@ pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<Compile
     let full_reader = reader_for(all_keys.clone());
 
     let mut nodes: Vec<NodeDef> = Vec::with_capacity(g.nodes.len() + 1);
-    let mut node_index: HashMap<Arc<str>, NodeId> = HashMap::new();
+    let mut node_index: HashMap<Arc<str>, NodeId> = HashMap::default();
     nodes.push(NodeDef {
         name: Arc::from(START),
         func: None,

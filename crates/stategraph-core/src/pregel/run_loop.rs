@@ -11,7 +11,7 @@ use tracing::Instrument;
 use super::algo::{self, Checkpoint, PlannedTask, TaskPath, TaskWrites};
 use crate::channels::Channel;
 use crate::context::{RunConfig, TaskInfo};
-use crate::graph::compiled::{BranchDef, ChannelId, ChannelRole, GraphInner, Input, NodeDef};
+use crate::graph::compiled::{BranchDef, ChannelId, ChannelRole, GraphInner, Input, NodeDef, NodeId};
 use crate::stream::{Sink, StreamMode};
 use crate::types::{Command, CommandGraph, END, Goto, NodeOutput, START, Send, describe};
 use crate::{Error, NodeContext, Result};
@@ -144,7 +144,7 @@ impl Loop {
             tasks.iter().map(|t| async move { (t, self.run_task(t, true).await) }).collect();
         let mut failure = None;
         while let Some((t, r)) = running.next().await {
-            self.emit_task_result(t, r.as_ref().map(|w| w.writes.as_slice()));
+            self.emit_task_result(&t.id, t.node, r.as_ref().map(|w| w.writes.as_slice()));
             match r {
                 Ok(w) => results.push(w),
                 Err(e) => {
@@ -166,14 +166,13 @@ impl Loop {
         let mut task = match self.run_task(&t, false).await {
             Ok(w) => w,
             Err(e) => {
-                self.emit_task_result(&t, Err(&e));
+                self.emit_task_result(&t.id, t.node, Err(&e));
                 return Err(e);
             }
         };
-        // The task's input view is dropped here, so reducers can append in place.
-        let PlannedTask { id, node, path, input } = t;
+        // Drop the task's input view now, so reducers can append in place.
+        let PlannedTask { id: task_id, input, .. } = t;
         drop(input);
-        let t = PlannedTask { id, node, path, input: algo::TaskInput::Arg(Value::Null) };
         let wants_result = self.wants_task_results() && !self.g.nodes[node_id].hidden;
         let own_writes = if wants_result { task.writes.clone() } else { Vec::new() };
         let g = self.g.clone();
@@ -200,8 +199,8 @@ impl Loop {
         };
         if wants_result {
             match &result {
-                Ok(_) => self.emit_task_result(&t, Ok(&own_writes)),
-                Err(e) => self.emit_task_result(&t, Err(e)),
+                Ok(_) => self.emit_task_result(&task_id, node_id, Ok(&own_writes)),
+                Err(e) => self.emit_task_result(&task_id, node_id, Err(e)),
             }
         }
         result
@@ -305,8 +304,9 @@ impl Loop {
         }
     }
 
-    fn emit_task_result(&self, t: &PlannedTask, r: std::result::Result<&[(ChannelId, Value)], &Error>) {
-        let node = &self.g.nodes[t.node];
+    /// Emits a task's `updates` chunk and its result in `tasks`/`debug`.
+    fn emit_task_result(&self, id: &str, node_id: NodeId, r: std::result::Result<&[(ChannelId, Value)], &Error>) {
+        let node = &self.g.nodes[node_id];
         if node.hidden {
             return;
         }
@@ -330,7 +330,7 @@ impl Loop {
         if tasks_mode || debug_mode {
             let error = r.err().map(task_error_json);
             let payload = obj! {
-                "id" => t.id.as_str(),
+                "id" => id,
                 "name" => node.name.clone(),
                 "error" => error,
                 "result" => result_chunk(&state_writes),
