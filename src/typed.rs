@@ -563,17 +563,6 @@ pub mod __private {
             .map_err(|e| stategraph_core::Error::Conversion(format!("{type_name} cannot be serialized: {e}")))
     }
 
-    fn kind(v: &Value) -> &'static str {
-        match v {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "a list",
-            Value::Object(_) => "an object",
-        }
-    }
-
     /// `length(min, max)`: characters of a string, items of a list, entries of an object.
     pub fn check_length(v: &Value, min: Option<usize>, max: Option<usize>) -> Result<(), String> {
         let len = match v {
@@ -581,7 +570,7 @@ pub mod __private {
             Value::String(s) => s.chars().count(),
             Value::Array(a) => a.len(),
             Value::Object(m) => m.len(),
-            other => return Err(format!("length applies to strings, lists and objects, got {}", kind(other))),
+            other => return Err(format!("length applies to strings, lists and objects, got {}", other.kind())),
         };
         if let Some(min) = min.filter(|&m| len < m) {
             return Err(format!("length {len} is below the minimum {min}"));
@@ -607,7 +596,7 @@ pub mod __private {
         let n = match v {
             Value::Null => return Ok(()),
             Value::Number(n) => n,
-            other => return Err(format!("range applies to numbers, got {}", kind(other))),
+            other => return Err(format!("range applies to numbers, got {}", other.kind())),
         };
         if let Some(min) = min.filter(|&b| compare(n, b) == Some(std::cmp::Ordering::Less)) {
             return Err(format!("value {n} is below the minimum {min}"));
@@ -627,7 +616,7 @@ pub mod __private {
         let s = match v {
             Value::Null => return Ok(()),
             Value::String(s) => s,
-            other => return Err(format!("pattern applies to strings, got {}", kind(other))),
+            other => return Err(format!("pattern applies to strings, got {}", other.kind())),
         };
         // The derive checked the pattern when the user's crate compiled.
         let re = cell.get_or_init(|| regex::Regex::new(pattern).expect("pattern checked by #[derive(State)]"));

@@ -89,7 +89,7 @@ impl Reducer {
                 *cur = upd;
                 Ok(())
             }
-            (cur, upd) => Err(format!("cannot add {} to {}", kind(&upd), kind(cur))),
+            (cur, upd) => Err(format!("cannot add {} to {}", upd.kind(), cur.kind())),
         })
     }
 
@@ -104,7 +104,7 @@ impl Reducer {
                 *cur = Value::from(vec![upd]);
                 Ok(())
             }
-            other => Err(format!("cannot append to {}", kind(other))),
+            other => Err(format!("cannot append to {}", other.kind())),
         })
     }
 
@@ -123,7 +123,7 @@ impl Reducer {
                     Arc::make_mut(a).push(other);
                     Ok(())
                 }
-                (other, _) => Err(format!("cannot extend {}", kind(other))),
+                (other, _) => Err(format!("cannot extend {}", other.kind())),
             }
         })
     }
@@ -143,7 +143,7 @@ impl Reducer {
                     }
                     Ok(())
                 }
-                (cur, upd) => Err(format!("cannot merge {} into {}", kind(&upd), kind(cur))),
+                (cur, upd) => Err(format!("cannot merge {} into {}", upd.kind(), cur.kind())),
             }
         })
     }
@@ -157,10 +157,6 @@ impl Reducer {
     pub fn max() -> Reducer {
         Reducer::new("max", |cur, upd| pick_number(cur, upd, std::cmp::Ordering::Greater))
     }
-}
-
-fn kind(v: &Value) -> &'static str {
-    v.kind()
 }
 
 /// Appends `items`, moving them when nobody else holds the list, else cloning (cheap: values
@@ -195,7 +191,7 @@ fn pick_number(cur: &mut Value, upd: Value, keep: std::cmp::Ordering) -> std::re
             }
             Ok(())
         }
-        _ => Err(format!("expected numbers, got {} and {}", kind(cur), kind(&upd))),
+        _ => Err(format!("expected numbers, got {} and {}", cur.kind(), upd.kind())),
     }
 }
 

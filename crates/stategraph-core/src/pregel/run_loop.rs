@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use crate::value::{Map, Value, obj};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tracing::Instrument;
@@ -14,6 +13,7 @@ use crate::context::{RunConfig, TaskInfo};
 use crate::graph::compiled::{BranchDef, ChannelId, ChannelRole, GraphInner, Input, NodeDef, NodeId};
 use crate::stream::{Sink, StreamMode};
 use crate::types::{Command, CommandGraph, END, Goto, NodeOutput, START, Send, describe};
+use crate::value::{Map, Value, obj};
 use crate::{Error, NodeContext, Result};
 
 /// Runs a graph to completion.
@@ -119,7 +119,13 @@ impl Loop {
                 if cmd.graph == CommandGraph::Parent {
                     return Err(Error::NoParentGraph { node: START.to_owned() });
                 }
-                if cmd.update.is_none() && cmd.goto.is_empty() && cmd.resume.is_none() {
+                if cmd.resume.is_some() {
+                    // Resuming needs the interrupted run's saved state (persistence issue).
+                    return Err(Error::InvalidConfig(
+                        "Command(resume=...) needs a checkpointer to resume from; this run has none".into(),
+                    ));
+                }
+                if cmd.update.is_none() && cmd.goto.is_empty() {
                     return Err(Error::EmptyInput);
                 }
                 // Like LangGraph, the command reaches the START task, which applies its update
@@ -250,8 +256,7 @@ impl Loop {
         let mut writes = Vec::new();
         match output_writes(&self.g, node, output, &mut writes) {
             Ok(()) => {}
-            Err(Error::ParentCommand(cmd)) if self.config.parent.is_none() => {
-                let _ = cmd;
+            Err(Error::ParentCommand(_)) if self.config.parent.is_none() => {
                 return Err(Error::NoParentGraph { node: node.name.to_string() });
             }
             Err(e) => return Err(e),
