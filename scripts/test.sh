@@ -8,6 +8,9 @@ source scripts/lib.sh
 step "system packages"
 ensure_apt_packages build-essential pkg-config
 
+step "postgres"
+ensure_postgres
+
 step "rust toolchain"
 ensure_rust
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/stategraph-target}   # shared across clones
