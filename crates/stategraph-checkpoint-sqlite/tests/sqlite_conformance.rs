@@ -1,0 +1,148 @@
+//! The conformance suite and SQLite specifics: a temp file and `sqlite::memory:`.
+
+use std::sync::Arc;
+
+use stategraph_checkpoint::testkit::{self, BlobKey, Corruption};
+use stategraph_checkpoint::{
+    Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointSource, Checkpointer, ListFilter,
+};
+use stategraph_checkpoint_sqlite::{Durability, SqliteOptions, SqliteSaver};
+
+async fn corrupt(saver: &SqliteSaver, key: BlobKey, corruption: Corruption) {
+    let query = match corruption {
+        Corruption::Bytes(bytes) => sqlx::query(
+            "UPDATE checkpoint_blobs SET blob = ?5 WHERE thread_id = ?1 AND checkpoint_ns = ?2 AND channel = ?3 AND version = ?4",
+        )
+        .bind(key.thread_id)
+        .bind(key.checkpoint_ns)
+        .bind(key.channel)
+        .bind(key.version as i64)
+        .bind(bytes),
+        Corruption::TypeTag(tag) => sqlx::query(
+            "UPDATE checkpoint_blobs SET type = ?5 WHERE thread_id = ?1 AND checkpoint_ns = ?2 AND channel = ?3 AND version = ?4",
+        )
+        .bind(key.thread_id)
+        .bind(key.checkpoint_ns)
+        .bind(key.channel)
+        .bind(key.version as i64)
+        .bind(tag),
+    };
+    let done = query.execute(saver.pool()).await.unwrap();
+    assert_eq!(done.rows_affected(), 1, "the blob to corrupt exists");
+}
+
+async fn integrity_ok(saver: &SqliteSaver) {
+    let (result,): (String,) = sqlx::query_as("PRAGMA integrity_check").fetch_one(saver.pool()).await.unwrap();
+    assert_eq!(result, "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let saver = Arc::new(SqliteSaver::open(dir.path().join("cp.db")).await.unwrap());
+    testkit::run_all(&*saver).await;
+    testkit::corrupted_blob_is_typed_error(&*saver, |k, c| corrupt(&saver, k, c)).await;
+    testkit::concurrent_writers_spawned(saver.clone()).await;
+    integrity_ok(&saver).await;
+    saver.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_memory_passes_the_conformance_suite() {
+    let saver = Arc::new(SqliteSaver::open_in_memory().await.unwrap());
+    testkit::run_all(&*saver).await;
+    testkit::corrupted_blob_is_typed_error(&*saver, |k, c| corrupt(&saver, k, c)).await;
+    testkit::concurrent_writers_spawned(saver.clone()).await;
+    integrity_ok(&saver).await;
+}
+
+#[tokio::test]
+async fn sqlite_memory_databases_are_private() {
+    let a = SqliteSaver::open_in_memory().await.unwrap();
+    let b = SqliteSaver::open_in_memory().await.unwrap();
+    let cp = Checkpoint::empty();
+    let meta = CheckpointMetadata::new(CheckpointSource::Input, -1);
+    a.put(&CheckpointConfig::thread("t"), &cp, &meta, &Default::default()).await.unwrap();
+    assert!(a.get_tuple(&CheckpointConfig::thread("t")).await.unwrap().is_some());
+    assert!(b.get_tuple(&CheckpointConfig::thread("t")).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sqlite_committed_checkpoints_are_seen_by_another_connection_and_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let first = SqliteSaver::open(&path).await.unwrap();
+    let second = SqliteSaver::open(&path).await.unwrap(); // its own pool: like another process
+    let meta = CheckpointMetadata::new(CheckpointSource::Input, -1);
+
+    let mut cp = Checkpoint::empty();
+    cp.channel_values.insert("k".into(), "from first".into());
+    cp.channel_versions.insert("k".into(), 1);
+    first.put(&CheckpointConfig::thread("t1"), &cp, &meta, &cp.channel_versions).await.unwrap();
+    let seen = second.get_tuple(&CheckpointConfig::thread("t1")).await.unwrap().expect("visible to the other pool");
+    assert_eq!(seen.checkpoint, cp);
+
+    let mut cp2 = Checkpoint::empty();
+    cp2.channel_values.insert("k".into(), "from second".into());
+    cp2.channel_versions.insert("k".into(), 1);
+    second.put(&CheckpointConfig::thread("t2"), &cp2, &meta, &cp2.channel_versions).await.unwrap();
+    assert_eq!(first.get_tuple(&CheckpointConfig::thread("t2")).await.unwrap().unwrap().checkpoint, cp2);
+
+    first.close().await;
+    second.close().await;
+    let reopened = SqliteSaver::open(&path).await.unwrap();
+    assert_eq!(reopened.list(&ListFilter::default()).await.unwrap().len(), 2);
+    assert_eq!(reopened.get_tuple(&CheckpointConfig::thread("t1")).await.unwrap().unwrap().checkpoint, cp);
+    integrity_ok(&reopened).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_pools_write_the_same_file_concurrently() {
+    // Two savers on one file contend for SQLite's write lock (BEGIN IMMEDIATE + busy timeout), as
+    // two processes would; every write lands.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("contended.db");
+    let a: Arc<dyn Checkpointer> = Arc::new(SqliteSaver::open(&path).await.unwrap());
+    let b: Arc<dyn Checkpointer> = Arc::new(SqliteSaver::open(&path).await.unwrap());
+    tokio::join!(testkit::concurrent_writers_spawned(a), testkit::concurrent_writers_spawned(b));
+    let check = SqliteSaver::open(&path).await.unwrap();
+    assert_eq!(check.list(&ListFilter::default()).await.unwrap().len(), 2 * 16 * 12);
+    integrity_ok(&check).await;
+}
+
+#[tokio::test]
+async fn sqlite_pragmas_follow_the_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = SqliteSaver::open(dir.path().join("full.db")).await.unwrap();
+    let normal =
+        SqliteSaver::open_with(dir.path().join("normal.db"), SqliteOptions::default().durability(Durability::Normal))
+            .await
+            .unwrap();
+    let pragma = |saver: &SqliteSaver, sql: &'static str| {
+        let pool = saver.pool().clone();
+        async move { sqlx::query_scalar::<_, String>(sql).fetch_one(&pool).await.unwrap() }
+    };
+    let sync = |saver: &SqliteSaver| {
+        let pool = saver.pool().clone();
+        async move { sqlx::query_scalar::<_, i64>("PRAGMA synchronous").fetch_one(&pool).await.unwrap() }
+    };
+    assert_eq!(pragma(&full, "PRAGMA journal_mode").await, "wal");
+    assert_eq!(pragma(&normal, "PRAGMA journal_mode").await, "wal");
+    assert_eq!(sync(&full).await, 2, "FULL");
+    assert_eq!(sync(&normal).await, 1, "NORMAL");
+    let busy = sqlx::query_scalar::<_, i64>("PRAGMA busy_timeout").fetch_one(full.pool()).await.unwrap();
+    assert_eq!(busy, 30_000);
+}
+
+#[tokio::test]
+async fn sqlite_migrations_are_versioned_and_rerunnable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    SqliteSaver::open(&path).await.unwrap().close().await;
+    let saver = SqliteSaver::open(&path).await.unwrap(); // runs the migrator again: a no-op
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(saver.pool())
+        .await
+        .unwrap();
+    assert_eq!(versions, [1]);
+}

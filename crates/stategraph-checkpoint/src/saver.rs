@@ -1,0 +1,70 @@
+//! The `Checkpointer` trait every backend implements.
+
+use futures::future::BoxFuture;
+use stategraph_core::Value;
+
+use crate::error::Result;
+use crate::types::{
+    ChannelVersions, Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointTuple, ListFilter, PruneStrategy,
+};
+
+/// Stores checkpoints, their metadata and the pending writes of tasks (LangGraph's
+/// `BaseCheckpointSaver`).
+///
+/// Object safe (boxed futures) because the backend is chosen at run time: the engine holds an
+/// `Arc<dyn Checkpointer>`. Every implementation must pass the conformance suite in `testkit`.
+///
+/// When the engine calls what:
+/// - after the input and after every step: [`put`](Checkpointer::put), with the versions that
+///   changed since the previous checkpoint, parented on the config the previous `put` returned;
+/// - as each task of a step finishes (before the step's writes are applied):
+///   [`put_writes`](Checkpointer::put_writes) under the config of the checkpoint the step started
+///   from, so a failing sibling does not lose the finished tasks' writes;
+/// - when a run starts or resumes: [`get_tuple`](Checkpointer::get_tuple) (latest, or the
+///   `checkpoint_id` given for replay/fork), and re-applies its `pending_writes`;
+/// - for state history: [`list`](Checkpointer::list).
+pub trait Checkpointer: Send + Sync {
+    /// The checkpoint `config` names (the latest of the thread and namespace when it has no id),
+    /// with its values, metadata, parent and pending writes; `None` when there is none.
+    fn get_tuple<'a>(&'a self, config: &'a CheckpointConfig) -> BoxFuture<'a, Result<Option<CheckpointTuple>>>;
+
+    /// Checkpoints matching `filter`, newest first.
+    fn list<'a>(&'a self, filter: &'a ListFilter) -> BoxFuture<'a, Result<Vec<CheckpointTuple>>>;
+
+    /// Stores `checkpoint` in `config`'s thread and namespace, parented on `config.checkpoint_id`.
+    /// Only the channels in `new_versions` get new blobs; the others must already be stored at the
+    /// versions `checkpoint.channel_versions` names. Returns the config of the stored checkpoint.
+    fn put<'a>(
+        &'a self,
+        config: &'a CheckpointConfig,
+        checkpoint: &'a Checkpoint,
+        metadata: &'a CheckpointMetadata,
+        new_versions: &'a ChannelVersions,
+    ) -> BoxFuture<'a, Result<CheckpointConfig>>;
+
+    /// Stores a task's writes for the checkpoint `config` names (its `checkpoint_id` must be set).
+    /// Idempotent per `(task_id, idx)`: ordinary writes already stored are kept, writes to the
+    /// special channels (`__error__`, `__interrupt__`, ...) replace what is stored.
+    fn put_writes<'a>(
+        &'a self,
+        config: &'a CheckpointConfig,
+        writes: &'a [(String, Value)],
+        task_id: &'a str,
+        task_path: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Deletes every checkpoint, blob and write of a thread (all namespaces).
+    fn delete_thread<'a>(&'a self, thread_id: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// Copies every checkpoint, blob and write of `source` into `target` (same ids). Rows already
+    /// in `target` with the same keys are replaced.
+    fn copy_thread<'a>(&'a self, source: &'a str, target: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// Thins out the given threads: see [`PruneStrategy`].
+    fn prune<'a>(&'a self, thread_ids: &'a [String], strategy: PruneStrategy) -> BoxFuture<'a, Result<()>>;
+
+    /// The next version of a channel (LangGraph's `get_next_version`): 1, 2, 3, ...
+    fn next_version(&self, current: Option<u64>) -> u64 {
+        current.map_or(1, |v| v + 1)
+    }
+}

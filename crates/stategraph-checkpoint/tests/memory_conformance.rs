@@ -1,0 +1,15 @@
+//! The conformance suite against the in-memory saver.
+
+use std::sync::Arc;
+
+use stategraph_checkpoint::{InMemorySaver, testkit};
+
+#[tokio::test]
+async fn memory_passes_the_conformance_suite() {
+    testkit::run_all(&InMemorySaver::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_concurrent_writers_on_tokio_tasks() {
+    testkit::concurrent_writers_spawned(Arc::new(InMemorySaver::new())).await;
+}
