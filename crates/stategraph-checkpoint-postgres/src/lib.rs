@@ -46,7 +46,7 @@ use stategraph_checkpoint::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointTuple, Checkpointer,
     Error, ListFilter, MsgpackSerde, PendingWrite, PruneStrategy, Result, Serde,
 };
-use stategraph_core::Value;
+use stategraph_value::Value;
 
 const BACKEND: &str = "postgres";
 

@@ -25,7 +25,7 @@
 //! // Another process (here: another saver on the same file) sees the committed checkpoint.
 //! let again = SqliteSaver::open(&path).await?;
 //! let tuple = again.get_tuple(&CheckpointConfig::thread("t1")).await?.unwrap();
-//! assert_eq!(tuple.checkpoint.channel_values["answer"], stategraph_core::Value::from(42));
+//! assert_eq!(tuple.checkpoint.channel_values["answer"], stategraph_value::Value::from(42));
 //! # again.close().await;
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! # Ok::<(), stategraph_checkpoint::Error>(())
@@ -50,7 +50,7 @@ use stategraph_checkpoint::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointTuple, Checkpointer,
     Error, ListFilter, MsgpackSerde, PendingWrite, PruneStrategy, Result, Serde, metadata_matches,
 };
-use stategraph_core::Value;
+use stategraph_value::Value;
 use tokio::sync::{Mutex, MutexGuard};
 
 const BACKEND: &str = "sqlite";

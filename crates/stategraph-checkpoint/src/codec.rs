@@ -9,7 +9,7 @@
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use stategraph_core::{Map, Value};
+use stategraph_value::{Map, Value};
 
 use crate::error::{Error, Result};
 
@@ -33,7 +33,7 @@ pub const MAX_DEPTH: usize = 128;
 ///
 /// ```
 /// use stategraph_checkpoint::{MsgpackSerde, Serde};
-/// use stategraph_core::Value;
+/// use stategraph_value::Value;
 /// let codec = MsgpackSerde;
 /// let v = Value::from(serde_json::json!({"messages": ["hi", {"role": "ai"}], "n": 1.5}));
 /// let (tag, bytes) = codec.dumps(&v).unwrap();

@@ -10,7 +10,7 @@
 //! use stategraph_checkpoint::{
 //!     Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointSource, Checkpointer, InMemorySaver, ListFilter,
 //! };
-//! use stategraph_core::Value;
+//! use stategraph_value::Value;
 //!
 //! # futures::executor::block_on(async {
 //! let saver = InMemorySaver::new();

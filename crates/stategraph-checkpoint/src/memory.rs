@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures::future::BoxFuture;
-use stategraph_core::Value;
+use stategraph_value::Value;
 
 use crate::error::{Error, Result};
 use crate::id::CheckpointId;

@@ -1,7 +1,7 @@
 //! The `Checkpointer` trait every backend implements.
 
 use futures::future::BoxFuture;
-use stategraph_core::Value;
+use stategraph_value::Value;
 
 use crate::error::Result;
 use crate::types::{

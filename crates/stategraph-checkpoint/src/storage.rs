@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use stategraph_core::Value;
+use stategraph_value::Value;
 
 use crate::codec::{Serde, TAG_EMPTY};
 use crate::error::{Error, Result};

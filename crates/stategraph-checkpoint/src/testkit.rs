@@ -19,7 +19,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::json;
-use stategraph_core::{Map, Value};
+use stategraph_value::{Map, Value};
 
 use crate::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointSource, CheckpointTuple,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use stategraph_core::{Map, Value};
+use stategraph_value::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::id::{CheckpointId, rfc3339_from_millis};
@@ -301,7 +301,7 @@ pub enum PruneStrategy {
 ///
 /// ```
 /// use stategraph_checkpoint::metadata_matches;
-/// use stategraph_core::Value;
+/// use stategraph_value::Value;
 /// let stored = Value::from(serde_json::json!({"source": "loop", "step": 2, "tags": ["a", "b"], "user": {"id": 7, "n": "x"}}));
 /// let filter = |j: serde_json::Value| Value::from(j).as_object().unwrap().clone();
 /// assert!(metadata_matches(&stored, &filter(serde_json::json!({"source": "loop", "user": {"id": 7}}))));
