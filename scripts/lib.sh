@@ -29,6 +29,11 @@ ensure_rust() {
   cargo --version
 }
 
+# Runs a command as root (directly when we are root, else through sudo, as on hosted CI runners).
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# Runs psql/createdb as the postgres user, from / to avoid "could not change directory" warnings.
+as_postgres() { (cd / && if [ "$(id -u)" = 0 ]; then su postgres -c "$*"; else sudo -u postgres sh -c "$*"; fi); }
+
 # Makes sure PostgreSQL answers on 127.0.0.1:5432 with a database `test` (the persistence tests use
 # it): reuses a running server, else starts the local cluster, installing it where absent.
 ensure_postgres() {
@@ -37,17 +42,14 @@ ensure_postgres() {
   else
     [ -d /usr/lib/postgresql ] || ensure_apt_packages postgresql
     local ver; ver=$(ls /usr/lib/postgresql | sort -n | tail -1)
-    pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -qx "$ver main" || pg_createcluster "$ver" main >/dev/null
-    pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null || pg_ctlcluster "$ver" main start
+    pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -qx "$ver main" || as_root pg_createcluster "$ver" main >/dev/null
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null || as_root pg_ctlcluster "$ver" main start
     for _ in $(seq 60); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.5; done
     pg_isready -h 127.0.0.1 -p 5432 -q || { echo "error: PostgreSQL did not start" >&2; return 1; }
     # Fresh clusters use scram on 127.0.0.1: give `postgres` the password the tests use.
-    (cd / && su postgres -c "psql -q -v ON_ERROR_STOP=1" <<'SQL'
-ALTER USER postgres PASSWORD 'postgres';
-SQL
-    )
+    as_postgres "psql -q -v ON_ERROR_STOP=1 -c \"ALTER USER postgres PASSWORD 'postgres'\""
   fi
-  (cd / && su postgres -c "psql -q -tA -c \"SELECT 1 FROM pg_database WHERE datname = 'test'\"" | grep -q 1) \
-    || (cd / && su postgres -c "createdb test")
+  as_postgres "psql -q -tA -c \"SELECT 1 FROM pg_database WHERE datname = 'test'\"" | grep -q 1 \
+    || as_postgres "createdb test"
   export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/test}
 }
