@@ -1,0 +1,156 @@
+//! Node kinds: what a node of a spec does, looked up by name. Host applications register their own.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use stategraph_core::{BoxNode, NodeError, sync_node};
+
+use crate::problem::join;
+use crate::spec::GraphSpec;
+
+/// A mistake in a node's config, found by its kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// JSON pointer relative to the node's `config` (`""` = the config itself).
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error at `pointer` (relative to the config).
+    pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError { pointer: pointer.into(), message: message.into() }
+    }
+}
+
+/// A kind of node: checks a node's config and builds the engine node from it.
+///
+/// ```
+/// use serde_json::{Map, Value, json};
+/// use stategraph_core::{BoxNode, sync_node, NodeError};
+/// use stategraph_spec::{ConfigError, GraphSpec, NodeKind, NodeKindRegistry};
+///
+/// /// Writes the node's own id to `config.key`.
+/// struct Stamp;
+/// impl NodeKind for Stamp {
+///     fn validate(&self, config: &Map<String, Value>, _spec: &GraphSpec) -> Vec<ConfigError> {
+///         match config.get("key") {
+///             Some(Value::String(_)) => vec![],
+///             _ => vec![ConfigError::new("/key", "`key` must be a string")],
+///         }
+///     }
+///     fn build(&self, node_id: &str, config: &Map<String, Value>) -> Result<BoxNode, ConfigError> {
+///         let update = json!({ config["key"].as_str().unwrap(): node_id });
+///         Ok(std::sync::Arc::new(sync_node(move |_s, _c| Ok::<_, NodeError>(update.clone()))))
+///     }
+/// }
+///
+/// let mut registry = NodeKindRegistry::with_builtins();
+/// registry.register("stamp", Stamp);
+/// assert!(registry.get("stamp").is_some());
+/// ```
+pub trait NodeKind: Send + Sync + 'static {
+    /// Checks `config` and returns every mistake (none = valid). `spec` is the whole document, to
+    /// check references such as state keys.
+    fn validate(&self, config: &Map<String, Value>, spec: &GraphSpec) -> Vec<ConfigError>;
+
+    /// Builds the node. Called only with a config that [`validate`](Self::validate) accepted.
+    fn build(&self, node_id: &str, config: &Map<String, Value>) -> Result<BoxNode, ConfigError>;
+}
+
+/// Node kinds by name.
+#[derive(Clone, Default)]
+pub struct NodeKindRegistry {
+    kinds: BTreeMap<String, Arc<dyn NodeKind>>,
+}
+
+impl fmt::Debug for NodeKindRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeKindRegistry").field("kinds", &self.kinds.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+impl NodeKindRegistry {
+    /// A registry with no kinds.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// A registry with the built-in kinds: `passthrough` and `set`.
+    pub fn with_builtins() -> Self {
+        let mut registry = Self::empty();
+        registry.register("passthrough", Passthrough).register("set", Set);
+        registry
+    }
+
+    /// Adds (or replaces) a kind.
+    pub fn register(&mut self, name: impl Into<String>, kind: impl NodeKind) -> &mut Self {
+        self.kinds.insert(name.into(), Arc::new(kind));
+        self
+    }
+
+    /// The kind called `name`.
+    pub fn get(&self, name: &str) -> Option<&dyn NodeKind> {
+        self.kinds.get(name).map(|k| &**k)
+    }
+
+    /// The names of the kinds, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.kinds.keys().map(String::as_str)
+    }
+}
+
+/// `passthrough`: does nothing and returns no update (a junction point). Takes no config.
+struct Passthrough;
+
+impl NodeKind for Passthrough {
+    fn validate(&self, config: &Map<String, Value>, _spec: &GraphSpec) -> Vec<ConfigError> {
+        config
+            .keys()
+            .map(|k| ConfigError::new(join("", k), format!("unknown field `{k}`: `passthrough` takes no config")))
+            .collect()
+    }
+
+    fn build(&self, _node_id: &str, _config: &Map<String, Value>) -> Result<BoxNode, ConfigError> {
+        Ok(Arc::new(sync_node(|_state, _ctx| Ok::<_, NodeError>(()))))
+    }
+}
+
+/// `set`: `{"update": {"key": value, ...}}` returns that update every time it runs. Every key must
+/// be a declared state key (the engine would silently drop the others).
+struct Set;
+
+impl NodeKind for Set {
+    fn validate(&self, config: &Map<String, Value>, spec: &GraphSpec) -> Vec<ConfigError> {
+        let mut errors: Vec<ConfigError> = config
+            .keys()
+            .filter(|k| *k != "update")
+            .map(|k| ConfigError::new(join("", k), format!("unknown field `{k}`, expected `update`")))
+            .collect();
+        match config.get("update") {
+            None => errors.push(ConfigError::new("", "missing field `update` (an object of state key → value)")),
+            Some(Value::Object(update)) => {
+                for key in update.keys().filter(|k| !spec.state.contains_key(*k)) {
+                    errors.push(ConfigError::new(
+                        join("/update", key),
+                        format!("`{key}` is not a state key; declare it under `state`"),
+                    ));
+                }
+            }
+            Some(_) => errors.push(ConfigError::new("/update", "`update` must be an object of state key → value")),
+        }
+        errors
+    }
+
+    fn build(&self, _node_id: &str, config: &Map<String, Value>) -> Result<BoxNode, ConfigError> {
+        let update = match config.get("update") {
+            Some(v @ Value::Object(_)) => stategraph_core::Value::from(v),
+            _ => return Err(ConfigError::new("/update", "`update` must be an object")),
+        };
+        // The update is built once; each run hands out a reference-counted copy.
+        Ok(Arc::new(sync_node(move |_state, _ctx| Ok::<_, NodeError>(update.clone()))))
+    }
+}

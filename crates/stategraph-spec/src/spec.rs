@@ -1,0 +1,310 @@
+//! The document types: what a spec file holds, field for field.
+//!
+//! Every struct rejects unknown fields (`deny_unknown_fields`), so a typo is an error naming its
+//! place; only the free-form objects (`ui`, `metadata`, node `config`, state `default`) accept
+//! anything.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+/// The version of the format this build reads and writes.
+pub const CURRENT_VERSION: u32 = 1;
+
+/// A graph spec: the document the studio edits and [`compile`](crate::compile) turns into an engine
+/// graph.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Stategraph graph spec")]
+pub struct GraphSpec {
+    /// Format version; this build reads versions up to [`CURRENT_VERSION`] and upgrades older ones.
+    pub version: u32,
+    /// Name of the graph (shown in drawings and events).
+    pub name: String,
+    /// What the graph does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The state: each key with its type, reducer and default, in order.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub state: IndexMap<String, StateKeySpec>,
+    /// The nodes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeSpec>,
+    /// The edges: plain, join and conditional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<EdgeSpec>,
+    /// The node the graph starts at; shorthand for an edge from `__start__`. When absent, the
+    /// edges from `__start__` are the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// Static interrupts.
+    #[serde(default, skip_serializing_if = "Interrupts::is_empty")]
+    pub interrupts: Interrupts,
+    /// Retry policies, by node id.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub retry: IndexMap<String, RetrySpec>,
+    /// Free-form data for tools (kept as is, never checked).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+}
+
+impl GraphSpec {
+    /// An empty spec of the current version.
+    pub fn new(name: impl Into<String>) -> Self {
+        GraphSpec {
+            version: CURRENT_VERSION,
+            name: name.into(),
+            description: None,
+            state: IndexMap::new(),
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            entry: None,
+            interrupts: Interrupts::default(),
+            retry: IndexMap::new(),
+            metadata: Map::new(),
+        }
+    }
+}
+
+/// One state key.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateKeySpec {
+    /// The key's type as a JSON Schema fragment (`{"type": "array", "items": {...}}`), or a type
+    /// name as shorthand for `{"type": NAME}`. Only `type` is checked today (against the default);
+    /// absent = any value.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// How writes in one step combine: `add`, `append`, `extend`, `merge`, `min` or `max`.
+    /// Absent = the last value wins, and two writes in one step are an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reducer: Option<String>,
+    /// The value the key holds before anything writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+}
+
+/// A node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    /// Unique id; the node's name in the engine. Not `__start__`/`__end__`, no `:` or `|`.
+    pub id: String,
+    /// The node kind, a name in the [`NodeKindRegistry`](crate::NodeKindRegistry).
+    pub kind: String,
+    /// The kind's configuration; each kind checks its own.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub config: Map<String, Value>,
+    /// Where the canvas draws the node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+    /// Free-form data for the studio (kept as is, never checked).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub ui: Map<String, Value>,
+    /// A note for people reading the graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl NodeSpec {
+    /// A node of `kind` with `config` (an object; anything else is taken as no config).
+    pub fn new(id: impl Into<String>, kind: impl Into<String>, config: Value) -> Self {
+        NodeSpec {
+            id: id.into(),
+            kind: kind.into(),
+            config: match config {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            },
+            position: None,
+            ui: Map::new(),
+            comment: None,
+        }
+    }
+}
+
+/// A point on the canvas.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    /// Horizontal coordinate.
+    pub x: f64,
+    /// Vertical coordinate.
+    pub y: f64,
+}
+
+/// An edge. Which kind is decided by its fields: `sources` makes a join, `branches` a conditional
+/// edge, otherwise it is a plain edge.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum EdgeSpec {
+    /// `source` → `target`.
+    Plain(PlainEdge),
+    /// `target` runs once every one of `sources` has run.
+    Join(JoinEdge),
+    /// After `source`, `condition` picks a branch by label.
+    Conditional(ConditionalEdge),
+}
+
+impl EdgeSpec {
+    /// A plain edge.
+    pub fn plain(source: impl Into<String>, target: impl Into<String>) -> Self {
+        EdgeSpec::Plain(PlainEdge { source: source.into(), target: target.into(), comment: None })
+    }
+
+    /// Which variant an edge object is, by its fields (see [`EdgeSpec`]).
+    pub(crate) fn variant_of(object: &Map<String, Value>) -> EdgeVariant {
+        if object.contains_key("sources") {
+            EdgeVariant::Join
+        } else if object.contains_key("branches") || object.contains_key("condition") {
+            EdgeVariant::Conditional
+        } else {
+            EdgeVariant::Plain
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum EdgeVariant {
+    Plain,
+    Join,
+    Conditional,
+}
+
+impl<'de> Deserialize<'de> for EdgeSpec {
+    // Picks the variant by its fields instead of `untagged`, whose only error is "did not match
+    // any variant": this way an unknown or missing field is named.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = Value::deserialize(deserializer)?;
+        let Value::Object(object) = &value else {
+            return Err(D::Error::custom(format!("an edge must be an object, got {}", kind_name(&value))));
+        };
+        let result = match EdgeSpec::variant_of(object) {
+            EdgeVariant::Plain => serde_json::from_value(value).map(EdgeSpec::Plain),
+            EdgeVariant::Join => serde_json::from_value(value).map(EdgeSpec::Join),
+            EdgeVariant::Conditional => serde_json::from_value(value).map(EdgeSpec::Conditional),
+        };
+        result.map_err(D::Error::custom)
+    }
+}
+
+/// `source` → `target`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlainEdge {
+    /// A node id or `__start__`.
+    pub source: String,
+    /// A node id or `__end__`.
+    pub target: String,
+    /// A note for people reading the graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `target` waits for all of `sources` (LangGraph's `add_edge([a, b], c)`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinEdge {
+    /// Node ids, at least one.
+    pub sources: Vec<String>,
+    /// A node id.
+    pub target: String,
+    /// A note for people reading the graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// After `source` runs, `condition` yields a label and the run goes to that branch's target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionalEdge {
+    /// A node id or `__start__`.
+    pub source: String,
+    /// The labelled targets, at least one; labels are unique.
+    pub branches: Vec<Branch>,
+    /// How the label is chosen.
+    pub condition: Condition,
+    /// A note for people reading the graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// One way out of a conditional edge.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Branch {
+    /// What the condition yields to take this branch.
+    pub label: String,
+    /// A node id or `__end__`.
+    pub target: String,
+}
+
+/// How a conditional edge picks its branch. More forms (expressions) will be added.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Condition {
+    /// `{"key": "route"}`: the label is the string value of this state key.
+    #[serde(rename = "key")]
+    Key(String),
+}
+
+/// Static interrupts: pause the run before or after these nodes.
+///
+/// The engine has no interrupts yet: they are kept in the spec and their node ids are validated,
+/// and they take effect once the engine supports them (the persistence issue).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Interrupts {
+    /// Pause before these nodes run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<String>,
+    /// Pause after these nodes run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+}
+
+impl Interrupts {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.before.is_empty() && self.after.is_empty()
+    }
+}
+
+/// A retry policy (LangGraph's `RetryPolicy`); absent fields take LangGraph's defaults
+/// (0.5 s, ×2, at most 128 s, 3 attempts, jitter).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Attempts in all, including the first (≥ 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Seconds before the first retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_interval: Option<f64>,
+    /// Factor the delay grows by after each retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_factor: Option<f64>,
+    /// Upper bound of the delay, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_interval: Option<f64>,
+    /// Add up to a second of random delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<bool>,
+}
+
+/// The JSON Schema name of a value's type, for messages.
+pub(crate) fn kind_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
