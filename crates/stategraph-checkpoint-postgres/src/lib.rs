@@ -387,10 +387,7 @@ impl PostgresSaver {
         task_id: &str,
         task_path: &str,
     ) -> Result<()> {
-        let id = config
-            .checkpoint_id
-            .ok_or_else(|| Error::InvalidInput { message: "put_writes needs a config with a checkpoint_id".into() })?
-            .to_string();
+        let id = config.require_checkpoint_id()?.to_string();
         // One statement per kind. Within one call a key may repeat only for special channels:
         // the last upsert wins, as it would row by row (a statement may not update a row twice).
         let mut upserts: BTreeMap<i64, _> = BTreeMap::new();

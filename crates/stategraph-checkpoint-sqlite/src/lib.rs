@@ -429,10 +429,7 @@ impl SqliteSaver {
         task_id: &str,
         task_path: &str,
     ) -> Result<()> {
-        let id = config
-            .checkpoint_id
-            .ok_or_else(|| Error::InvalidInput { message: "put_writes needs a config with a checkpoint_id".into() })?
-            .to_string();
+        let id = config.require_checkpoint_id()?.to_string();
         let rows = encode_writes(&*self.serde, writes)?;
         let (_turn, mut tx) = self.begin_write().await?;
         for row in &rows {

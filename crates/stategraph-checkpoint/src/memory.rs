@@ -186,9 +186,7 @@ impl InMemorySaver {
         task_id: &str,
         task_path: &str,
     ) -> Result<()> {
-        let id = config
-            .checkpoint_id
-            .ok_or_else(|| Error::InvalidInput { message: "put_writes needs a config with a checkpoint_id".into() })?;
+        let id = config.require_checkpoint_id()?;
         let mut threads = self.write();
         let thread = threads.entry(config.thread_id.clone()).or_default();
         let stored = thread.writes.entry((config.checkpoint_ns.clone(), id)).or_default();

@@ -178,6 +178,13 @@ pub struct CheckpointConfig {
 }
 
 impl CheckpointConfig {
+    /// The checkpoint id, which `put_writes` requires (writes belong to one checkpoint).
+    pub fn require_checkpoint_id(&self) -> crate::Result<CheckpointId> {
+        self.checkpoint_id.ok_or_else(|| crate::Error::InvalidInput {
+            message: "put_writes needs a config with a checkpoint_id".into(),
+        })
+    }
+
     /// The latest checkpoint of a thread's root namespace.
     ///
     /// ```
