@@ -6,6 +6,8 @@ use crate::value::{Map, Value};
 use serde::de::DeserializeOwned;
 
 use crate::stream::{Sink, StreamMode};
+use crate::types::{Durability, Interrupt};
+use stategraph_checkpoint::{CheckpointConfig, CheckpointId, Checkpointer};
 use crate::{Error, Result};
 
 /// The default recursion limit (supersteps per run), LangGraph 1.2's: high enough that only a
@@ -25,6 +27,16 @@ pub struct RunConfig {
     pub tags: Vec<String>,
     /// Identifier of the run (generated when absent).
     pub run_id: Option<String>,
+    /// The thread whose checkpoints this run continues and extends (needs a checkpointer).
+    pub thread_id: Option<String>,
+    /// Start from this checkpoint of the thread instead of its latest (replay / fork).
+    pub checkpoint_id: Option<CheckpointId>,
+    /// When checkpoints reach the checkpointer.
+    pub durability: Durability,
+    /// Pause before these nodes run (`"*"`: every node); overrides the compiled graph's list.
+    pub interrupt_before: Option<Vec<String>>,
+    /// Pause after these nodes ran (`"*"`: every node); overrides the compiled graph's list.
+    pub interrupt_after: Option<Vec<String>>,
     /// Set when a node invokes a nested graph, so that the nested run streams into the parent.
     pub(crate) parent: Option<ParentLink>,
 }
@@ -34,6 +46,46 @@ pub struct RunConfig {
 pub(crate) struct ParentLink {
     pub(crate) sink: Sink,
     pub(crate) checkpoint_ns: String,
+    /// The parent run's persistence, inherited by the nested run (`None`: the parent has none).
+    pub(crate) persist: Option<InheritedPersistence>,
+    /// The parent task's interrupt bookkeeping: a nested `interrupt` falls back to the parent's
+    /// resume value.
+    pub(crate) scratchpad: Option<Arc<Scratchpad>>,
+}
+
+/// What a nested run inherits from its parent's persistence.
+#[derive(Clone)]
+pub(crate) struct InheritedPersistence {
+    pub(crate) saver: Arc<dyn Checkpointer>,
+    pub(crate) thread_id: String,
+    /// Whether the parent is resuming the task that runs this nested graph.
+    pub(crate) resuming: bool,
+    /// Namespace -> checkpoint id of the enclosing graphs' checkpoints (metadata `parents`).
+    pub(crate) parents: std::collections::BTreeMap<String, String>,
+}
+
+/// A task's interrupt bookkeeping (LangGraph's scratchpad): resume values seen by earlier runs of
+/// the task, the run-wide resume value, and how many `interrupt` calls the node made so far.
+#[derive(Default)]
+pub(crate) struct Scratchpad {
+    /// Resume values for this task's 1st, 2nd, ... `interrupt` call.
+    pub(crate) resume: std::sync::Mutex<Vec<Value>>,
+    /// A resume value not addressed to a task; the first `interrupt` without an answer takes it.
+    pub(crate) null_resume: Option<Arc<std::sync::Mutex<Option<Value>>>>,
+    /// The parent task's scratchpad (nested graphs).
+    pub(crate) parent: Option<Arc<Scratchpad>>,
+    pub(crate) counter: std::sync::atomic::AtomicUsize,
+    /// Whether `interrupt` recorded resume values the task must persist with its writes.
+    pub(crate) used_resume: std::sync::atomic::AtomicBool,
+}
+
+impl Scratchpad {
+    pub(crate) fn take_null_resume(&self) -> Option<Value> {
+        if let Some(v) = self.null_resume.as_ref().and_then(|slot| slot.lock().expect("resume lock").take()) {
+            return Some(v);
+        }
+        self.parent.as_ref().and_then(|p| p.take_null_resume())
+    }
 }
 
 impl Default for RunConfig {
@@ -44,6 +96,11 @@ impl Default for RunConfig {
             metadata: Map::new(),
             tags: Vec::new(),
             run_id: None,
+            thread_id: None,
+            checkpoint_id: None,
+            durability: Durability::default(),
+            interrupt_before: None,
+            interrupt_after: None,
             parent: None,
         }
     }
@@ -57,6 +114,9 @@ impl std::fmt::Debug for RunConfig {
             .field("metadata", &self.metadata)
             .field("tags", &self.tags)
             .field("run_id", &self.run_id)
+            .field("thread_id", &self.thread_id)
+            .field("checkpoint_id", &self.checkpoint_id)
+            .field("durability", &self.durability)
             .field("nested", &self.parent.is_some())
             .finish()
     }
@@ -82,6 +142,37 @@ impl RunConfig {
         self.run_id = Some(run_id.into());
         self
     }
+    /// Runs on a thread: the run continues from the thread's latest checkpoint and saves its
+    /// steps there (the graph needs a checkpointer).
+    pub fn with_thread(mut self, thread_id: impl Into<String>) -> Self {
+        self.thread_id = Some(thread_id.into());
+        self
+    }
+    /// Starts from one checkpoint of the thread (replay, or fork when the input changes state).
+    pub fn with_checkpoint(mut self, checkpoint_id: CheckpointId) -> Self {
+        self.checkpoint_id = Some(checkpoint_id);
+        self
+    }
+    /// Sets the durability mode.
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+    /// Pauses before these nodes for this run (`"*"`: all).
+    pub fn with_interrupt_before<S: Into<String>>(mut self, nodes: impl IntoIterator<Item = S>) -> Self {
+        self.interrupt_before = Some(nodes.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Pauses after these nodes for this run (`"*"`: all).
+    pub fn with_interrupt_after<S: Into<String>>(mut self, nodes: impl IntoIterator<Item = S>) -> Self {
+        self.interrupt_after = Some(nodes.into_iter().map(Into::into).collect());
+        self
+    }
+    /// The checkpointer address of this run: its thread, namespace and checkpoint.
+    pub fn checkpoint_config(&self) -> Option<CheckpointConfig> {
+        let thread = self.thread_id.clone()?;
+        Some(CheckpointConfig { thread_id: thread, checkpoint_ns: String::new(), checkpoint_id: self.checkpoint_id })
+    }
 }
 
 /// Facts about the task a node runs in.
@@ -98,6 +189,9 @@ pub(crate) struct TaskInfo {
     pub(crate) config: Arc<RunConfig>,
     pub(crate) sink: Sink,
     pub(crate) metadata: Arc<Map>,
+    pub(crate) scratchpad: Arc<Scratchpad>,
+    /// Persistence the task's nested graphs inherit.
+    pub(crate) persist: Option<InheritedPersistence>,
 }
 
 /// What a node sees of its run besides the state: the run context, the step, a stream writer, and
@@ -175,7 +269,34 @@ impl NodeContext {
         config.parent = Some(ParentLink {
             sink: self.info.sink.child(ns.rsplit('|').next().unwrap_or_default().to_owned()),
             checkpoint_ns: ns.to_owned(),
+            persist: self.info.persist.clone(),
+            scratchpad: Some(self.info.scratchpad.clone()),
         });
         config
+    }
+
+    /// Pauses the run to ask a human (LangGraph's `interrupt()`): use it as
+    /// `let answer = ctx.interrupt(question)?;`.
+    ///
+    /// The first time, this returns an error that stops the node; the run ends with the question
+    /// under `__interrupt__` and its state saved. Resuming the thread with
+    /// `Command::new().resume(answer)` runs the node again from its start, and this call then
+    /// returns `answer`. A node can ask several questions: the n-th call returns the n-th answer.
+    /// Needs a checkpointer and a thread.
+    pub fn interrupt(&self, value: impl Into<Value>) -> std::result::Result<Value, crate::NodeError> {
+        use std::sync::atomic::Ordering;
+        let pad = &self.info.scratchpad;
+        let idx = pad.counter.fetch_add(1, Ordering::SeqCst);
+        let mut resume = pad.resume.lock().expect("resume lock");
+        if idx < resume.len() {
+            pad.used_resume.store(true, Ordering::SeqCst);
+            return Ok(resume[idx].clone());
+        }
+        if let Some(v) = pad.take_null_resume() {
+            resume.push(v.clone());
+            pad.used_resume.store(true, Ordering::SeqCst);
+            return Ok(v);
+        }
+        Err(crate::NodeError::interrupt(vec![Interrupt::from_ns(value.into(), self.checkpoint_ns())]))
     }
 }

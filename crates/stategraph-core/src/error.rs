@@ -140,12 +140,54 @@ pub enum Error {
     /// SG051: internal signal carrying a `Command(graph=PARENT)` out of a subgraph.
     #[error("SG051 command for the parent graph (internal; caught by the parent)")]
     ParentCommand(Box<crate::types::Command>),
+    /// SG052: internal signal: a node (or a nested graph) paused for human input. A top-level
+    /// run turns it into an output with `__interrupt__`; callers never see it as an error.
+    #[error("SG052 run interrupted ({} pending interrupt(s); internal, caught by the run)", .0.len())]
+    Interrupted(Vec<crate::types::Interrupt>),
     /// SG060: the run was cancelled.
     #[error("SG060 run cancelled")]
     Cancelled,
     /// SG070: the run configuration is invalid.
     #[error("SG070 invalid run configuration: {0}")]
     InvalidConfig(String),
+    /// SG080: the checkpointer failed (IO, corrupt data, ...); the run stops with its state as
+    /// last saved.
+    #[error("SG080 checkpointer error: {0}")]
+    Checkpoint(Arc<stategraph_checkpoint::Error>),
+    /// SG081: another runner advanced this thread while this run was working on it; this run's
+    /// step is discarded (one thread, one runner).
+    #[error(
+        "SG081 thread `{thread_id}` was advanced by another runner (expected its latest checkpoint to be {expected}); this run stopped without saving its step"
+    )]
+    ThreadConflict {
+        /// The thread.
+        thread_id: String,
+        /// The checkpoint this run started from.
+        expected: String,
+    },
+    /// SG082: a single resume value was given while several interrupts are pending.
+    #[error(
+        "SG082 {pending} interrupts are pending; resume them with a map of interrupt id -> value (`Command::resume_map`), ids: {}",
+        ids.join(", ")
+    )]
+    AmbiguousResume {
+        /// How many interrupts are pending.
+        pending: usize,
+        /// Their ids.
+        ids: Vec<String>,
+    },
+    /// SG083: the operation needs a checkpointer and a thread id (`RunConfig::with_thread`).
+    #[error("SG083 {0}")]
+    NoCheckpointer(String),
+    /// SG084: `update_state` cannot tell which node the update is from, or names an unknown node.
+    #[error("SG084 invalid state update: {0}")]
+    InvalidStateUpdate(String),
+}
+
+impl From<stategraph_checkpoint::Error> for Error {
+    fn from(e: stategraph_checkpoint::Error) -> Self {
+        Error::Checkpoint(Arc::new(e))
+    }
 }
 
 impl Error {
@@ -170,8 +212,14 @@ impl Error {
             Error::Conversion(_) => "SG041",
             Error::NoParentGraph { .. } => "SG050",
             Error::ParentCommand(_) => "SG051",
+            Error::Interrupted(_) => "SG052",
             Error::Cancelled => "SG060",
             Error::InvalidConfig(_) => "SG070",
+            Error::Checkpoint(_) => "SG080",
+            Error::ThreadConflict { .. } => "SG081",
+            Error::AmbiguousResume { .. } => "SG082",
+            Error::NoCheckpointer(_) => "SG083",
+            Error::InvalidStateUpdate(_) => "SG084",
         }
     }
 
@@ -186,6 +234,9 @@ impl Error {
             Error::GraphRecursion { .. } => "GraphRecursionError",
             Error::NodeFailed { error, .. } => error.kind(),
             Error::ParentCommand(_) => "ParentCommand",
+            Error::Interrupted(_) => "GraphInterrupt",
+            Error::AmbiguousResume { .. } => "RuntimeError",
+            Error::InvalidStateUpdate(_) => "InvalidUpdateError",
             Error::Cancelled => "CancelledError",
             Error::Validation { .. } | Error::Conversion(_) => "ValidationError",
             _ => "ValueError",
@@ -211,13 +262,15 @@ pub struct NodeError {
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
     /// A `Command(graph=PARENT)` travelling up from a nested graph invoked inside the node.
     parent_command: Option<Box<crate::types::Command>>,
+    /// Interrupts raised by `NodeContext::interrupt` (here or in a nested graph): the node paused.
+    interrupts: Option<Vec<crate::types::Interrupt>>,
 }
 
 impl NodeError {
     /// A plain node error. The default retry policy retries it (like an unclassified exception in
     /// LangGraph).
     pub fn new(message: impl Into<String>) -> Self {
-        NodeError { message: message.into(), kind: "Exception", retryable: None, source: None, parent_command: None }
+        NodeError { message: message.into(), kind: "Exception", retryable: None, source: None, parent_command: None, interrupts: None }
     }
 
     /// An error that is a bug or bad input, never worth retrying by default (LangGraph does not
@@ -239,6 +292,7 @@ impl NodeError {
             retryable: None,
             source: Some(Arc::new(error)),
             parent_command: None,
+            interrupts: None,
         }
     }
 
@@ -276,6 +330,22 @@ impl NodeError {
 
     pub(crate) fn take_parent_command(&mut self) -> Option<Box<crate::types::Command>> {
         self.parent_command.take()
+    }
+
+    /// The signal a node returns (with `?`) to pause: see `NodeContext::interrupt`.
+    pub(crate) fn interrupt(interrupts: Vec<crate::types::Interrupt>) -> Self {
+        let mut e = NodeError::new("the node paused for input (interrupt)").with_kind("GraphInterrupt");
+        e.interrupts = Some(interrupts);
+        e
+    }
+
+    /// Whether this is the pause signal of `NodeContext::interrupt` rather than a failure.
+    pub fn is_interrupt(&self) -> bool {
+        self.interrupts.is_some()
+    }
+
+    pub(crate) fn take_interrupts(&mut self) -> Option<Vec<crate::types::Interrupt>> {
+        self.interrupts.take()
     }
 
     /// Whether the node explicitly said if it is retryable.
@@ -331,6 +401,9 @@ impl From<Error> for NodeError {
             let mut e = NodeError::new("command for the parent graph").with_kind("ParentCommand");
             e.parent_command = Some(command);
             return e;
+        }
+        if let Error::Interrupted(interrupts) = error {
+            return NodeError::interrupt(interrupts);
         }
         if let Error::NodeFailed { error, .. } = error {
             // Keep the innermost node error's kind and message so retry predicates see them.

@@ -259,3 +259,58 @@ impl<T: Into<Goto>, const N: usize> From<[T; N]> for Route {
         Route(v.into_iter().map(Into::into).collect())
     }
 }
+
+/// The key under which an interrupted run's output and `updates` stream list the pending
+/// interrupts (LangGraph's `__interrupt__`).
+pub const INTERRUPT_KEY: &str = "__interrupt__";
+
+/// A pause requested by a node with [`NodeContext::interrupt`](crate::NodeContext::interrupt):
+/// the value it showed, and the id to resume it by.
+///
+/// The id is LangGraph's: the xxh3-128 hex digest of the interrupting task's checkpoint
+/// namespace, so all interrupts of one task share it and a resume map addresses the task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interrupt {
+    /// What the node passed to `interrupt` (shown to the human).
+    pub value: Value,
+    /// Identifies the interrupted task; a key of a resume map.
+    pub id: String,
+}
+
+impl Interrupt {
+    /// The interrupt raised in the task with checkpoint namespace `ns`.
+    pub fn from_ns(value: Value, ns: &str) -> Interrupt {
+        Interrupt { value, id: format!("{:032x}", xxhash_rust::xxh3::xxh3_128(ns.as_bytes())) }
+    }
+
+    /// As LangGraph serialises it: `{"value": ..., "id": ...}`.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("value".into(), self.value.clone());
+        m.insert("id".into(), Value::from(self.id.as_str()));
+        Value::from(m)
+    }
+
+    /// Reads the form [`to_value`](Interrupt::to_value) writes.
+    pub fn from_value(v: &Value) -> Option<Interrupt> {
+        Some(Interrupt { value: v.get("value").cloned().unwrap_or(Value::Null), id: v.get("id")?.as_str()?.to_owned() })
+    }
+}
+
+/// When a run's checkpoints reach the checkpointer (LangGraph's `durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Durability {
+    /// Each step's checkpoint and writes are stored before the next step starts: after a crash,
+    /// at most the step in progress runs again.
+    Sync,
+    /// Checkpoints and writes are stored in the background, in order, while the next step runs;
+    /// the run waits for all of them before it returns. A crash can lose the last steps (they
+    /// run again on resume), never reorder or corrupt them. The default, as in LangGraph.
+    #[default]
+    Async,
+    /// Only the final checkpoint (and the pending writes of a failed or interrupted step) is
+    /// stored when the run ends; a crash loses the whole run. Fastest.
+    Exit,
+}

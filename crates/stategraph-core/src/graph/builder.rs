@@ -152,13 +152,49 @@ pub(crate) struct BranchSpec {
 }
 
 /// Options for [`StateGraph::compile_with`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct CompileOptions {
     /// Graph name (shown in drawings and events).
     pub name: Option<String>,
     /// Accept nodes that nothing statically leads to (for graphs that reach nodes only through
     /// undeclared `Command`s, as Python LangGraph allows).
     pub allow_unreachable: bool,
+    /// Where runs on a thread save their checkpoints. A graph used as a subgraph without one
+    /// inherits its parent's.
+    pub checkpointer: Option<std::sync::Arc<dyn stategraph_checkpoint::Checkpointer>>,
+    /// Pause before these nodes run (`"*"`: every node); needs a checkpointer.
+    pub interrupt_before: Vec<String>,
+    /// Pause after these nodes ran (`"*"`: every node); needs a checkpointer.
+    pub interrupt_after: Vec<String>,
+}
+
+impl std::fmt::Debug for CompileOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompileOptions")
+            .field("name", &self.name)
+            .field("allow_unreachable", &self.allow_unreachable)
+            .field("checkpointer", &self.checkpointer.is_some())
+            .field("interrupt_before", &self.interrupt_before)
+            .field("interrupt_after", &self.interrupt_after)
+            .finish()
+    }
+}
+
+impl CompileOptions {
+    /// Default options with a checkpointer.
+    pub fn with_checkpointer(checkpointer: std::sync::Arc<dyn stategraph_checkpoint::Checkpointer>) -> Self {
+        CompileOptions { checkpointer: Some(checkpointer), ..CompileOptions::default() }
+    }
+    /// Sets the nodes to pause before.
+    pub fn interrupt_before<S: Into<String>>(mut self, nodes: impl IntoIterator<Item = S>) -> Self {
+        self.interrupt_before = nodes.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Sets the nodes to pause after.
+    pub fn interrupt_after<S: Into<String>>(mut self, nodes: impl IntoIterator<Item = S>) -> Self {
+        self.interrupt_after = nodes.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 /// Builds a graph whose nodes communicate through a shared state (LangGraph's `StateGraph`).

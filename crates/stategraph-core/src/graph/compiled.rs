@@ -119,6 +119,9 @@ pub(crate) struct GraphInner {
     pub(crate) start_channel: ChannelId,
     pub(crate) tasks_channel: ChannelId,
     pub(crate) has_validators: bool,
+    pub(crate) checkpointer: Option<Arc<dyn stategraph_checkpoint::Checkpointer>>,
+    pub(crate) interrupt_before: Vec<String>,
+    pub(crate) interrupt_after: Vec<String>,
 }
 
 impl GraphInner {
@@ -355,7 +358,7 @@ pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<Compile
     let has_validators = channels.iter().any(|c| c.spec.as_ref().is_some_and(|s| s.validator.is_some()));
     Ok(CompiledGraph {
         inner: Arc::new(GraphInner {
-            name: options.name.unwrap_or_else(|| "LangGraph".to_owned()),
+            name: options.name.clone().unwrap_or_else(|| "LangGraph".to_owned()),
             builder: g.clone(),
             channels,
             channel_index,
@@ -367,6 +370,9 @@ pub(crate) fn compile(g: &StateGraph, options: CompileOptions) -> Result<Compile
             start_channel,
             tasks_channel,
             has_validators,
+            checkpointer: options.checkpointer,
+            interrupt_before: options.interrupt_before,
+            interrupt_after: options.interrupt_after,
         }),
     })
 }

@@ -37,6 +37,10 @@ pub(crate) struct Checkpoint {
     pub(crate) max_version: u64,
     /// Step-scoped channels that currently hold a value: the only ones an empty step can change.
     pub(crate) live_scoped: Vec<ChannelId>,
+    /// Channel versions as of the last resume after a pause (LangGraph's
+    /// `versions_seen["__interrupt__"]`); empty = all 0. A static interrupt only fires when some
+    /// channel changed since.
+    pub(crate) interrupt_seen: Vec<u64>,
 }
 
 impl Checkpoint {
@@ -47,6 +51,7 @@ impl Checkpoint {
             seen: g.nodes.iter().map(|n| vec![0; n.triggers.len()]).collect(),
             max_version: 0,
             live_scoped: Vec::new(),
+            interrupt_seen: Vec::new(),
         }
     }
 }
@@ -443,6 +448,21 @@ fn validate_channel(
             if names.is_empty() || names == [crate::types::START] { "input".to_owned() } else { names.join(", ") };
         Error::Validation { field: def.name.to_string(), writer, message }
     })
+}
+
+/// Whether a static interrupt (`interrupt_before` / `interrupt_after` naming `nodes`, `"*"` for
+/// all) stops the run at `tasks`: some channel changed since the last resume and one of the tasks
+/// runs a listed node (LangGraph's `should_interrupt`).
+pub(crate) fn should_interrupt(g: &GraphInner, cp: &Checkpoint, nodes: &[String], tasks: &[NodeId]) -> bool {
+    if nodes.is_empty() {
+        return false;
+    }
+    let changed = cp.versions.iter().enumerate().any(|(ch, &v)| v > cp.interrupt_seen.get(ch).copied().unwrap_or(0));
+    changed
+        && tasks.iter().any(|&n| {
+            let node = &g.nodes[n];
+            !node.hidden && nodes.iter().any(|x| x == "*" || **x == *node.name)
+        })
 }
 
 /// Reads the given channels into an object (keys without a value are left out).

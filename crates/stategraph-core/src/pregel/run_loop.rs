@@ -7,19 +7,31 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tracing::Instrument;
 
+use stategraph_checkpoint::{
+    CheckpointConfig, CheckpointMetadata, CheckpointSource, ERROR, INTERRUPT, PendingWrite, RESUME,
+};
+
 use super::algo::{self, Checkpoint, PlannedTask, TaskPath, TaskWrites};
+use super::persist::{self, NO_WRITES, NULL_TASK_ID, Persistence, TaskWritesRecord};
 use crate::channels::Channel;
-use crate::context::{RunConfig, TaskInfo};
+use crate::context::{InheritedPersistence, RunConfig, Scratchpad, TaskInfo};
 use crate::graph::compiled::{BranchDef, ChannelId, ChannelRole, GraphInner, Input, NodeDef, NodeId};
 use crate::stream::{Sink, StreamMode};
-use crate::types::{Command, CommandGraph, END, Goto, NodeOutput, START, Send, describe};
+use crate::types::{Command, CommandGraph, END, Goto, INTERRUPT_KEY, Interrupt, NodeOutput, START, Send, describe};
 use crate::value::{Map, Value, obj};
 use crate::{Error, NodeContext, Result};
 
-/// Runs a graph to completion.
+/// Runs a graph to completion (or until it pauses).
 pub(crate) async fn run(g: Arc<GraphInner>, input: Input, config: RunConfig, sink: Sink) -> Result<Value> {
     let span = tracing::info_span!("stategraph.run", graph = %g.name, ns = %sink.namespace.join("|"));
     Loop::new(g, config, sink).run(input).instrument(span).await
+}
+
+/// What became of a task that ran.
+enum Outcome {
+    Done(TaskWrites),
+    Interrupted(Vec<Interrupt>),
+    Failed(Error),
 }
 
 struct Loop {
@@ -36,6 +48,34 @@ struct Loop {
     push_triggers: Arc<[Arc<str>]>,
     /// A `Command` given as input; the START task applies it (once) in step 0.
     input_command: Option<Command>,
+    /// Where this run saves its checkpoints and writes, if anywhere.
+    persist: Option<tokio::sync::Mutex<Persistence>>,
+    /// Writes stored for the step after the loaded checkpoint.
+    pending: Vec<PendingWrite>,
+    /// Whether tasks that already have writes in `pending` are skipped (not when replaying).
+    reuse_pending: bool,
+    /// Whether this run continues a paused or failed one (tells nested graphs to resume too).
+    resuming: bool,
+    /// The resume value not addressed to a task (the first unanswered `interrupt` takes it).
+    null_resume: Arc<std::sync::Mutex<Option<Value>>>,
+    /// Interrupt id -> resume value.
+    resume_map: Option<Arc<Map>>,
+    /// Channels changed by the last step (stored as `updated_channels`).
+    last_updated: Vec<ChannelId>,
+    /// Scratchpad shared by tasks of runs that cannot resume (no checkpointer).
+    idle_pad: Arc<Scratchpad>,
+}
+
+fn task_path_str(path: &TaskPath) -> String {
+    match path {
+        TaskPath::Null => String::new(),
+        TaskPath::Pull(name) => format!("~__pregel_pull, {name}"),
+        TaskPath::Push(i) => format!("~__pregel_push, {i:010}"),
+    }
+}
+
+fn is_interrupt_id(k: &str) -> bool {
+    k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl Loop {
@@ -58,27 +98,85 @@ impl Loop {
             namespace,
             push_triggers: Arc::from([Arc::from("__pregel_push")]),
             input_command: None,
+            persist: None,
+            pending: Vec::new(),
+            reuse_pending: true,
+            resuming: false,
+            null_resume: Arc::new(std::sync::Mutex::new(None)),
+            resume_map: None,
+            last_updated: Vec::new(),
+            idle_pad: Arc::new(Scratchpad::default()),
         }
+    }
+
+    fn nested(&self) -> bool {
+        self.config.parent.is_some()
+    }
+
+    /// The persistence this run uses: the graph's checkpointer (or, nested, the parent's) and the
+    /// thread of the run config (or the parent's).
+    fn persistence(&self) -> Result<Option<Persistence>> {
+        let inherited = self.config.parent.as_ref().and_then(|p| p.persist.as_ref());
+        let (saver, thread_id) = match (&self.g.checkpointer, inherited) {
+            (Some(s), Some(i)) => (s.clone(), i.thread_id.clone()),
+            (None, Some(i)) => (i.saver.clone(), i.thread_id.clone()),
+            (Some(s), None) => match &self.config.thread_id {
+                Some(t) => (s.clone(), t.clone()),
+                None if self.nested() => return Ok(None),
+                None => {
+                    return Err(Error::NoCheckpointer(format!(
+                        "graph `{}` has a checkpointer, so every run needs a thread: set `RunConfig::with_thread(\"...\")`",
+                        self.g.name
+                    )));
+                }
+            },
+            (None, None) => return Ok(None),
+        };
+        let mut p = Persistence::new(saver, thread_id, self.namespace.to_string(), self.config.durability);
+        if let Some(i) = inherited {
+            p.parents = i.parents.clone();
+        }
+        Ok(Some(p))
     }
 
     async fn run(mut self, input: Input) -> Result<Value> {
         if self.config.recursion_limit < 1 {
             return Err(Error::InvalidConfig("recursion_limit must be at least 1".into()));
         }
-        let mut input_task =
-            TaskWrites { path: TaskPath::Null, node: None, pull: false, writes: self.input_writes(input)? };
-        let mut updated = algo::apply_writes(
-            &self.g,
-            &mut self.channels,
-            &mut self.checkpoint,
-            std::slice::from_mut(&mut input_task),
-        )?;
-        self.step += 1;
+        let result = self.run_inner(input).await;
+        // Whatever happened, what was queued for the checkpointer is saved before the run returns.
+        let saved = match &self.persist {
+            Some(p) => p.lock().await.finish(&self.g).await,
+            None => Ok(()),
+        };
+        match result {
+            Ok(v) => saved.map(|()| v),
+            Err(Error::Interrupted(interrupts)) if !self.nested() => {
+                saved?;
+                let mut out = self.output();
+                if !interrupts.is_empty() {
+                    let list: Value = interrupts.iter().map(Interrupt::to_value).collect();
+                    if let Some(m) = out.as_object_mut() {
+                        m.insert(INTERRUPT_KEY.into(), list);
+                    }
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                if let Err(save_error) = saved {
+                    tracing::error!(error = %save_error, "saving the failed run's state failed too");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn run_inner(&mut self, input: Input) -> Result<Value> {
+        let mut updated = self.start(input).await?;
         loop {
             if self.step > self.stop {
                 return Err(Error::GraphRecursion { limit: self.config.recursion_limit });
             }
-            self.checkpoint.id = uuid::Uuid::now_v7();
             let tasks = algo::prepare_next_tasks(
                 &self.g,
                 &self.channels,
@@ -91,20 +189,252 @@ impl Loop {
             if tasks.is_empty() {
                 break;
             }
+            let nodes: Vec<NodeId> = tasks.iter().map(|t| t.node).collect();
+            let before = self.config.interrupt_before.as_deref().unwrap_or(&self.g.interrupt_before);
+            if algo::should_interrupt(&self.g, &self.checkpoint, before, &nodes) {
+                return Err(Error::Interrupted(Vec::new()));
+            }
             let span = tracing::debug_span!("stategraph.step", step = self.step, tasks = tasks.len());
-            updated = if tasks.len() == 1 {
-                self.run_single(tasks.into_iter().next().expect("one task")).instrument(span).await?
-            } else {
-                let mut results = self.run_tasks(&tasks).instrument(span).await?;
-                drop(tasks); // release state views so reducers can append in place
-                algo::apply_writes(&self.g, &mut self.channels, &mut self.checkpoint, &mut results)?
-            };
+            updated = self.run_step(tasks).instrument(span).await?;
             if self.sink.wants(StreamMode::Values) && updated.iter().any(|c| self.g.output_keys.contains(c)) {
                 self.sink.emit(StreamMode::Values, self.output());
             }
-            self.step += 1;
+            self.pending.clear();
+            self.reuse_pending = true;
+            self.last_updated = updated.clone();
+            self.save_checkpoint(CheckpointSource::Loop).await?;
+            let after = self.config.interrupt_after.as_deref().unwrap_or(&self.g.interrupt_after);
+            if algo::should_interrupt(&self.g, &self.checkpoint, after, &nodes) {
+                return Err(Error::Interrupted(Vec::new()));
+            }
+            self.resuming = false;
         }
         Ok(self.output())
+    }
+
+    /// Loads the thread's checkpoint, applies the input (or prepares the resume) and saves the
+    /// input checkpoint. Returns the channels the input changed.
+    async fn start(&mut self, input: Input) -> Result<Vec<ChannelId>> {
+        let persist = self.persistence()?;
+        let addressed = if self.nested() { None } else { self.config.checkpoint_id };
+        let mut loaded_source = None;
+        if let Some(mut p) = persist {
+            let cfg = CheckpointConfig {
+                thread_id: p.thread_id.clone(),
+                checkpoint_ns: p.ns.clone(),
+                checkpoint_id: addressed,
+            };
+            match p.saver.get_tuple(&cfg).await? {
+                Some(t) => {
+                    let (channels, checkpoint) = persist::restore(&self.g, &t.checkpoint);
+                    self.channels = channels;
+                    self.checkpoint = checkpoint;
+                    p.saved_versions = self.checkpoint.versions.clone();
+                    p.config = Some(t.config.clone());
+                    self.step = t.metadata.step + 1;
+                    self.stop = self.step + self.config.recursion_limit as i64 + 1;
+                    self.pending = t.pending_writes;
+                    loaded_source = Some(t.metadata.source);
+                }
+                None if addressed.is_some() => {
+                    return Err(Error::InvalidConfig(format!(
+                        "thread `{}` has no checkpoint {}",
+                        p.thread_id,
+                        addressed.map(|a| a.to_string()).unwrap_or_default()
+                    )));
+                }
+                None => {}
+            }
+            self.persist = Some(tokio::sync::Mutex::new(p));
+        }
+        let has_checkpoint = self.checkpoint.versions.iter().any(|&v| v > 0);
+        let parent_resuming = self.config.parent.as_ref().and_then(|p| p.persist.as_ref()).map(|p| p.resuming);
+        let input_is_command = matches!(input, Input::Command(_));
+        self.resuming = has_checkpoint
+            && match parent_resuming {
+                Some(r) => r,
+                None => matches!(input, Input::Value(Value::Null)) || input_is_command,
+            };
+        let resume_given = matches!(&input, Input::Command(c) if c.resume.is_some());
+        let time_travel = addressed.is_some() && !resume_given;
+        if time_travel {
+            self.pending.retain(|w| w.channel != RESUME);
+            self.reuse_pending = false;
+        }
+
+        let mut updated = Vec::new();
+        let mut input = Some(input);
+        if let Some(Input::Command(cmd)) = &input {
+            if cmd.graph == CommandGraph::Parent {
+                return Err(Error::NoParentGraph { node: START.to_owned() });
+            }
+            if cmd.resume.is_some() && self.persist.is_none() {
+                return Err(Error::NoCheckpointer(
+                    "Command::resume needs the graph to have a checkpointer and the run a thread to resume".into(),
+                ));
+            }
+            if has_checkpoint {
+                let Some(Input::Command(cmd)) = input.take() else { unreachable!() };
+                self.command_as_null_writes(cmd).await?;
+            }
+        }
+        // Writes that belong to no task (a resume value, an update sent with it) apply first.
+        let null_writes: Vec<(ChannelId, Value)> = self
+            .pending
+            .iter()
+            .filter(|w| w.task_id == NULL_TASK_ID)
+            .filter_map(|w| self.g.channel(&w.channel).map(|c| (c, w.value.clone())))
+            .collect();
+        if let Some(w) = self.pending.iter().find(|w| w.task_id == NULL_TASK_ID && w.channel == RESUME) {
+            *self.null_resume.lock().expect("resume lock") = Some(w.value.clone());
+        }
+        if !null_writes.is_empty() {
+            let mut t = TaskWrites { path: TaskPath::Null, node: None, pull: false, writes: null_writes };
+            updated =
+                algo::apply_writes(&self.g, &mut self.channels, &mut self.checkpoint, std::slice::from_mut(&mut t))?;
+        }
+
+        if self.resuming {
+            self.checkpoint.interrupt_seen = self.checkpoint.versions.clone();
+            let forks = time_travel && !matches!(loaded_source, Some(CheckpointSource::Update | CheckpointSource::Fork));
+            if forks {
+                self.pending.retain(|w| w.channel != INTERRUPT);
+                if let Some(p) = &self.persist {
+                    p.lock().await.guard = false;
+                }
+                self.last_updated = updated.clone();
+                self.save_checkpoint(CheckpointSource::Fork).await?;
+            }
+            if self.sink.wants(StreamMode::Values) {
+                self.sink.emit(StreamMode::Values, self.output());
+            }
+            // Plan from every channel: the step after the loaded checkpoint runs again.
+            return Ok((0..self.channels.len()).collect());
+        }
+        let input = match input {
+            Some(i) => i,
+            None => return Err(Error::EmptyInput),
+        };
+        let input_writes = self.input_writes(input)?;
+        let mut batch: Vec<TaskWrites> = Vec::new();
+        if has_checkpoint {
+            // Tasks the previous run left unfinished are dropped: the new input starts over.
+            for t in algo::prepare_next_tasks(
+                &self.g,
+                &self.channels,
+                &self.checkpoint,
+                None,
+                self.step,
+                self.stop,
+                &self.namespace,
+            ) {
+                let pull = matches!(t.path, TaskPath::Pull(_));
+                batch.push(TaskWrites { path: t.path, node: Some(t.node), pull, writes: Vec::new() });
+            }
+        }
+        batch.push(TaskWrites { path: TaskPath::Null, node: None, pull: false, writes: input_writes });
+        let mut more = algo::apply_writes(&self.g, &mut self.channels, &mut self.checkpoint, &mut batch)?;
+        updated.append(&mut more);
+        self.pending.clear();
+        self.last_updated = updated.clone();
+        self.save_checkpoint(CheckpointSource::Input).await?;
+        Ok(updated)
+    }
+
+    /// A `Command` sent to a thread that has state: its update, gotos and resume value become
+    /// writes of no task, stored with the checkpoint (LangGraph's `map_command`).
+    async fn command_as_null_writes(&mut self, cmd: Command) -> Result<()> {
+        let mut writes: Vec<(String, Value)> = Vec::new();
+        let mut channel_writes = Vec::new();
+        command_writes(&self.g, START, Command { resume: None, ..cmd.clone() }, &mut channel_writes)?;
+        for (c, v) in channel_writes {
+            writes.push((self.g.channels[c].name.to_string(), v));
+        }
+        let mut resume_is_map = false;
+        if let Some(resume) = cmd.resume {
+            match resume.as_object() {
+                Some(m) if !m.is_empty() && m.keys().all(|k| is_interrupt_id(k)) => {
+                    resume_is_map = true;
+                    self.resume_map = Some(Arc::new(m.clone()));
+                }
+                _ => {
+                    let ids = self.pending_interrupt_ids();
+                    if ids.len() > 1 {
+                        return Err(Error::AmbiguousResume { pending: ids.len(), ids });
+                    }
+                    writes.push((RESUME.to_owned(), resume));
+                }
+            }
+        }
+        if writes.is_empty() && !resume_is_map {
+            return Err(Error::EmptyInput);
+        }
+        if writes.is_empty() {
+            return Ok(());
+        }
+        // Null writes accumulate; a newer resume replaces an older one.
+        if writes.iter().any(|(c, _)| c == RESUME) {
+            self.pending.retain(|w| !(w.task_id == NULL_TASK_ID && w.channel == RESUME));
+        }
+        let mut all: Vec<(String, Value)> = self
+            .pending
+            .iter()
+            .filter(|w| w.task_id == NULL_TASK_ID)
+            .map(|w| (w.channel.clone(), w.value.clone()))
+            .collect();
+        all.retain(|(c, _)| c != RESUME);
+        all.extend(writes.iter().filter(|(c, _)| c != RESUME).cloned());
+        all.extend(writes.iter().filter(|(c, _)| c == RESUME).cloned());
+        for (i, (c, v)) in writes.iter().enumerate() {
+            self.pending.push(PendingWrite {
+                task_id: NULL_TASK_ID.to_owned(),
+                channel: c.clone(),
+                value: v.clone(),
+                task_path: String::new(),
+                idx: i as i64,
+            });
+        }
+        if let Some(p) = &self.persist {
+            p.lock()
+                .await
+                .put_writes(TaskWritesRecord { task_id: NULL_TASK_ID.to_owned(), task_path: String::new(), writes: all })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ids of the interrupts the loaded checkpoint's tasks are waiting on.
+    fn pending_interrupt_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|w| w.channel == INTERRUPT)
+            .flat_map(|w| w.value.as_array().map(|a| a.to_vec()).unwrap_or_default())
+            .filter_map(|i| Interrupt::from_value(&i).map(|i| i.id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// Takes a new checkpoint id for the state as it is now, saves it when there is a
+    /// checkpointer, and moves to the next step.
+    async fn save_checkpoint(&mut self, source: CheckpointSource) -> Result<()> {
+        self.checkpoint.id = uuid::Uuid::now_v7();
+        if let Some(p) = &self.persist {
+            let mut p = p.lock().await;
+            let stored = persist::to_stored(&self.g, &self.channels, &self.checkpoint, &self.last_updated);
+            let mut metadata = CheckpointMetadata::new(source, self.step);
+            metadata.parents = p.parents.clone();
+            metadata.run_id = self.config.run_id.clone();
+            for (k, v) in &self.config.metadata {
+                metadata.extra.insert(k.clone(), v.clone());
+            }
+            let nv = persist::new_versions(&self.g, &self.checkpoint.versions, &p.saved_versions);
+            p.put(stored, metadata, nv, &self.checkpoint.versions).await?;
+        }
+        self.step += 1;
+        Ok(())
     }
 
     fn output(&self) -> Value {
@@ -116,15 +446,6 @@ impl Loop {
             Input::Value(Value::Null) => Err(Error::EmptyInput),
             Input::Value(v) => Ok(vec![(self.g.start_channel, v)]),
             Input::Command(cmd) => {
-                if cmd.graph == CommandGraph::Parent {
-                    return Err(Error::NoParentGraph { node: START.to_owned() });
-                }
-                if cmd.resume.is_some() {
-                    // Resuming needs the interrupted run's saved state (persistence issue).
-                    return Err(Error::InvalidConfig(
-                        "Command(resume=...) needs a checkpointer to resume from; this run has none".into(),
-                    ));
-                }
                 if cmd.update.is_none() && cmd.goto.is_empty() {
                     return Err(Error::EmptyInput);
                 }
@@ -138,29 +459,167 @@ impl Loop {
         }
     }
 
-    /// Runs every task of the step concurrently (on this task: deterministic and cheap; nodes
-    /// that block should move their work to `spawn_blocking`) and returns their writes. When a
-    /// task fails, its siblings still run to the end, as in LangGraph: their results are streamed
-    /// and their writes are what a checkpointer keeps as pending writes, so resuming does not
-    /// redo them. The step then fails with the first error (in completion order).
-    async fn run_tasks(&self, tasks: &[PlannedTask]) -> Result<Vec<TaskWrites>> {
-        self.emit_task_starts(tasks);
-        let mut results: Vec<TaskWrites> = Vec::with_capacity(tasks.len());
-        let mut running: FuturesUnordered<_> =
-            tasks.iter().map(|t| async move { (t, self.run_task(t, true).await) }).collect();
+    /// The writes a task stored for the loaded checkpoint, if it finished before (a resume after
+    /// a failure or an interrupt elsewhere in the step does not run it again).
+    fn finished_writes(&self, t: &PlannedTask) -> Option<TaskWrites> {
+        if !self.reuse_pending {
+            return None;
+        }
+        let mine: Vec<&PendingWrite> = self.pending.iter().filter(|w| w.task_id == t.id).collect();
+        if mine.is_empty() || mine.iter().any(|w| w.channel == ERROR || w.channel == INTERRUPT) {
+            return None;
+        }
+        if mine.iter().all(|w| w.channel == RESUME) {
+            return None;
+        }
+        let writes = mine.iter().filter_map(|w| self.g.channel(&w.channel).map(|c| (c, w.value.clone()))).collect();
+        Some(TaskWrites { path: t.path.clone(), node: Some(t.node), pull: matches!(t.path, TaskPath::Pull(_)), writes })
+    }
+
+    /// Runs one step: tasks that finished before reuse their writes, the others run; returns the
+    /// channels the step changed.
+    async fn run_step(&mut self, tasks: Vec<PlannedTask>) -> Result<Vec<ChannelId>> {
+        let mut done: Vec<TaskWrites> = Vec::new();
+        let mut to_run: Vec<PlannedTask> = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            match self.finished_writes(&t) {
+                Some(w) => done.push(w),
+                None => to_run.push(t),
+            }
+        }
+        if to_run.len() == 1 && done.is_empty() {
+            return self.run_single(to_run.into_iter().next().expect("one task")).await;
+        }
+        for w in &done {
+            // Streamed as if the task had run, so resumed streams show every node of the step.
+            self.emit_task_result_cached(w);
+        }
+        let outcomes = self.run_tasks(&to_run).await?;
+        drop(to_run); // release state views so reducers can append in place
         let mut failure = None;
-        while let Some((t, r)) = running.next().await {
-            self.emit_task_result(&t.id, t.node, r.as_ref().map(|w| w.writes.as_slice()));
-            match r {
-                Ok(w) => results.push(w),
-                Err(e) => {
+        let mut interrupts = Vec::new();
+        for o in outcomes {
+            match o {
+                Outcome::Done(w) => done.push(w),
+                Outcome::Interrupted(mut i) => interrupts.append(&mut i),
+                Outcome::Failed(e) => {
                     failure.get_or_insert(e);
                 }
             }
         }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(results),
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if !interrupts.is_empty() {
+            return Err(Error::Interrupted(interrupts));
+        }
+        algo::apply_writes(&self.g, &mut self.channels, &mut self.checkpoint, &mut done)
+    }
+
+    fn emit_task_result_cached(&self, w: &TaskWrites) {
+        if let Some(n) = w.node {
+            let id = String::new();
+            self.emit_task_result(&id, n, Ok(&w.writes));
+        }
+    }
+
+    /// The scratchpad of a task: resume values it already received, and the run's.
+    fn scratchpad(&self, t: &PlannedTask) -> Arc<Scratchpad> {
+        if self.persist.is_none() {
+            return self.idle_pad.clone();
+        }
+        let mut resume: Vec<Value> = Vec::new();
+        if let Some(w) = self.pending.iter().find(|w| w.task_id == t.id && w.channel == RESUME) {
+            match &w.value {
+                Value::Array(a) => resume.extend(a.iter().cloned()),
+                other => resume.push(other.clone()),
+            }
+        }
+        if let Some(map) = &self.resume_map {
+            let node = &self.g.nodes[t.node].name;
+            let ns = if self.namespace.is_empty() {
+                format!("{node}:{}", t.id)
+            } else {
+                format!("{}|{node}:{}", self.namespace, t.id)
+            };
+            let id = Interrupt::from_ns(Value::Null, &ns).id;
+            if let Some(v) = map.get(id.as_str()) {
+                resume.push(v.clone());
+            }
+        }
+        Arc::new(Scratchpad {
+            resume: std::sync::Mutex::new(resume),
+            null_resume: Some(self.null_resume.clone()),
+            parent: self.config.parent.as_ref().and_then(|p| p.scratchpad.clone()),
+            ..Scratchpad::default()
+        })
+    }
+
+    /// Stores what became of a task (its writes, its interrupt, or its error) under the
+    /// checkpoint the step started from.
+    async fn record(&self, t: &PlannedTask, pad: &Scratchpad, outcome: &Outcome) -> Result<()> {
+        let Some(p) = &self.persist else { return Ok(()) };
+        let resume = || {
+            pad.used_resume
+                .load(std::sync::atomic::Ordering::SeqCst)
+                .then(|| (RESUME.to_owned(), Value::from(pad.resume.lock().expect("resume lock").clone())))
+        };
+        let writes: Vec<(String, Value)> = match outcome {
+            Outcome::Done(w) => {
+                let mut out: Vec<(String, Value)> =
+                    w.writes.iter().map(|(c, v)| (self.g.channels[*c].name.to_string(), v.clone())).collect();
+                if out.is_empty() {
+                    out.push((NO_WRITES.to_owned(), Value::Null));
+                }
+                out.extend(resume());
+                out
+            }
+            Outcome::Interrupted(list) => {
+                let mut out = vec![(INTERRUPT.to_owned(), list.iter().map(Interrupt::to_value).collect())];
+                out.extend(resume());
+                out
+            }
+            Outcome::Failed(e) => vec![(ERROR.to_owned(), task_error_json(e))],
+        };
+        p.lock()
+            .await
+            .put_writes(TaskWritesRecord { task_id: t.id.clone(), task_path: task_path_str(&t.path), writes })
+            .await
+    }
+
+    /// Runs the tasks concurrently (on this task: deterministic and cheap; nodes that block
+    /// should move their work to `spawn_blocking`). When a task fails, its siblings still run to
+    /// the end, as in LangGraph: their results are streamed and stored as pending writes, so a
+    /// resume does not redo them.
+    async fn run_tasks(&self, tasks: &[PlannedTask]) -> Result<Vec<Outcome>> {
+        self.emit_task_starts(tasks);
+        let mut results: Vec<Outcome> = Vec::with_capacity(tasks.len());
+        let mut running: FuturesUnordered<_> = tasks
+            .iter()
+            .map(|t| async move {
+                let pad = self.scratchpad(t);
+                let r = self.run_task(t, true, pad.clone()).await;
+                (t, pad, r)
+            })
+            .collect();
+        while let Some((t, pad, r)) = running.next().await {
+            let outcome = match r {
+                Ok(w) => Outcome::Done(w),
+                Err(Error::Interrupted(i)) => Outcome::Interrupted(i),
+                Err(e) => Outcome::Failed(e),
+            };
+            self.emit_outcome(t, &outcome);
+            self.record(t, &pad, &outcome).await?;
+            results.push(outcome);
+        }
+        Ok(results)
+    }
+
+    fn emit_outcome(&self, t: &PlannedTask, outcome: &Outcome) {
+        match outcome {
+            Outcome::Done(w) => self.emit_task_result(&t.id, t.node, Ok(w.writes.as_slice())),
+            Outcome::Failed(e) => self.emit_task_result(&t.id, t.node, Err(e)),
+            Outcome::Interrupted(list) => self.emit_interrupt(&t.id, t.node, list),
         }
     }
 
@@ -169,21 +628,33 @@ impl Loop {
     async fn run_single(&mut self, t: PlannedTask) -> Result<Vec<ChannelId>> {
         self.emit_task_starts(std::slice::from_ref(&t));
         let node_id = t.node;
-        let mut task = match self.run_task(&t, false).await {
+        let pad = self.scratchpad(&t);
+        let mut task = match self.run_task(&t, false, pad.clone()).await {
             Ok(w) => w,
             Err(e) => {
-                self.emit_task_result(&t.id, t.node, Err(&e));
-                return Err(e);
+                let outcome = match e {
+                    Error::Interrupted(i) => Outcome::Interrupted(i),
+                    e => Outcome::Failed(e),
+                };
+                self.emit_outcome(&t, &outcome);
+                self.record(&t, &pad, &outcome).await?;
+                return Err(match outcome {
+                    Outcome::Interrupted(i) => Error::Interrupted(i),
+                    Outcome::Failed(e) => e,
+                    Outcome::Done(_) => unreachable!(),
+                });
             }
         };
         // Drop the task's input view now, so reducers can append in place.
-        let PlannedTask { id: task_id, input, .. } = t;
+        let PlannedTask { id: task_id, input, path, .. } = t;
         drop(input);
+        let persisting = self.persist.is_some();
         let wants_result = self.wants_task_results() && !self.g.nodes[node_id].hidden;
-        let own_writes = if wants_result { task.writes.clone() } else { Vec::new() };
+        let own_writes = if wants_result || persisting { task.writes.clone() } else { Vec::new() };
         let g = self.g.clone();
         let (step, stop) = (self.step, self.stop);
         let node = &g.nodes[node_id];
+        let mut routed: Vec<(ChannelId, Value)> = Vec::new();
         let result = if node.branches.is_empty() {
             algo::apply_writes(&g, &mut self.channels, &mut self.checkpoint, std::slice::from_mut(&mut task))
         } else {
@@ -192,6 +663,9 @@ impl Loop {
                 for b in &node.branches {
                     let state = algo::read_state(channels, &b.reader, step, stop);
                     route_writes(&g, node, b, &state, &mut writes)?;
+                }
+                if persisting {
+                    routed = writes.clone();
                 }
                 Ok(writes)
             };
@@ -203,10 +677,22 @@ impl Loop {
                 Some(&mut router),
             )
         };
+        let planned = PlannedTask { id: task_id, node: node_id, path, input: algo::TaskInput::Arg(Value::Null) };
+        if persisting {
+            let outcome = match &result {
+                Ok(_) => {
+                    let mut writes = own_writes.clone();
+                    writes.extend(routed);
+                    Outcome::Done(TaskWrites { path: planned.path.clone(), node: Some(node_id), pull: true, writes })
+                }
+                Err(e) => Outcome::Failed(e.clone()),
+            };
+            self.record(&planned, &pad, &outcome).await?;
+        }
         if wants_result {
             match &result {
-                Ok(_) => self.emit_task_result(&task_id, node_id, Ok(&own_writes)),
-                Err(e) => self.emit_task_result(&task_id, node_id, Err(e)),
+                Ok(_) => self.emit_task_result(&planned.id, node_id, Ok(&own_writes)),
+                Err(e) => self.emit_task_result(&planned.id, node_id, Err(e)),
             }
         }
         result
@@ -216,7 +702,7 @@ impl Loop {
         self.sink.wants(StreamMode::Updates) || self.sink.wants(StreamMode::Tasks) || self.sink.wants(StreamMode::Debug)
     }
 
-    fn task_info(&self, t: &PlannedTask, node: &NodeDef) -> TaskInfo {
+    fn task_info(&self, t: &PlannedTask, node: &NodeDef, scratchpad: Arc<Scratchpad>) -> TaskInfo {
         TaskInfo {
             node: node.name.clone(),
             task_id: t.id.clone(),
@@ -228,7 +714,30 @@ impl Loop {
             config: self.config.clone(),
             sink: self.sink.clone(),
             metadata: node.metadata.clone(),
+            scratchpad,
+            persist: self.inherited(),
         }
+    }
+
+    /// What nested graphs of this run's tasks inherit.
+    fn inherited(&self) -> Option<InheritedPersistence> {
+        let p = self.persist.as_ref()?;
+        // The lock is never held across a task's execution; try_lock only fails while a
+        // sibling is being recorded, and then the fields read here do not change.
+        let p = match p.try_lock() {
+            Ok(p) => p,
+            Err(_) => return None,
+        };
+        let mut parents = p.parents.clone();
+        if let Some(id) = p.config.as_ref().and_then(|c| c.checkpoint_id) {
+            parents.insert(p.ns.clone(), id.to_string());
+        }
+        Some(InheritedPersistence {
+            saver: p.saver.clone(),
+            thread_id: p.thread_id.clone(),
+            resuming: self.resuming,
+            parents,
+        })
     }
 
     fn trigger_names(&self, t: &PlannedTask) -> Arc<[Arc<str>]> {
@@ -240,7 +749,7 @@ impl Loop {
 
     /// Runs one task and computes its writes. With `route_now` false, its conditional edges are
     /// left for [`algo::apply_writes_routed`] (single-task steps).
-    async fn run_task(&self, t: &PlannedTask, route_now: bool) -> Result<TaskWrites> {
+    async fn run_task(&self, t: &PlannedTask, route_now: bool, pad: Arc<Scratchpad>) -> Result<TaskWrites> {
         let node = &self.g.nodes[t.node];
         let output = match &node.func {
             None => match &self.input_command {
@@ -248,7 +757,7 @@ impl Loop {
                 None => start_output(&self.g, &t.input)?,
             },
             Some(func) => {
-                let info = Arc::new(self.task_info(t, node));
+                let info = Arc::new(self.task_info(t, node, pad));
                 let span = tracing::debug_span!("stategraph.node", node = %node.name, task = %t.id);
                 call_with_retry(func, node, &t.input, info).instrument(span).await?
             }
@@ -305,6 +814,31 @@ impl Loop {
             }
             if debug_mode {
                 self.sink.emit(StreamMode::Debug, self.debug_event("task", payload));
+            }
+        }
+    }
+
+    /// Emits an interrupted task's `updates` chunk (`{"__interrupt__": [...]}`) and its result.
+    fn emit_interrupt(&self, id: &str, node_id: NodeId, interrupts: &[Interrupt]) {
+        let list: Value = interrupts.iter().map(Interrupt::to_value).collect();
+        if self.sink.wants(StreamMode::Updates) {
+            self.sink.emit(StreamMode::Updates, obj! { INTERRUPT_KEY => list.clone() });
+        }
+        let tasks_mode = self.sink.wants(StreamMode::Tasks);
+        let debug_mode = self.sink.wants(StreamMode::Debug);
+        if (tasks_mode || debug_mode) && !self.g.nodes[node_id].hidden {
+            let payload = obj! {
+                "id" => id,
+                "name" => self.g.nodes[node_id].name.clone(),
+                "error" => Value::Null,
+                "result" => Value::from(Map::new()),
+                "interrupts" => list,
+            };
+            if tasks_mode {
+                self.sink.emit(StreamMode::Tasks, payload.clone());
+            }
+            if debug_mode {
+                self.sink.emit(StreamMode::Debug, self.debug_event("task_result", payload));
             }
         }
     }
@@ -474,6 +1008,10 @@ async fn call_with_retry(
         match func.call(input.state(), ctx).await {
             Ok(out) => return Ok(out),
             Err(mut e) => {
+                if let Some(interrupts) = e.take_interrupts() {
+                    // A pause, not a failure: never retried.
+                    return Err(Error::Interrupted(interrupts));
+                }
                 if let Some(cmd) = e.take_parent_command() {
                     // A nested graph sent a command to this graph: it becomes this node's output.
                     return Ok(NodeOutput::Command(Command { graph: CommandGraph::Current, ..*cmd }));
