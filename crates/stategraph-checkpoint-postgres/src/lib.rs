@@ -316,12 +316,18 @@ impl PostgresSaver {
         Ok(out)
     }
 
+    /// `put`, or with `only_if_latest` `put_next`: then the transaction first takes an advisory
+    /// lock on (thread, ns), held until it ends, and reads the latest id under it. Under READ
+    /// COMMITTED that read sees every checkpoint committed by an earlier holder of the lock, so
+    /// of racing callers from the same parent exactly one finds its parent still latest.
+    /// A plain `put` takes no lock: callers who want the guarantee use `put_next` for every step.
     async fn put_impl(
         &self,
         config: &CheckpointConfig,
         checkpoint: &Checkpoint,
         metadata: &CheckpointMetadata,
         new_versions: &ChannelVersions,
+        only_if_latest: bool,
     ) -> Result<CheckpointConfig> {
         let blobs = encode_blobs(&*self.serde, checkpoint, new_versions)?;
         let mut channels = Vec::with_capacity(blobs.len());
@@ -338,6 +344,32 @@ impl PostgresSaver {
         let metadata = metadata.to_json()?;
 
         let mut tx = self.pool.begin().await.map_err(db)?;
+        if only_if_latest {
+            // The lock key is a hash: two (thread, ns) pairs that collide only take turns.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 7346))")
+                .bind(&config.thread_id)
+                .bind(&config.checkpoint_ns)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let latest: Option<String> = sqlx::query_scalar(
+                "SELECT checkpoint_id::text FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2
+                 ORDER BY checkpoint_id DESC LIMIT 1",
+            )
+            .bind(&config.thread_id)
+            .bind(&config.checkpoint_ns)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            let latest = latest
+                .map(|l| l.parse::<CheckpointId>())
+                .transpose()
+                .map_err(|e| Error::corrupt(format!("latest checkpoint id of thread '{}'", config.thread_id), e))?;
+            if latest != config.checkpoint_id {
+                // Dropping the transaction rolls it back (and releases the lock).
+                return Err(Error::conflict(config, latest));
+            }
+        }
         if !channels.is_empty() {
             sqlx::query(
                 "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
@@ -524,7 +556,17 @@ impl Checkpointer for PostgresSaver {
         metadata: &'a CheckpointMetadata,
         new_versions: &'a ChannelVersions,
     ) -> BoxFuture<'a, Result<CheckpointConfig>> {
-        Box::pin(self.put_impl(config, checkpoint, metadata, new_versions))
+        Box::pin(self.put_impl(config, checkpoint, metadata, new_versions, false))
+    }
+
+    fn put_next<'a>(
+        &'a self,
+        config: &'a CheckpointConfig,
+        checkpoint: &'a Checkpoint,
+        metadata: &'a CheckpointMetadata,
+        new_versions: &'a ChannelVersions,
+    ) -> BoxFuture<'a, Result<CheckpointConfig>> {
+        Box::pin(self.put_impl(config, checkpoint, metadata, new_versions, true))
     }
 
     fn put_writes<'a>(

@@ -362,12 +362,16 @@ impl SqliteSaver {
         Ok(out)
     }
 
+    /// `put`, or with `only_if_latest` `put_next`. The check runs inside the `BEGIN IMMEDIATE`
+    /// transaction, which holds SQLite's write lock from its start, so no other connection (of
+    /// this or another process) can add a checkpoint between the check and the insert.
     async fn put_impl(
         &self,
         config: &CheckpointConfig,
         checkpoint: &Checkpoint,
         metadata: &CheckpointMetadata,
         new_versions: &ChannelVersions,
+        only_if_latest: bool,
     ) -> Result<CheckpointConfig> {
         // Encode before taking the write lock: the lock covers only database work.
         let blobs = encode_blobs(&*self.serde, checkpoint, new_versions)?;
@@ -381,6 +385,24 @@ impl SqliteSaver {
         let parent = config.checkpoint_id.map(|p| p.to_string());
         let (thread_id, ns) = (&config.thread_id, &config.checkpoint_ns);
         let (_turn, mut tx) = self.begin_write().await?;
+        if only_if_latest {
+            let latest: Option<String> = sqlx::query_scalar(
+                "SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ?1 AND checkpoint_ns = ?2",
+            )
+            .bind(thread_id)
+            .bind(ns)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            let latest = latest
+                .map(|l| l.parse::<CheckpointId>())
+                .transpose()
+                .map_err(|e| Error::corrupt(format!("latest checkpoint id of thread '{thread_id}'"), e))?;
+            if latest != config.checkpoint_id {
+                // Dropping the transaction rolls it back: nothing was written.
+                return Err(Error::conflict(config, latest));
+            }
+        }
         for (channel, version, tag, bytes) in &blobs {
             sqlx::query(
                 "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
@@ -555,7 +577,17 @@ impl Checkpointer for SqliteSaver {
         metadata: &'a CheckpointMetadata,
         new_versions: &'a ChannelVersions,
     ) -> BoxFuture<'a, Result<CheckpointConfig>> {
-        Box::pin(self.put_impl(config, checkpoint, metadata, new_versions))
+        Box::pin(self.put_impl(config, checkpoint, metadata, new_versions, false))
+    }
+
+    fn put_next<'a>(
+        &'a self,
+        config: &'a CheckpointConfig,
+        checkpoint: &'a Checkpoint,
+        metadata: &'a CheckpointMetadata,
+        new_versions: &'a ChannelVersions,
+    ) -> BoxFuture<'a, Result<CheckpointConfig>> {
+        Box::pin(self.put_impl(config, checkpoint, metadata, new_versions, true))
     }
 
     fn put_writes<'a>(

@@ -78,6 +78,21 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// SG107: [`put_next`](crate::Checkpointer::put_next) found that the parent is no longer the
+    /// latest checkpoint of its thread and namespace: another runner advanced the thread.
+    #[error(
+        "SG107: thread '{thread_id}' namespace '{checkpoint_ns}' moved on: expected latest checkpoint {expected}, found {found}"
+    )]
+    Conflict {
+        /// The thread.
+        thread_id: String,
+        /// The namespace.
+        checkpoint_ns: String,
+        /// The checkpoint the caller started from (`none` for an empty namespace).
+        expected: String,
+        /// The actual latest checkpoint (`none` when there is none).
+        found: String,
+    },
 }
 
 impl Error {
@@ -98,6 +113,7 @@ impl Error {
             Error::Backend { .. } => "SG104",
             Error::Migration { .. } => "SG105",
             Error::InvalidInput { .. } => "SG106",
+            Error::Conflict { .. } => "SG107",
         }
     }
 
@@ -124,6 +140,17 @@ impl Error {
             Error::UnknownType { type_tag, .. } => Error::UnknownType { type_tag, what: location.into() },
             Error::Corrupt { message, .. } => Error::Corrupt { what: location.into(), message },
             other => other,
+        }
+    }
+
+    /// The conflict error of [`put_next`](crate::Checkpointer::put_next).
+    pub fn conflict(config: &crate::CheckpointConfig, found: Option<crate::CheckpointId>) -> Error {
+        let show = |id: Option<crate::CheckpointId>| id.map_or_else(|| "none".to_owned(), |i| i.to_string());
+        Error::Conflict {
+            thread_id: config.thread_id.clone(),
+            checkpoint_ns: config.checkpoint_ns.clone(),
+            expected: show(config.checkpoint_id),
+            found: show(found),
         }
     }
 

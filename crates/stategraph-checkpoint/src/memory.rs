@@ -152,12 +152,15 @@ impl InMemorySaver {
             .collect()
     }
 
+    /// `put`, or with `only_if_latest` `put_next`: the check and the insert happen under one
+    /// write lock, so of racing callers from the same parent exactly one gets through.
     fn put_sync(
         &self,
         config: &CheckpointConfig,
         checkpoint: &Checkpoint,
         metadata: &CheckpointMetadata,
         new_versions: &ChannelVersions,
+        only_if_latest: bool,
     ) -> Result<CheckpointConfig> {
         let stored = Stored {
             header: CheckpointHeader::of(checkpoint),
@@ -166,6 +169,16 @@ impl InMemorySaver {
             parent: config.checkpoint_id,
         };
         let mut threads = self.write();
+        if only_if_latest {
+            let latest = threads
+                .get(&config.thread_id)
+                .and_then(|t| t.checkpoints.get(&config.checkpoint_ns))
+                .and_then(|c| c.last_key_value())
+                .map(|(&id, _)| id);
+            if latest != config.checkpoint_id {
+                return Err(Error::conflict(config, latest));
+            }
+        }
         let thread = threads.entry(config.thread_id.clone()).or_default();
         for (channel, &version) in new_versions {
             let value = checkpoint.channel_values.get(channel).cloned();
@@ -253,7 +266,17 @@ impl Checkpointer for InMemorySaver {
         metadata: &'a CheckpointMetadata,
         new_versions: &'a ChannelVersions,
     ) -> BoxFuture<'a, Result<CheckpointConfig>> {
-        Box::pin(async move { self.put_sync(config, checkpoint, metadata, new_versions) })
+        Box::pin(async move { self.put_sync(config, checkpoint, metadata, new_versions, false) })
+    }
+
+    fn put_next<'a>(
+        &'a self,
+        config: &'a CheckpointConfig,
+        checkpoint: &'a Checkpoint,
+        metadata: &'a CheckpointMetadata,
+        new_versions: &'a ChannelVersions,
+    ) -> BoxFuture<'a, Result<CheckpointConfig>> {
+        Box::pin(async move { self.put_sync(config, checkpoint, metadata, new_versions, true) })
     }
 
     fn put_writes<'a>(

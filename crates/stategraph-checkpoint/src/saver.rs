@@ -42,6 +42,31 @@ pub trait Checkpointer: Send + Sync {
         new_versions: &'a ChannelVersions,
     ) -> BoxFuture<'a, Result<CheckpointConfig>>;
 
+    /// [`put`](Checkpointer::put), but only if `config.checkpoint_id` is still the latest checkpoint
+    /// of the thread and namespace (with no id: only if the namespace has no checkpoint yet);
+    /// otherwise nothing is stored and [`Error::Conflict`](crate::Error::Conflict) is returned.
+    /// The engine saves every step of a run this way, so of two runners continuing one thread
+    /// from the same checkpoint exactly one succeeds.
+    ///
+    /// The default implementation checks and then puts, which is not atomic: backends override
+    /// it with a check inside the write transaction (the conformance suite races it).
+    fn put_next<'a>(
+        &'a self,
+        config: &'a CheckpointConfig,
+        checkpoint: &'a Checkpoint,
+        metadata: &'a CheckpointMetadata,
+        new_versions: &'a ChannelVersions,
+    ) -> BoxFuture<'a, Result<CheckpointConfig>> {
+        Box::pin(async move {
+            let latest = CheckpointConfig { checkpoint_id: None, ..config.clone() };
+            let found = self.get_tuple(&latest).await?.and_then(|t| t.config.checkpoint_id);
+            if found != config.checkpoint_id {
+                return Err(crate::Error::conflict(config, found));
+            }
+            self.put(config, checkpoint, metadata, new_versions).await
+        })
+    }
+
     /// Stores a task's writes for the checkpoint `config` names (its `checkpoint_id` must be set).
     /// Idempotent per `(task_id, idx)`: ordinary writes already stored are kept, writes to the
     /// special channels (`__error__`, `__interrupt__`, ...) replace what is stored.
