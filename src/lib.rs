@@ -5,12 +5,22 @@
 //!
 //! ## Feature flags
 //! - `macros` (default): `#[derive(State)]` for typed state.
+//! - `sqlite`: the SQLite checkpointer, `stategraph::sqlite`.
+//! - `postgres`: the PostgreSQL checkpointer, `stategraph::postgres`.
 
 pub use stategraph_core::*;
 
 pub mod typed;
 #[cfg(feature = "macros")]
 pub use stategraph_macros::State;
+#[cfg(feature = "prebuilt")]
+pub use stategraph_prebuilt as prebuilt;
+/// The SQLite checkpointer (feature `sqlite`).
+#[cfg(feature = "sqlite")]
+pub use stategraph_checkpoint_sqlite as sqlite;
+/// The PostgreSQL checkpointer (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use stategraph_checkpoint_postgres as postgres;
 #[doc(hidden)]
 pub use typed::__private;
 
@@ -34,10 +44,11 @@ macro_rules! value {
 pub mod prelude {
     pub use crate::value;
     pub use stategraph_core::{
-        ChannelSpec, Command, CompiledGraph, END, Managed, NodeContext, NodeError, NodeOptions, NodeOutput, Overwrite,
-        PathMap, Reducer, RetryPolicy, Route, RunConfig, START, Schema, State, StateGraph, StreamMode, StreamOptions,
-        Value,
+        ChannelSpec, Command, CompileOptions, CompiledGraph, Durability, END, INTERRUPT_KEY, Interrupt, Managed,
+        NodeContext, NodeError, NodeOptions, NodeOutput, Overwrite, PathMap, Reducer, RetryPolicy, Route, RunConfig,
+        START, Schema, State, StateGraph, StateSnapshot, StreamMode, StreamOptions, Value,
     };
+    pub use stategraph_core::checkpoint::{CheckpointConfig, Checkpointer, InMemorySaver};
     #[cfg(feature = "macros")]
     pub use stategraph_macros::State;
 }

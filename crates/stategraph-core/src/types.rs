@@ -139,6 +139,12 @@ impl Command {
         self.resume = Some(value.into());
         self
     }
+    /// Resumes several pending interrupts at once: interrupt id → value.
+    pub fn resume_map<K: AsRef<str>, V: Into<Value>>(mut self, answers: impl IntoIterator<Item = (K, V)>) -> Self {
+        let m: Map = answers.into_iter().map(|(k, v)| (std::sync::Arc::from(k.as_ref()), v.into())).collect();
+        self.resume = Some(Value::from(m));
+        self
+    }
 }
 
 /// What a node returns: nothing, an update, a command, or several of those.

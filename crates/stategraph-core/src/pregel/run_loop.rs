@@ -1114,7 +1114,7 @@ fn send_write(g: &GraphInner, source: &str, s: Send) -> Result<(ChannelId, Value
 
 /// Runs a conditional edge's router on `state` and turns its answer into writes: edge channels of
 /// the destinations (path-map labels resolved) and `Send` packets.
-fn route_writes(
+pub(crate) fn route_writes(
     g: &GraphInner,
     node: &NodeDef,
     b: &BranchDef,

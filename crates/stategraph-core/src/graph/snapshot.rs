@@ -1,0 +1,255 @@
+//! Reading and editing a thread's saved state: `get_state`, `get_state_history`, `update_state`
+//! (LangGraph's `StateSnapshot` API). Time travel is `invoke` with a `checkpoint_id`.
+
+use std::sync::Arc;
+
+use stategraph_checkpoint::{
+    CheckpointConfig, CheckpointMetadata, CheckpointSource, CheckpointTuple, Checkpointer, ERROR, INTERRUPT, ListFilter,
+};
+
+use super::compiled::{ChannelRole, CompiledGraph, GraphInner};
+use crate::pregel::algo::{self, TaskPath, TaskWrites};
+use crate::pregel::persist;
+use crate::types::{END, Interrupt, START};
+use crate::value::{Map, Value};
+use crate::{Error, Result};
+
+/// A thread's state at one checkpoint (LangGraph's `StateSnapshot`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateSnapshot {
+    /// The state keys that hold a value.
+    pub values: Value,
+    /// Nodes that run in the next step (empty when the run finished).
+    pub next: Vec<String>,
+    /// Points at this checkpoint (no `checkpoint_id` when the thread has none).
+    pub config: CheckpointConfig,
+    /// The checkpoint's metadata (`None` when the thread has no checkpoint).
+    pub metadata: Option<CheckpointMetadata>,
+    /// When the checkpoint was made (RFC 3339).
+    pub created_at: Option<String>,
+    /// The checkpoint this one was made from.
+    pub parent_config: Option<CheckpointConfig>,
+    /// The tasks of the next step, with the error, interrupts or result each left behind.
+    pub tasks: Vec<TaskSnapshot>,
+    /// Every pending interrupt of those tasks.
+    pub interrupts: Vec<Interrupt>,
+}
+
+/// A task of the step after a checkpoint (LangGraph's `PregelTask`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSnapshot {
+    /// The task id.
+    pub id: String,
+    /// The node.
+    pub name: String,
+    /// Its error, if it failed: `{"type": ..., "message": ...}`.
+    pub error: Option<Value>,
+    /// Interrupts it is waiting on.
+    pub interrupts: Vec<Interrupt>,
+    /// Its writes to state keys, if it finished (a resume will not run it again).
+    pub result: Option<Value>,
+}
+
+impl CompiledGraph {
+    fn saver(&self) -> Result<&Arc<dyn Checkpointer>> {
+        self.inner.checkpointer.as_ref().ok_or_else(|| {
+            Error::NoCheckpointer(format!(
+                "graph `{}` has no checkpointer: compile it with `CompileOptions::with_checkpointer`",
+                self.inner.name
+            ))
+        })
+    }
+
+    /// The state of a thread: at its latest checkpoint, or at `config.checkpoint_id`.
+    pub async fn get_state(&self, config: &CheckpointConfig) -> Result<StateSnapshot> {
+        let saver = self.saver()?;
+        match saver.get_tuple(config).await? {
+            Some(t) => Ok(snapshot(&self.inner, &t)),
+            None => Ok(StateSnapshot {
+                values: Value::from(Map::new()),
+                next: Vec::new(),
+                config: config.clone(),
+                metadata: None,
+                created_at: None,
+                parent_config: None,
+                tasks: Vec::new(),
+                interrupts: Vec::new(),
+            }),
+        }
+    }
+
+    /// The thread's checkpoints, newest first. `filter`'s thread and namespace are taken from
+    /// `config`; its `before`, `limit` and `metadata` narrow the list.
+    pub async fn get_state_history(&self, config: &CheckpointConfig, filter: ListFilter) -> Result<Vec<StateSnapshot>> {
+        let saver = self.saver()?;
+        let filter = ListFilter {
+            thread_id: Some(config.thread_id.clone()),
+            checkpoint_ns: Some(config.checkpoint_ns.clone()),
+            ..filter
+        };
+        Ok(saver.list(&filter).await?.iter().map(|t| snapshot(&self.inner, t)).collect())
+    }
+
+    /// Writes `values` to the thread's state as if node `as_node` had returned them, and saves a
+    /// new checkpoint (metadata source `update`). With `config.checkpoint_id` set to an older
+    /// checkpoint, the new one branches off it: a fork. The next run continues from it, running
+    /// what `as_node`'s edges lead to. Without `as_node`, the node that wrote last is used
+    /// (LangGraph's rule; ambiguous when two nodes wrote in the last step).
+    pub async fn update_state(
+        &self,
+        config: &CheckpointConfig,
+        values: impl Into<Value>,
+        as_node: Option<&str>,
+    ) -> Result<CheckpointConfig> {
+        let g = &self.inner;
+        let saver = self.saver()?;
+        let values = values.into();
+        let saved = saver.get_tuple(config).await?;
+        let (mut channels, mut cp, step, parent) = match &saved {
+            Some(t) => {
+                let (ch, cp) = persist::restore(g, &t.checkpoint);
+                (ch, cp, t.metadata.step, t.config.clone())
+            }
+            None => (g.new_channels(), algo::Checkpoint::new(g), -1, CheckpointConfig { checkpoint_id: None, ..config.clone() }),
+        };
+        let as_node = match as_node {
+            Some(n) => n.to_owned(),
+            None => last_writer(g, &cp)?,
+        };
+        if as_node == END {
+            return Err(Error::InvalidStateUpdate("as_node cannot be END".into()));
+        }
+        let &n = g
+            .node_index
+            .get(as_node.as_str())
+            .ok_or_else(|| Error::InvalidStateUpdate(format!("as_node `{as_node}` is not a node of this graph")))?;
+        let node = &g.nodes[n];
+        let mut writes = Vec::new();
+        if n == 0 {
+            writes.push((g.start_channel, values));
+        } else {
+            match values {
+                Value::Null => {}
+                Value::Object(m) => {
+                    for (k, v) in m.iter() {
+                        match g.channel(k) {
+                            Some(c) if g.channels[c].role != ChannelRole::Internal => writes.push((c, v.clone())),
+                            _ => {
+                                return Err(Error::InvalidStateUpdate(format!("`{k}` is not a key of the state")));
+                            }
+                        }
+                    }
+                }
+                other => {
+                    return Err(Error::InvalidStateUpdate(format!(
+                        "values must be an object of state keys, got {}",
+                        crate::types::describe(&other)
+                    )));
+                }
+            }
+            for &e in &node.edges {
+                writes.push((e, Value::Null));
+            }
+            for &j in &node.joins {
+                writes.push((j, Value::from(&node.name)));
+            }
+            let stop = step + 2;
+            for b in &node.branches {
+                let fresh = algo::read_fresh_state(g, &channels, &writes, &b.reader, step + 1, stop)?;
+                crate::pregel::route_writes_for_update(g, node, b, &fresh, &mut writes)?;
+            }
+        }
+        let mut task = TaskWrites { path: TaskPath::Pull(node.name.clone()), node: Some(n), pull: true, writes };
+        let updated = algo::apply_writes(g, &mut channels, &mut cp, std::slice::from_mut(&mut task))?;
+        cp.id = uuid::Uuid::now_v7();
+        let stored = persist::to_stored(g, &channels, &cp, &updated);
+        let mut metadata = CheckpointMetadata::new(CheckpointSource::Update, step + 1);
+        if let Some(t) = &saved {
+            metadata.parents = t.metadata.parents.clone();
+        }
+        let saved_versions: Vec<u64> = match &saved {
+            Some(t) => g.channels.iter().map(|c| t.checkpoint.channel_versions.get(&*c.name).copied().unwrap_or(0)).collect(),
+            None => Vec::new(),
+        };
+        let nv = persist::new_versions(g, &cp.versions, &saved_versions);
+        Ok(saver.put(&parent, &stored, &metadata, &nv).await?)
+    }
+}
+
+/// The node that wrote last, by the versions each node has seen (LangGraph's rule).
+fn last_writer(g: &GraphInner, cp: &algo::Checkpoint) -> Result<String> {
+    let mut seen: Vec<(u64, &str)> = Vec::new();
+    for (n, node) in g.nodes.iter().enumerate() {
+        for &v in &cp.seen[n] {
+            if v > 0 {
+                seen.push((v, &node.name));
+            }
+        }
+    }
+    if seen.is_empty() {
+        return Ok(START.to_owned());
+    }
+    seen.sort();
+    let last = seen[seen.len() - 1];
+    if seen.len() == 1 || seen[seen.len() - 2].0 != last.0 {
+        return Ok(last.1.to_owned());
+    }
+    Err(Error::InvalidStateUpdate("ambiguous update: two nodes wrote last; specify as_node".into()))
+}
+
+/// The snapshot of one stored checkpoint.
+fn snapshot(g: &GraphInner, t: &CheckpointTuple) -> StateSnapshot {
+    let (mut channels, mut cp) = persist::restore(g, &t.checkpoint);
+    let null: Vec<(usize, Value)> = t
+        .pending_writes
+        .iter()
+        .filter(|w| w.task_id == persist::NULL_TASK_ID)
+        .filter_map(|w| g.channel(&w.channel).map(|c| (c, w.value.clone())))
+        .collect();
+    if !null.is_empty() {
+        let mut w = TaskWrites { path: TaskPath::Null, node: None, pull: false, writes: null };
+        if let Err(e) = algo::apply_writes(g, &mut channels, &mut cp, std::slice::from_mut(&mut w)) {
+            tracing::warn!(error = %e, "pending writes of no task could not be applied to the snapshot");
+        }
+    }
+    let step = t.metadata.step + 1;
+    let planned = algo::prepare_next_tasks(g, &channels, &cp, None, step, step + 1, &t.config.checkpoint_ns);
+    let mut tasks = Vec::with_capacity(planned.len());
+    let mut interrupts = Vec::new();
+    for p in &planned {
+        let mine: Vec<_> = t.pending_writes.iter().filter(|w| w.task_id == p.id).collect();
+        let error = mine.iter().find(|w| w.channel == ERROR).map(|w| w.value.clone());
+        let task_interrupts: Vec<Interrupt> = mine
+            .iter()
+            .filter(|w| w.channel == INTERRUPT)
+            .flat_map(|w| w.value.as_array().map(|a| a.to_vec()).unwrap_or_default())
+            .filter_map(|v| Interrupt::from_value(&v))
+            .collect();
+        let result = (error.is_none() && task_interrupts.is_empty() && !mine.is_empty()).then(|| {
+            let m: Map = mine
+                .iter()
+                .filter(|w| g.channel(&w.channel).is_some_and(|c| g.channels[c].role != ChannelRole::Internal))
+                .map(|w| (Arc::from(w.channel.as_str()), w.value.clone()))
+                .collect();
+            Value::from(m)
+        });
+        interrupts.extend(task_interrupts.iter().cloned());
+        tasks.push(TaskSnapshot {
+            id: p.id.clone(),
+            name: g.nodes[p.node].name.to_string(),
+            error,
+            interrupts: task_interrupts,
+            result,
+        });
+    }
+    StateSnapshot {
+        values: algo::read_channels(g, &channels, &g.output_keys),
+        next: planned.iter().map(|p| g.nodes[p.node].name.to_string()).collect(),
+        config: t.config.clone(),
+        metadata: Some(t.metadata.clone()),
+        created_at: Some(t.checkpoint.ts.clone()),
+        parent_config: t.parent_config.clone(),
+        tasks,
+        interrupts,
+    }
+}

@@ -1,0 +1,261 @@
+//! Engine persistence over memory, SQLite and PostgreSQL: saving steps, interrupts and resume,
+//! failures that keep finished siblings' writes, state history, update_state and forks.
+
+mod support {
+    pub mod backends;
+}
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use stategraph::checkpoint::{CheckpointConfig, CheckpointSource, Checkpointer, ListFilter};
+use stategraph::prelude::*;
+use stategraph::sync_node;
+use support::backends::{backends, thread};
+
+fn counter_schema() -> Schema {
+    Schema::new().key("log", ChannelSpec::reducer(Reducer::extend())).key("answer", ChannelSpec::last_value())
+}
+
+/// START -> ask -> finish; `ask` interrupts once.
+fn approval_graph(saver: Arc<dyn Checkpointer>, runs: Arc<AtomicUsize>) -> CompiledGraph {
+    let mut g = StateGraph::new(counter_schema());
+    g.add_node(
+        "ask",
+        sync_node(move |_s: State, ctx: NodeContext| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            let answer = ctx.interrupt(value!({"question": "ok?"}))?;
+            Ok::<Value, NodeError>(value!({"answer": answer, "log": ["asked"]}))
+        }),
+    );
+    g.add_node("finish", sync_node(|_s: State, _ctx: NodeContext| Ok::<Value, NodeError>(value!({"log": ["finished"]}))));
+    g.add_edge(START, "ask");
+    g.add_edge("ask", "finish");
+    g.add_edge("finish", END);
+    g.compile_with(CompileOptions::with_checkpointer(saver)).unwrap()
+}
+
+#[tokio::test]
+async fn interrupt_pauses_and_resume_continues_on_every_backend() {
+    for b in backends("interrupt_pauses_and_resume_continues").await {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let graph = approval_graph(b.saver.clone(), runs.clone());
+        let t = thread("approval");
+        let config = RunConfig::new().with_thread(&t).with_durability(Durability::Sync);
+        let out = graph.invoke(value!({"log": ["start"]}), config.clone()).await.unwrap();
+        let pending = out.get(INTERRUPT_KEY).and_then(Value::as_array).expect("interrupted");
+        assert_eq!(pending.len(), 1, "{}", b.name);
+        assert_eq!(pending[0]["value"], value!({"question": "ok?"}));
+        assert_eq!(out["log"], value!(["start"]));
+
+        let cfg = CheckpointConfig::thread(&t);
+        let snap = graph.get_state(&cfg).await.unwrap();
+        assert_eq!(snap.next, vec!["ask"], "{}", b.name);
+        assert_eq!(snap.interrupts.len(), 1);
+        assert_eq!(snap.tasks[0].interrupts[0].value, value!({"question": "ok?"}));
+
+        let out = graph.invoke(Command::new().resume("yes"), config.clone()).await.unwrap();
+        assert_eq!(out, value!({"log": ["start", "asked", "finished"], "answer": "yes"}), "{}", b.name);
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "the node runs again on resume");
+
+        let history = graph.get_state_history(&cfg, ListFilter::default()).await.unwrap();
+        let sources: Vec<(CheckpointSource, i64)> =
+            history.iter().map(|s| s.metadata.as_ref().map(|m| (m.source, m.step)).unwrap()).collect();
+        assert_eq!(
+            sources,
+            vec![
+                (CheckpointSource::Loop, 2),
+                (CheckpointSource::Loop, 1),
+                (CheckpointSource::Loop, 0),
+                (CheckpointSource::Input, -1)
+            ],
+            "{}: pausing adds no checkpoint",
+            b.name
+        );
+        assert!(graph.get_state(&cfg).await.unwrap().next.is_empty());
+    }
+}
+
+/// a and b run in parallel; b fails the first time. A resume runs only b.
+#[tokio::test]
+async fn failed_step_keeps_sibling_writes_and_resume_reruns_only_the_failed_node() {
+    for backend in backends("failed_step_keeps_sibling_writes").await {
+        let a_runs = Arc::new(AtomicUsize::new(0));
+        let b_runs = Arc::new(AtomicUsize::new(0));
+        let mut g = StateGraph::new(counter_schema());
+        let ar = a_runs.clone();
+        g.add_node(
+            "a",
+            sync_node(move |_s: State, _c: NodeContext| {
+                ar.fetch_add(1, Ordering::SeqCst);
+                Ok::<Value, NodeError>(value!({"log": ["a"]}))
+            }),
+        );
+        let br = b_runs.clone();
+        g.add_node(
+            "b",
+            sync_node(move |_s: State, _c: NodeContext| {
+                if br.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err(NodeError::permanent("boom"));
+                }
+                Ok::<Value, NodeError>(value!({"log": ["b"]}))
+            }),
+        );
+        g.add_edge(START, "a");
+        g.add_edge(START, "b");
+        g.add_edge("a", END);
+        g.add_edge("b", END);
+        let graph = g.compile_with(CompileOptions::with_checkpointer(backend.saver.clone())).unwrap();
+        let t = thread("siblings");
+        let config = RunConfig::new().with_thread(&t).with_durability(Durability::Sync);
+        let err = graph.invoke(value!({"log": []}), config.clone()).await.unwrap_err();
+        assert_eq!(err.code(), "SG030");
+        let snap = graph.get_state(&CheckpointConfig::thread(&t)).await.unwrap();
+        assert_eq!(snap.next, vec!["a", "b"], "{}", backend.name);
+        let a = snap.tasks.iter().find(|t| t.name == "a").unwrap();
+        let b = snap.tasks.iter().find(|t| t.name == "b").unwrap();
+        assert_eq!(a.result, Some(value!({"log": ["a"]})), "{}: partial result visible", backend.name);
+        assert!(b.error.as_ref().unwrap()["message"].as_str().unwrap().contains("boom"));
+
+        let out = graph.invoke(Value::Null, config).await.unwrap();
+        assert_eq!(out["log"], value!(["a", "b"]), "{}", backend.name);
+        assert_eq!(a_runs.load(Ordering::SeqCst), 1, "{}: a is not run again", backend.name);
+        assert_eq!(b_runs.load(Ordering::SeqCst), 2);
+    }
+}
+
+#[tokio::test]
+async fn durability_modes_all_end_with_the_same_state() {
+    for b in backends("durability_modes").await {
+        for d in [Durability::Sync, Durability::Async, Durability::Exit] {
+            let runs = Arc::new(AtomicUsize::new(0));
+            let graph = approval_graph(b.saver.clone(), runs);
+            let t = thread("durability");
+            let config = RunConfig::new().with_thread(&t).with_durability(d);
+            graph.invoke(value!({"log": ["s"]}), config.clone()).await.unwrap();
+            let out = graph.invoke(Command::new().resume(1), config).await.unwrap();
+            assert_eq!(out, value!({"log": ["s", "asked", "finished"], "answer": 1}), "{} {d:?}", b.name);
+            let n = graph.get_state_history(&CheckpointConfig::thread(&t), ListFilter::default()).await.unwrap().len();
+            match d {
+                Durability::Exit => assert_eq!(n, 2, "{}: one checkpoint per run", b.name),
+                _ => assert_eq!(n, 4, "{} {d:?}", b.name),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn static_interrupts_pause_before_and_after() {
+    for b in backends("static_interrupts").await {
+        let mut g = StateGraph::new(counter_schema());
+        for n in ["one", "two", "three"] {
+            g.add_node(n, sync_node(move |_s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({"log": [n]}))));
+        }
+        g.add_edge("one", "two");
+        g.add_edge("two", "three");
+        g.add_edge(START, "one");
+        g.add_edge("three", END);
+        let options =
+            CompileOptions::with_checkpointer(b.saver.clone()).interrupt_before(["two"]).interrupt_after(["three"]);
+        let graph = g.compile_with(options).unwrap();
+        let t = thread("static");
+        let config = RunConfig::new().with_thread(&t);
+        let out = graph.invoke(value!({"log": []}), config.clone()).await.unwrap();
+        assert_eq!(out, value!({"log": ["one"]}), "{}", b.name);
+        assert_eq!(graph.get_state(&CheckpointConfig::thread(&t)).await.unwrap().next, vec!["two"]);
+        let out = graph.invoke(Value::Null, config.clone()).await.unwrap();
+        assert_eq!(out, value!({"log": ["one", "two", "three"]}), "{}", b.name);
+        let out = graph.invoke(Value::Null, config.clone()).await.unwrap();
+        assert_eq!(out, value!({"log": ["one", "two", "three"]}), "{}: nothing left to run", b.name);
+    }
+}
+
+#[tokio::test]
+async fn update_state_and_fork_from_a_past_checkpoint() {
+    for b in backends("update_state_fork").await {
+        let mut g = StateGraph::new(counter_schema());
+        g.add_node("one", sync_node(|_s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({"log": ["one"]}))));
+        g.add_node("two", sync_node(|s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({"answer": s.get("log").cloned()}))));
+        g.add_edge(START, "one");
+        g.add_edge("one", "two");
+        g.add_edge("two", END);
+        let graph = g.compile_with(CompileOptions::with_checkpointer(b.saver.clone())).unwrap();
+        let t = thread("fork");
+        let config = RunConfig::new().with_thread(&t).with_durability(Durability::Sync);
+        graph.invoke(value!({"log": ["x"]}), config.clone()).await.unwrap();
+        let cfg = CheckpointConfig::thread(&t);
+        let history = graph.get_state_history(&cfg, ListFilter::default()).await.unwrap();
+        // The checkpoint after `one`: `two` runs next.
+        let after_one = history.iter().find(|s| s.next == vec!["two"]).expect("checkpoint before two");
+        let forked = graph.update_state(&after_one.config, value!({"log": ["edited"]}), Some("one")).await.unwrap();
+        let snap = graph.get_state(&forked).await.unwrap();
+        assert_eq!(snap.values["log"], value!(["x", "one", "edited"]), "{}", b.name);
+        assert_eq!(snap.next, vec!["two"]);
+        assert_eq!(snap.parent_config.as_ref().and_then(|c| c.checkpoint_id), after_one.config.checkpoint_id);
+        assert_eq!(snap.metadata.as_ref().unwrap().source, CheckpointSource::Update);
+        let out = graph.invoke(Value::Null, config.clone()).await.unwrap();
+        assert_eq!(out["answer"], value!(["x", "one", "edited"]), "{}: the run continues from the fork", b.name);
+        let len = graph.get_state_history(&cfg, ListFilter::default()).await.unwrap().len();
+        assert_eq!(len, 6, "{}: input, START, one, two, the fork, and two again", b.name);
+    }
+}
+
+#[tokio::test]
+async fn replay_from_a_checkpoint_reruns_what_follows() {
+    for b in backends("replay").await {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut g = StateGraph::new(counter_schema());
+        let r = runs.clone();
+        g.add_node(
+            "one",
+            sync_node(move |_s: State, _c: NodeContext| {
+                r.fetch_add(1, Ordering::SeqCst);
+                Ok::<Value, NodeError>(value!({"log": ["one"]}))
+            }),
+        );
+        g.add_edge(START, "one");
+        g.add_edge("one", END);
+        let graph = g.compile_with(CompileOptions::with_checkpointer(b.saver.clone())).unwrap();
+        let t = thread("replay");
+        let config = RunConfig::new().with_thread(&t).with_durability(Durability::Sync);
+        graph.invoke(value!({"log": []}), config.clone()).await.unwrap();
+        let cfg = CheckpointConfig::thread(&t);
+        let history = graph.get_state_history(&cfg, ListFilter::default()).await.unwrap();
+        let input = history.last().unwrap();
+        assert_eq!(input.next, vec![START], "the input checkpoint runs START next, as in LangGraph");
+        let id = input.config.checkpoint_id.unwrap();
+        let out = graph.invoke(Value::Null, config.clone().with_checkpoint(id)).await.unwrap();
+        assert_eq!(out["log"], value!(["one"]), "{}", b.name);
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "{}: replay runs the node again", b.name);
+    }
+}
+
+#[tokio::test]
+async fn a_resume_value_with_two_pending_interrupts_is_an_error_and_a_map_resumes_both() {
+    for b in backends("two_interrupts").await {
+        let mut g = StateGraph::new(counter_schema());
+        for n in ["left", "right"] {
+            g.add_node(
+                n,
+                sync_node(move |_s: State, ctx: NodeContext| {
+                    let v = ctx.interrupt(n)?;
+                    Ok::<Value, NodeError>(value!({"log": [v]}))
+                }),
+            );
+            g.add_edge(START, n);
+            g.add_edge(n, END);
+        }
+        let graph = g.compile_with(CompileOptions::with_checkpointer(b.saver.clone())).unwrap();
+        let t = thread("two");
+        let config = RunConfig::new().with_thread(&t);
+        let out = graph.invoke(value!({"log": []}), config.clone()).await.unwrap();
+        let pending: Vec<Interrupt> =
+            out[INTERRUPT_KEY].as_array().unwrap().iter().map(|v| Interrupt::from_value(v).unwrap()).collect();
+        assert_eq!(pending.len(), 2, "{}", b.name);
+        let err = graph.invoke(Command::new().resume("x"), config.clone()).await.unwrap_err();
+        assert_eq!(err.code(), "SG082", "{}", b.name);
+        let answers = pending.iter().map(|i| (i.id.clone(), Value::from(format!("answer-{}", i.value.as_str().unwrap()))));
+        let out = graph.invoke(Command::new().resume_map(answers), config).await.unwrap();
+        assert_eq!(out["log"], value!(["answer-left", "answer-right"]), "{}", b.name);
+    }
+}
