@@ -160,3 +160,16 @@ async fn postgres_pool_from_the_caller() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_put_next_race_has_one_winner() {
+    // 1,000 callers queue on the pool (8 connections per saver) and on the advisory lock; two
+    // savers with their own pools stand for two processes.
+    with_schema("postgres_put_next_race_has_one_winner", |schema| async move {
+        let (a, b) = tokio::join!(saver(&schema), saver(&schema));
+        let one: Arc<dyn Checkpointer> = Arc::new(a);
+        testkit::put_next_race(std::slice::from_ref(&one), 1000).await;
+        testkit::put_next_race(&[one, Arc::new(b)], 1000).await;
+    })
+    .await;
+}

@@ -146,3 +146,24 @@ async fn sqlite_migrations_are_versioned_and_rerunnable() {
         .unwrap();
     assert_eq!(versions, [1]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_put_next_race_has_one_winner() {
+    let dir = tempfile::tempdir().unwrap();
+    let saver: Arc<dyn Checkpointer> = Arc::new(SqliteSaver::open(dir.path().join("race.db")).await.unwrap());
+    testkit::put_next_race(&[saver], 1000).await;
+    let memory: Arc<dyn Checkpointer> = Arc::new(SqliteSaver::open_in_memory().await.unwrap());
+    testkit::put_next_race(&[memory], 1000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_put_next_race_between_two_pools_on_one_file_has_one_winner() {
+    // Two savers, two pools, two in-process write mutexes: only SQLite's own write lock
+    // (BEGIN IMMEDIATE) stands between them, as between two processes.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("race2.db");
+    let a: Arc<dyn Checkpointer> = Arc::new(SqliteSaver::open(&path).await.unwrap());
+    let b: Arc<dyn Checkpointer> = Arc::new(SqliteSaver::open(&path).await.unwrap());
+    testkit::put_next_race(&[a, b], 1000).await;
+    integrity_ok(&SqliteSaver::open(&path).await.unwrap()).await;
+}

@@ -3,8 +3,8 @@
 //! Each check is a `pub async fn` taking the saver; it panics (like a test) on the first
 //! difference from the contract. Checks use their own unique thread ids, so they can share one
 //! saver and run in any order. A backend's tests call [`run_all`], then the checks that need more
-//! than the trait: [`corrupted_blob_is_typed_error`] (a way to damage stored bytes) and
-//! [`concurrent_writers_spawned`] (an `Arc` to move into tasks).
+//! than the trait: [`corrupted_blob_is_typed_error`] (a way to damage stored bytes),
+//! [`concurrent_writers_spawned`] and [`put_next_race`] (an `Arc` to move into tasks).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -23,7 +23,7 @@ use stategraph_value::{Map, Value};
 
 use crate::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointSource, CheckpointTuple,
-    Checkpointer, ERROR, INTERRUPT, ListFilter, PruneStrategy, RESUME,
+    Checkpointer, ERROR, Error, INTERRUPT, ListFilter, PruneStrategy, RESUME,
 };
 
 /// Runs every check that needs only the trait, one after the other.
@@ -47,6 +47,9 @@ pub async fn run_all(saver: &dyn Checkpointer) {
     large_values(saver).await;
     unicode(saver).await;
     concurrent_writers(saver).await;
+    put_next_chain(saver).await;
+    put_next_stale_parent_conflicts(saver).await;
+    put_next_namespaces_independent(saver).await;
 }
 
 // ----- helpers -----------------------------------------------------------------------------------
@@ -681,4 +684,201 @@ where
         // The newer checkpoint does not read the damaged version.
         assert_eq!(get(saver, &CheckpointConfig::thread(&thread)).await.unwrap().checkpoint, c2);
     }
+}
+
+// ----- put_next: one thread, one runner ---------------------------------------------------------
+
+/// Asserts `result` is SG107 naming the parent the caller expected and the checkpoint it found.
+fn assert_conflict(
+    result: crate::Result<CheckpointConfig>,
+    expected: Option<CheckpointId>,
+    found: Option<CheckpointId>,
+) {
+    let show = |id: Option<CheckpointId>| id.map_or_else(|| "none".to_owned(), |i| i.to_string());
+    match result {
+        Err(Error::Conflict { expected: e, found: f, .. }) => {
+            assert_eq!((e, f), (show(expected), show(found)), "the conflict names both checkpoints");
+        }
+        other => panic!("expected SG107 conflict (expected {}, found {}), got {other:?}", show(expected), show(found)),
+    }
+}
+
+/// put_next with no id succeeds on an empty namespace and conflicts once it has a checkpoint;
+/// a chain of put_next calls, each from the config the previous one returned, succeeds.
+pub async fn put_next_chain(saver: &dyn Checkpointer) {
+    let thread = uid("put-next");
+    let start = CheckpointConfig::thread(&thread);
+    let (c1, nv1) = step(None, &[("n", Some(Value::from(0)))]);
+    let mut config =
+        saver.put_next(&start, &c1, &meta(CheckpointSource::Input, -1), &nv1).await.expect("first put_next");
+    assert_eq!(config, start.clone().with_id(c1.id));
+
+    // A second "first" checkpoint: the namespace is no longer empty.
+    let (other, nv) = step(None, &[("n", Some(Value::from(100)))]);
+    assert_conflict(saver.put_next(&start, &other, &meta(CheckpointSource::Input, -1), &nv).await, None, Some(c1.id));
+    assert_eq!(list(saver, &ListFilter::thread(&thread)).await.len(), 1, "a conflict stores nothing");
+
+    let mut made = vec![c1];
+    for i in 1..5 {
+        let (cp, nv) = step(made.last(), &[("n", Some(Value::from(i)))]);
+        config =
+            saver.put_next(&config, &cp, &meta(CheckpointSource::Loop, i - 1), &nv).await.expect("chained put_next");
+        assert_eq!(config.checkpoint_id, Some(cp.id));
+        made.push(cp);
+    }
+    assert_eq!(
+        ids(&list(saver, &ListFilter::thread(&thread)).await),
+        made.iter().rev().map(|c| c.id).collect::<Vec<_>>()
+    );
+    let t = get(saver, &start).await.unwrap();
+    assert_eq!(&t.checkpoint, made.last().unwrap());
+    assert_eq!(t.parent_config, Some(start.with_id(made[3].id)));
+}
+
+/// put_next from a parent that is no longer the latest (another runner moved on, or a replay of
+/// an old checkpoint) conflicts and stores nothing: no checkpoint, no blob, no change to reads.
+pub async fn put_next_stale_parent_conflicts(saver: &dyn Checkpointer) {
+    let thread = uid("put-next-stale");
+    let cps = chain(saver, &thread, "", 3).await;
+    let stale = CheckpointConfig::thread(&thread).with_id(cps[1].id);
+    // The losing runner rewrites channel `n` at the version the winner also wrote: a leaked blob
+    // would change what the winner's checkpoint reads.
+    let (loser, nv) = step(Some(&cps[1]), &[("n", Some(Value::from("loser"))), ("extra", Some(Value::from(1)))]);
+    assert_eq!(nv["n"], cps[2].channel_versions["n"], "the loser's blob key collides with the winner's");
+    let before = list(saver, &ListFilter::thread(&thread)).await;
+    assert_conflict(
+        saver.put_next(&stale, &loser, &meta(CheckpointSource::Loop, 1), &nv).await,
+        Some(cps[1].id),
+        Some(cps[2].id),
+    );
+    let after = list(saver, &ListFilter::thread(&thread)).await;
+    assert_eq!(after, before, "nothing stored");
+    assert_eq!(after.len(), 3);
+    assert!(get(saver, &stale.clone().with_id(loser.id)).await.is_none());
+    assert_eq!(get(saver, &CheckpointConfig::thread(&thread)).await.unwrap().checkpoint, cps[2]);
+
+    // An id that was never stored conflicts too, as does an unknown thread with an id.
+    let unknown = CheckpointId::new();
+    let (cp, nv) = step(Some(&cps[2]), &[]);
+    let cfg = CheckpointConfig::thread(&thread).with_id(unknown);
+    assert_conflict(
+        saver.put_next(&cfg, &cp, &meta(CheckpointSource::Loop, 2), &nv).await,
+        Some(unknown),
+        Some(cps[2].id),
+    );
+    let nobody = CheckpointConfig::thread(uid("put-next-nobody")).with_id(unknown);
+    assert_conflict(saver.put_next(&nobody, &cp, &meta(CheckpointSource::Loop, 2), &nv).await, Some(unknown), None);
+    assert!(list(saver, &ListFilter::thread(&nobody.thread_id)).await.is_empty());
+
+    // The latest one still goes through; pending writes of the stale parent are untouched.
+    let latest = CheckpointConfig::thread(&thread).with_id(cps[2].id);
+    saver.put_writes(&stale, &[("w".into(), Value::from(1))], "task", "").await.unwrap();
+    let done = saver.put_next(&latest, &cp, &meta(CheckpointSource::Loop, 2), &nv).await.expect("from the latest");
+    assert_eq!(done.checkpoint_id, Some(cp.id));
+    assert_eq!(get(saver, &stale).await.unwrap().pending_writes.len(), 1);
+}
+
+/// put_next compares against the latest checkpoint of its own namespace only, and the thread's
+/// other namespaces (and other threads) do not make it conflict.
+pub async fn put_next_namespaces_independent(saver: &dyn Checkpointer) {
+    let thread = uid("put-next-ns");
+    let root = chain(saver, &thread, "", 2).await;
+    let child_ns = "child:put-next";
+    // The child namespace is empty, although the thread is not.
+    let child_cfg = CheckpointConfig::thread(&thread).with_ns(child_ns);
+    let (c1, nv1) = step(None, &[("x", Some(Value::from(1)))]);
+    let k1 = saver.put_next(&child_cfg, &c1, &meta(CheckpointSource::Input, -1), &nv1).await.expect("empty child ns");
+    // The root's latest is older than the child's, and still the root's latest.
+    let (r3, nv3) = step(Some(&root[1]), &[("n", Some(Value::from(9)))]);
+    let root_cfg = CheckpointConfig::thread(&thread).with_id(root[1].id);
+    saver.put_next(&root_cfg, &r3, &meta(CheckpointSource::Loop, 1), &nv3).await.expect("root unaffected by child");
+    // The child's parent is its own latest, although the root now has a newer checkpoint.
+    let (c2, nv2) = step(Some(&c1), &[("x", Some(Value::from(2)))]);
+    saver.put_next(&k1, &c2, &meta(CheckpointSource::Loop, 0), &nv2).await.expect("child unaffected by root");
+    // A root id is not a child parent.
+    let (c3, nv) = step(Some(&c2), &[]);
+    let wrong = child_cfg.clone().with_id(r3.id);
+    assert_conflict(saver.put_next(&wrong, &c3, &meta(CheckpointSource::Loop, 1), &nv).await, Some(r3.id), Some(c2.id));
+    assert_eq!(ids(&list(saver, &ListFilter::thread(&thread).ns(child_ns)).await), [c2.id, c1.id]);
+    assert_eq!(ids(&list(saver, &ListFilter::thread(&thread).ns("")).await), [r3.id, root[1].id, root[0].id]);
+}
+
+/// Races `n` put_next calls from the same parent on separate tokio tasks (in parallel on a
+/// multi-thread runtime), spread round-robin over `savers` (several savers on one database stand
+/// for several processes). Twice: on an empty namespace (no id), then from the first winner.
+/// Each time exactly one call succeeds, the others get SG107 naming the winner, and exactly one
+/// checkpoint is added, holding the winner's values.
+pub async fn put_next_race(savers: &[Arc<dyn Checkpointer>], n: usize) {
+    assert!(!savers.is_empty() && n > 0);
+    let thread = uid("put-next-race");
+    let root = CheckpointConfig::thread(&thread);
+    let first = race_round(savers, n, &root, None).await;
+    let first_cfg = root.clone().with_id(first.id);
+    let second = race_round(savers, n, &first_cfg, Some(&first)).await;
+    let history = list(&*savers[0], &ListFilter::thread(&thread)).await;
+    assert_eq!(ids(&history), [second.id, first.id], "one checkpoint per round");
+    assert_eq!(history[0].checkpoint, second);
+    assert_eq!(history[0].parent_config, Some(first_cfg));
+    for saver in savers {
+        assert_eq!(get(&**saver, &root).await.unwrap().checkpoint, second, "every saver sees the winner");
+    }
+}
+
+/// One round of [`put_next_race`]: returns the winner's checkpoint.
+async fn race_round(
+    savers: &[Arc<dyn Checkpointer>],
+    n: usize,
+    config: &CheckpointConfig,
+    parent: Option<&Checkpoint>,
+) -> Checkpoint {
+    let start = Arc::new(tokio::sync::Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let saver = savers[i % savers.len()].clone();
+            let config = config.clone();
+            // Every contender writes the same channel version, with its own value.
+            let (cp, nv) = step(
+                parent,
+                &[("runner", Some(Value::from(i))), ("messages", Some(Value::from(vec![Value::from(i)])))],
+            );
+            let start = start.clone();
+            tokio::spawn(async move {
+                let m = meta(CheckpointSource::Loop, parent_step(&cp));
+                start.wait().await;
+                let result = saver.put_next(&config, &cp, &m, &nv).await;
+                (cp, result)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut losers = Vec::new();
+    for h in handles {
+        let (cp, result) = h.await.expect("racing task");
+        match result {
+            Ok(stored) => {
+                assert_eq!(stored.checkpoint_id, Some(cp.id));
+                winners.push(cp);
+            }
+            Err(e) => losers.push(e),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one of {n} racing put_next calls wins; losers: {:?}", losers.first());
+    let winner = winners.pop().unwrap();
+    let show = |id: Option<CheckpointId>| id.map_or_else(|| "none".to_owned(), |i| i.to_string());
+    for e in &losers {
+        match e {
+            Error::Conflict { expected, found, .. } => {
+                assert_eq!(expected, &show(config.checkpoint_id));
+                assert_eq!(found, &show(Some(winner.id)));
+            }
+            other => panic!("a losing put_next must be SG107, got {other}"),
+        }
+    }
+    let t = get(&*savers[0], &CheckpointConfig { checkpoint_id: None, ..config.clone() }).await.unwrap();
+    assert_eq!(t.checkpoint, winner, "the stored values are the winner's (no loser's blob leaked)");
+    winner
+}
+
+fn parent_step(cp: &Checkpoint) -> i64 {
+    cp.channel_versions.get("runner").map_or(-1, |v| *v as i64 - 2)
 }

@@ -13,3 +13,8 @@ async fn memory_passes_the_conformance_suite() {
 async fn memory_concurrent_writers_on_tokio_tasks() {
     testkit::concurrent_writers_spawned(Arc::new(InMemorySaver::new())).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_put_next_race_has_one_winner() {
+    testkit::put_next_race(&[Arc::new(InMemorySaver::new())], 1000).await;
+}
