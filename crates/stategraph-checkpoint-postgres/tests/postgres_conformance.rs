@@ -173,3 +173,12 @@ async fn postgres_put_next_race_has_one_winner() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_matches_the_memory_saver_under_random_operations() {
+    with_schema("postgres_matches_the_memory_saver_under_random_operations", |schema| async move {
+        let saver = saver(&schema).await;
+        testkit::compare_with_memory(&saver, 64).await;
+    })
+    .await;
+}

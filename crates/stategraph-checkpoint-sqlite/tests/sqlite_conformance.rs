@@ -167,3 +167,12 @@ async fn sqlite_put_next_race_between_two_pools_on_one_file_has_one_winner() {
     testkit::put_next_race(&[a, b], 1000).await;
     integrity_ok(&SqliteSaver::open(&path).await.unwrap()).await;
 }
+
+#[tokio::test]
+async fn sqlite_matches_the_memory_saver_under_random_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteOptions::default().durability(Durability::Normal); // fsyncs are not under test here
+    let saver = SqliteSaver::open_with(dir.path().join("model.db"), options).await.unwrap();
+    testkit::compare_with_memory(&saver, 128).await;
+    integrity_ok(&saver).await;
+}

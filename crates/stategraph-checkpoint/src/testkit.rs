@@ -4,7 +4,9 @@
 //! difference from the contract. Checks use their own unique thread ids, so they can share one
 //! saver and run in any order. A backend's tests call [`run_all`], then the checks that need more
 //! than the trait: [`corrupted_blob_is_typed_error`] (a way to damage stored bytes),
-//! [`concurrent_writers_spawned`] and [`put_next_race`] (an `Arc` to move into tasks).
+//! [`concurrent_writers_spawned`] and [`put_next_race`] (an `Arc` to move into tasks), and
+//! [`compare_with_memory`] (a property test: random operation sequences give the same results as
+//! on [`InMemorySaver`](crate::InMemorySaver)).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -20,6 +22,10 @@ use std::sync::Arc;
 
 use serde_json::json;
 use stategraph_value::{Map, Value};
+
+mod model;
+
+pub use model::{Op, Pick, compare_with_memory, ops, run_ops_against_memory};
 
 use crate::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointSource, CheckpointTuple,

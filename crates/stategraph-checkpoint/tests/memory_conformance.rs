@@ -18,3 +18,9 @@ async fn memory_concurrent_writers_on_tokio_tasks() {
 async fn memory_put_next_race_has_one_winner() {
     testkit::put_next_race(&[Arc::new(InMemorySaver::new())], 1000).await;
 }
+
+#[tokio::test]
+async fn memory_matches_itself_under_random_operations() {
+    // The model against itself: checks the harness (names, cleanup, comparisons) is sound.
+    testkit::compare_with_memory(&InMemorySaver::new(), 64).await;
+}
