@@ -1,5 +1,6 @@
 //! Compiling a spec to an engine graph, and exporting it.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,9 +10,76 @@ use stategraph_core::{
 };
 
 use crate::problem::{Code, Limits, Problem};
-use crate::registry::NodeKindRegistry;
+use crate::registry::{KindContext, NodeKindRegistry};
+use crate::sandbox::{Program, Sandbox};
 use crate::spec::{Condition, ConditionalEdge, EdgeSpec, GraphSpec, RetrySpec};
-use crate::validate::validate;
+use crate::validate::validate_in;
+
+/// Where a spec came from and what it is checked against: its limits, the file it was read from
+/// (subgraph paths resolve against its directory), and the specs being compiled around it (to
+/// detect reference cycles).
+///
+/// ```
+/// use stategraph_spec::{CompileContext, Limits};
+/// let cx = CompileContext::new().with_limits(Limits { max_nodes: 50, ..Default::default() });
+/// assert!(cx.path.is_none());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CompileContext {
+    /// Document limits.
+    pub limits: Limits,
+    /// The file the spec was read from.
+    pub path: Option<PathBuf>,
+    /// Keys of the specs being compiled, outermost first (see [`KindContext::stack`]).
+    stack: Vec<String>,
+}
+
+impl CompileContext {
+    /// Default limits, no file.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// With these limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// For a spec read from `path`; the file is the first entry of the reference stack.
+    pub fn with_path(mut self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.stack = vec![file_key(&path)];
+        self.path = Some(path);
+        self
+    }
+
+    /// The context of a spec nested in this one: loaded as `key`, from `path` if a file.
+    pub fn nested(&self, key: impl Into<String>, path: Option<PathBuf>) -> Self {
+        let mut stack = self.stack.clone();
+        stack.push(key.into());
+        CompileContext { limits: self.limits.clone(), path, stack }
+    }
+
+    /// The context a kind was given, as a context to compile nested specs in.
+    pub(crate) fn from_kind(cx: &KindContext<'_>) -> Self {
+        CompileContext { limits: cx.limits.clone(), path: cx.path.map(Path::to_path_buf), stack: cx.stack.to_vec() }
+    }
+
+    /// The keys of the specs being compiled, outermost first.
+    pub fn stack(&self) -> &[String] {
+        &self.stack
+    }
+
+    pub(crate) fn kind_context<'a>(&'a self, spec: &'a GraphSpec, registry: &'a NodeKindRegistry) -> KindContext<'a> {
+        KindContext { spec, registry, limits: &self.limits, path: self.path.as_deref(), stack: &self.stack }
+    }
+}
+
+/// The key of a spec file in the reference stack: its canonical path when it exists.
+pub(crate) fn file_key(path: &Path) -> String {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+}
 
 /// Validates `spec` (with the default [`Limits`]) and builds the engine graph.
 ///
@@ -30,7 +98,16 @@ pub fn compile_with(
     registry: &NodeKindRegistry,
     limits: &Limits,
 ) -> Result<CompiledGraph, Vec<Problem>> {
-    let problems = validate(spec, registry, limits);
+    compile_in(spec, registry, &CompileContext::new().with_limits(limits.clone()))
+}
+
+/// [`compile`] for a spec read from a file or nested in another (see [`CompileContext`]).
+pub fn compile_in(
+    spec: &GraphSpec,
+    registry: &NodeKindRegistry,
+    cx: &CompileContext,
+) -> Result<CompiledGraph, Vec<Problem>> {
+    let problems = validate_in(spec, registry, cx);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -48,9 +125,10 @@ pub fn compile_with(
     }
     let mut graph = StateGraph::new(schema);
     let mut problems = Vec::new();
+    let kind_cx = cx.kind_context(spec, registry);
     for (i, node) in spec.nodes.iter().enumerate() {
         let Some(kind) = registry.get(&node.kind) else { continue };
-        match kind.build(&node.id, &node.config) {
+        match kind.build_in(&node.id, &node.config, &kind_cx) {
             Ok(built) => {
                 let mut options = NodeOptions::new();
                 if let Some(policy) = spec.retry.get(&node.id) {
@@ -59,7 +137,7 @@ pub fn compile_with(
                 graph.add_boxed_node(node.id.clone(), built, options);
             }
             Err(e) => {
-                problems.push(Problem::new(Code::InvalidConfig, format!("/nodes/{i}/config{}", e.pointer), e.message))
+                problems.push(Problem::new(e.code, format!("/nodes/{i}/config{}", e.pointer), e.message))
             }
         }
     }
@@ -78,9 +156,12 @@ pub fn compile_with(
                 graph.add_edge(e.sources.clone(), &e.target);
             }
             EdgeSpec::Conditional(e) => {
+                let router = router(e, registry.sandbox()).map_err(|message| {
+                    vec![Problem::new(Code::Script, String::new(), message)]
+                })?;
                 graph.add_router(
                     &e.source,
-                    router(e),
+                    router,
                     PathMap::labels(e.branches.iter().map(|b| (&*b.label, &*b.target))),
                 );
             }
@@ -114,8 +195,29 @@ fn retry_policy(spec: &RetrySpec) -> RetryPolicy {
 
 /// The router of a conditional edge: its condition yields a label, which the path map turns into
 /// the target (an unknown label is the engine's SG013 at run time).
-fn router(edge: &ConditionalEdge) -> RouterFn {
-    match &edge.condition {
+///
+/// An expression yields one label or several (fan-out); `END` ends the branch even when no
+/// branch is labelled `__end__`.
+fn router(edge: &ConditionalEdge, sandbox: &Arc<Sandbox>) -> Result<RouterFn, String> {
+    Ok(match &edge.condition {
+        Condition::Expr(code) => {
+            let program: Program = sandbox.compile(code).map_err(|e| e.describe())?;
+            let sandbox = sandbox.clone();
+            let source = edge.source.clone();
+            let has_end_label = edge.branches.iter().any(|b| b.label == END);
+            let timeout = sandbox.limits().timeout;
+            Arc::new(move |state: &State| {
+                let fail = |m: String| {
+                    NodeError::permanent(format!("the condition of the edge from `{source}` failed{m}"))
+                        .with_kind("ValueError")
+                };
+                let value = sandbox.run(&program, state, timeout).map_err(|e| fail(e.describe()))?;
+                let labels = crate::sandbox::labels(value).map_err(|m| fail(format!(": {m}")))?;
+                Ok(Route::from(
+                    labels.into_iter().filter(|l| has_end_label || l != END).collect::<Vec<String>>(),
+                ))
+            })
+        }
         Condition::Key(key) => {
             let key = key.clone();
             let source = edge.source.clone();
@@ -127,7 +229,7 @@ fn router(edge: &ConditionalEdge) -> RouterFn {
                 ))),
             })
         }
-    }
+    })
 }
 
 /// Maps an engine compile error to a problem, pointing at the node or edge it names when it can.

@@ -52,21 +52,29 @@
 #![forbid(unsafe_code)]
 
 mod compile;
+mod kinds;
 mod parse;
 mod problem;
+mod python;
 mod registry;
+mod sandbox;
 mod spec;
+mod typescript;
 mod validate;
 
-pub use compile::{compile, compile_with};
+pub use compile::{CompileContext, compile, compile_in, compile_with};
+pub use kinds::{FileLoader, Http, HttpPolicy, LoadedSpec, SpecLoader, SpecRef, Subgraph};
 pub use parse::migrate;
 pub use problem::{Code, Limits, Problem};
-pub use registry::{ConfigError, NodeKind, NodeKindRegistry};
+pub use python::PythonExport;
+pub use registry::{ConfigError, KindContext, NodeKind, NodeKindRegistry};
+pub use sandbox::ScriptLimits;
+pub use typescript::typescript;
 pub use spec::{
     Branch, CURRENT_VERSION, Condition, ConditionalEdge, EdgeSpec, GraphSpec, Interrupts, JoinEdge, NodeSpec,
     PlainEdge, Position, RetrySpec, StateKeySpec,
 };
-pub use validate::validate;
+pub use validate::{validate, validate_in};
 
 /// The JSON Schema of the format (draft 2020-12), generated from the Rust types.
 ///

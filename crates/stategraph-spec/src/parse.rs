@@ -52,6 +52,19 @@ impl GraphSpec {
         Self::from_value_with(value, limits)
     }
 
+    /// Reads a spec file: JSON when the name ends in `.json`, else YAML. An unreadable file is a
+    /// [`Code::Syntax`] problem naming it.
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<GraphSpec, Vec<Problem>> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| vec![Problem::new(Code::Syntax, "", format!("cannot read {}: {e}", path.display()))])?;
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            Self::from_json(&text)
+        } else {
+            Self::from_yaml(&text)
+        }
+    }
+
     /// Reads a spec from a JSON value (checks depth, upgrades the version, then the shape).
     pub fn from_value_with(value: Value, limits: &Limits) -> Result<GraphSpec, Vec<Problem>> {
         if let Some(pointer) = too_deep(&value, limits.max_depth) {

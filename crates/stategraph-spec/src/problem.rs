@@ -43,6 +43,16 @@ pub enum Code {
     /// SP021: a node's config is rejected by its kind.
     #[serde(rename = "SP021")]
     InvalidConfig,
+    /// SP022: a script, expression or template does not compile (the message has its line and
+    /// column inside the code).
+    #[serde(rename = "SP022")]
+    Script,
+    /// SP023: a subgraph reference cannot be loaded, or the spec it names is invalid.
+    #[serde(rename = "SP023")]
+    Subgraph,
+    /// SP024: subgraph references form a cycle (a spec includes itself, directly or not).
+    #[serde(rename = "SP024")]
+    ReferenceCycle,
     /// SP030: a state key names a reducer that does not exist.
     #[serde(rename = "SP030")]
     UnknownReducer,
@@ -87,6 +97,9 @@ impl Code {
             Code::UnknownStateKey => "SP015",
             Code::UnknownKind => "SP020",
             Code::InvalidConfig => "SP021",
+            Code::Script => "SP022",
+            Code::Subgraph => "SP023",
+            Code::ReferenceCycle => "SP024",
             Code::UnknownReducer => "SP030",
             Code::InvalidType => "SP031",
             Code::DefaultTypeMismatch => "SP032",

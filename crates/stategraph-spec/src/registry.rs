@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use stategraph_core::{BoxNode, NodeError, sync_node};
 
-use crate::problem::join;
+use crate::problem::{Code, Limits, join};
+use crate::sandbox::{Sandbox, ScriptLimits};
 use crate::spec::GraphSpec;
 
 /// A mistake in a node's config, found by its kind.
@@ -17,13 +19,40 @@ pub struct ConfigError {
     pub pointer: String,
     /// What is wrong.
     pub message: String,
+    /// The problem code it is reported with: [`Code::InvalidConfig`] unless the kind says
+    /// otherwise (e.g. [`Code::Script`] for code that does not compile).
+    pub code: Code,
 }
 
 impl ConfigError {
-    /// An error at `pointer` (relative to the config).
+    /// An error at `pointer` (relative to the config), reported as [`Code::InvalidConfig`].
     pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { pointer: pointer.into(), message: message.into() }
+        ConfigError { pointer: pointer.into(), message: message.into(), code: Code::InvalidConfig }
     }
+
+    /// The same error with another code.
+    pub fn with_code(mut self, code: Code) -> Self {
+        self.code = code;
+        self
+    }
+}
+
+/// What a kind may look at besides the node's config when it checks or builds a node: the whole
+/// document, the registry (to compile nested specs), the limits, where the document came from,
+/// and which documents are being compiled around it.
+#[derive(Clone, Copy, Debug)]
+pub struct KindContext<'a> {
+    /// The document the node is in.
+    pub spec: &'a GraphSpec,
+    /// The registry the document is compiled with.
+    pub registry: &'a NodeKindRegistry,
+    /// The document limits.
+    pub limits: &'a Limits,
+    /// The file the document was read from, if any (relative references resolve against it).
+    pub path: Option<&'a Path>,
+    /// The documents being compiled, outermost first, by the key their loader gave them (the
+    /// top-level file's canonical path when it came from a file). Used to detect reference cycles.
+    pub stack: &'a [String],
 }
 
 /// A kind of node: checks a node's config and builds the engine node from it.
@@ -59,12 +88,39 @@ pub trait NodeKind: Send + Sync + 'static {
 
     /// Builds the node. Called only with a config that [`validate`](Self::validate) accepted.
     fn build(&self, node_id: &str, config: &Map<String, Value>) -> Result<BoxNode, ConfigError>;
+
+    /// [`validate`](Self::validate) with the whole [`KindContext`]; kinds that need more than
+    /// the document (the registry, the file it came from) override this one instead.
+    fn validate_in(&self, config: &Map<String, Value>, cx: &KindContext<'_>) -> Vec<ConfigError> {
+        self.validate(config, cx.spec)
+    }
+
+    /// [`build`](Self::build) with the whole [`KindContext`].
+    fn build_in(&self, node_id: &str, config: &Map<String, Value>, cx: &KindContext<'_>) -> Result<BoxNode, ConfigError> {
+        let _ = cx;
+        self.build(node_id, config)
+    }
+
+    /// The body of a Python function `def node(state):` doing what this node does, for the
+    /// LangGraph export (lines without indentation; `state` is the state dict). `None` (the
+    /// default) = the kind cannot be expressed in Python, and the export writes a marked stub.
+    fn python(&self, node_id: &str, config: &Map<String, Value>) -> Option<Vec<String>> {
+        let _ = (node_id, config);
+        None
+    }
 }
 
-/// Node kinds by name.
-#[derive(Clone, Default)]
+/// Node kinds by name, and the script sandbox they share.
+#[derive(Clone)]
 pub struct NodeKindRegistry {
     kinds: BTreeMap<String, Arc<dyn NodeKind>>,
+    sandbox: Arc<Sandbox>,
+}
+
+impl Default for NodeKindRegistry {
+    fn default() -> Self {
+        NodeKindRegistry { kinds: BTreeMap::new(), sandbox: Arc::new(Sandbox::new(ScriptLimits::default())) }
+    }
 }
 
 impl fmt::Debug for NodeKindRegistry {
@@ -79,11 +135,40 @@ impl NodeKindRegistry {
         Self::default()
     }
 
-    /// A registry with the built-in kinds: `passthrough` and `set`.
+    /// A registry with the built-in kinds: `passthrough`, `set`, `script`, `transform`,
+    /// `template`, `http` (allowing no host: register [`Http`](crate::Http) with an allow-list to
+    /// reach any) and `subgraph` (references are file paths, see [`FileLoader`](crate::FileLoader)).
+    ///
+    /// The `human` and `llm` kinds are registered by the crates that provide interrupts and chat
+    /// models, the same way a host registers its own.
     pub fn with_builtins() -> Self {
         let mut registry = Self::empty();
-        registry.register("passthrough", Passthrough).register("set", Set);
         registry
+            .register("passthrough", Passthrough)
+            .register("set", Set)
+            .register("script", crate::kinds::Script)
+            .register("transform", crate::kinds::Transform)
+            .register("template", crate::kinds::Template)
+            .register("http", crate::kinds::Http::deny_all())
+            .register("subgraph", crate::kinds::Subgraph::new(crate::kinds::FileLoader));
+        registry
+    }
+
+    /// The same registry with a sandbox of other limits, for every script, transform and
+    /// condition expression compiled with it.
+    pub fn with_script_limits(mut self, limits: ScriptLimits) -> Self {
+        self.sandbox = Arc::new(Sandbox::new(limits));
+        self
+    }
+
+    /// The limits of the script sandbox.
+    pub fn script_limits(&self) -> &ScriptLimits {
+        self.sandbox.limits()
+    }
+
+    /// The shared script sandbox.
+    pub(crate) fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.sandbox
     }
 
     /// Adds (or replaces) a kind.
@@ -116,6 +201,10 @@ impl NodeKind for Passthrough {
 
     fn build(&self, _node_id: &str, _config: &Map<String, Value>) -> Result<BoxNode, ConfigError> {
         Ok(Arc::new(sync_node(|_state, _ctx| Ok::<_, NodeError>(()))))
+    }
+
+    fn python(&self, _node_id: &str, _config: &Map<String, Value>) -> Option<Vec<String>> {
+        Some(vec!["return None".into()])
     }
 }
 
@@ -152,5 +241,10 @@ impl NodeKind for Set {
         };
         // The update is built once; each run hands out a reference-counted copy.
         Ok(Arc::new(sync_node(move |_state, _ctx| Ok::<_, NodeError>(update.clone()))))
+    }
+
+    fn python(&self, _node_id: &str, config: &Map<String, Value>) -> Option<Vec<String>> {
+        // A fresh copy per call, as the Rust node hands out its own (reducers may not mutate it).
+        Some(vec![format!("return copy.deepcopy({})", crate::python::literal(config.get("update")?))])
     }
 }

@@ -242,7 +242,7 @@ pub struct Branch {
     pub target: String,
 }
 
-/// How a conditional edge picks its branch. More forms (expressions) will be added.
+/// How a conditional edge picks its branch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -250,6 +250,11 @@ pub enum Condition {
     /// `{"key": "route"}`: the label is the string value of this state key.
     #[serde(rename = "key")]
     Key(String),
+    /// `{"expr": "if state.score > 5 { \"high\" } else { \"low\" }"}`: a Rhai expression over
+    /// `state` yielding a label, an array of labels (fan-out), or `END`; run in the registry's
+    /// sandbox.
+    #[serde(rename = "expr")]
+    Expr(String),
 }
 
 /// Static interrupts: pause the run before or after these nodes.

@@ -5,8 +5,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 use stategraph_core::{END, Reducer, START};
 
+use crate::compile::CompileContext;
 use crate::problem::{Code, Limits, Problem, join};
-use crate::registry::NodeKindRegistry;
+use crate::registry::{KindContext, NodeKindRegistry};
 use crate::spec::{Condition, EdgeSpec, GraphSpec, RetrySpec};
 
 /// The JSON Schema type names the `type` of a state key may use.
@@ -24,6 +25,13 @@ const TYPE_NAMES: [&str; 7] = ["string", "number", "integer", "boolean", "array"
 /// assert_eq!(found, [("SP012", "/edges/0/target"), ("SP013", "/entry")]);
 /// ```
 pub fn validate(spec: &GraphSpec, registry: &NodeKindRegistry, limits: &Limits) -> Vec<Problem> {
+    validate_in(spec, registry, &CompileContext::new().with_limits(limits.clone()))
+}
+
+/// [`validate`] for a spec read from a file or nested in another: `cx` says where it came from
+/// (subgraph references resolve against it) and its limits.
+pub fn validate_in(spec: &GraphSpec, registry: &NodeKindRegistry, cx: &CompileContext) -> Vec<Problem> {
+    let limits = &cx.limits;
     let mut problems = Vec::new();
     // Past a count limit nothing else is checked: the point of the limit is to bound the work.
     if spec.nodes.len() > limits.max_nodes {
@@ -44,8 +52,9 @@ pub fn validate(spec: &GraphSpec, registry: &NodeKindRegistry, limits: &Limits) 
         return problems;
     }
     check_state(spec, &mut problems);
-    let nodes = check_nodes(spec, registry, &mut problems);
-    check_edges(spec, &nodes, &mut problems);
+    let kind_cx = cx.kind_context(spec, registry);
+    let nodes = check_nodes(spec, &kind_cx, &mut problems);
+    check_edges(spec, registry, &nodes, &mut problems);
     check_references(spec, &nodes, &mut problems);
     problems
 }
@@ -140,11 +149,8 @@ fn describe(value: &Value) -> String {
 }
 
 /// Checks ids, kinds and configs; returns the index of every node id.
-fn check_nodes<'a>(
-    spec: &'a GraphSpec,
-    registry: &NodeKindRegistry,
-    problems: &mut Vec<Problem>,
-) -> HashMap<&'a str, usize> {
+fn check_nodes<'a>(spec: &'a GraphSpec, cx: &KindContext<'_>, problems: &mut Vec<Problem>) -> HashMap<&'a str, usize> {
+    let registry = cx.registry;
     let mut ids: HashMap<&str, usize> = HashMap::new();
     for (i, node) in spec.nodes.iter().enumerate() {
         let at = format!("/nodes/{i}");
@@ -172,9 +178,9 @@ fn check_nodes<'a>(
             Some(kind) => {
                 let config_at = join(&at, "config");
                 problems.extend(
-                    kind.validate(&node.config, spec)
+                    kind.validate_in(&node.config, cx)
                         .into_iter()
-                        .map(|e| Problem::new(Code::InvalidConfig, format!("{config_at}{}", e.pointer), e.message)),
+                        .map(|e| Problem::new(e.code, format!("{config_at}{}", e.pointer), e.message)),
                 );
             }
         }
@@ -193,7 +199,12 @@ fn reserved(id: &str) -> Option<String> {
     }
 }
 
-fn check_edges(spec: &GraphSpec, nodes: &HashMap<&str, usize>, problems: &mut Vec<Problem>) {
+fn check_edges(
+    spec: &GraphSpec,
+    registry: &NodeKindRegistry,
+    nodes: &HashMap<&str, usize>,
+    problems: &mut Vec<Problem>,
+) {
     let is_node = |n: &str| nodes.contains_key(n);
     let source = |name: &str, at: String, problems: &mut Vec<Problem>| {
         if name == END {
@@ -270,9 +281,26 @@ fn check_edges(spec: &GraphSpec, nodes: &HashMap<&str, usize>, problems: &mut Ve
                         format!("the condition reads `{key}`, which is not a state key; declare it under `state`"),
                     )),
                     Condition::Key(_) => {}
+                    Condition::Expr(code) => {
+                        if let Err(e) = registry.sandbox().compile(code) {
+                            problems.push(Problem::new(
+                                Code::Script,
+                                format!("{at}/condition/expr"),
+                                format!("the condition of the edge from `{}`: {}", e_source(edge), e.describe()),
+                            ));
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+fn e_source(edge: &EdgeSpec) -> &str {
+    match edge {
+        EdgeSpec::Plain(e) => &e.source,
+        EdgeSpec::Conditional(e) => &e.source,
+        EdgeSpec::Join(e) => &e.target,
     }
 }
 

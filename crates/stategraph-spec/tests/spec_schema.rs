@@ -1,6 +1,8 @@
-//! The published JSON Schema is generated from the Rust types and kept up to date.
+//! The published JSON Schema and TypeScript declarations are generated from the Rust types and
+//! kept up to date.
 //!
-//! Run with `STATEGRAPH_UPDATE_SCHEMA=1` to rewrite `schema/graph-spec.schema.json`.
+//! Run with `STATEGRAPH_UPDATE_SCHEMA=1` to rewrite `schema/graph-spec.schema.json` and
+//! `ts/graph-spec.d.ts`.
 
 use std::path::Path;
 
@@ -17,6 +19,39 @@ fn published_schema_is_up_to_date() {
         "{} is out of date: run `STATEGRAPH_UPDATE_SCHEMA=1 cargo test -p stategraph-spec --test spec_schema`",
         path.display()
     );
+}
+
+#[test]
+fn typescript_types_are_up_to_date() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ts/graph-spec.d.ts");
+    let generated = stategraph_spec::typescript();
+    if std::env::var_os("STATEGRAPH_UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{} is out of date: run `STATEGRAPH_UPDATE_SCHEMA=1 cargo test -p stategraph-spec --test spec_schema`",
+        path.display()
+    );
+}
+
+#[test]
+fn typescript_types_follow_the_schema() {
+    let ts = stategraph_spec::typescript();
+    // Required fields are plain, optional ones `?`, free-form maps are records, untagged edges a union.
+    assert!(ts.contains("export interface GraphSpec {"), "{ts}");
+    assert!(ts.contains("  version: number;"), "{ts}");
+    assert!(ts.contains("  description?: string | null;"), "{ts}");
+    assert!(ts.contains("  state?: Record<string, StateKeySpec>;"), "{ts}");
+    assert!(ts.contains("  nodes?: NodeSpec[];"), "{ts}");
+    assert!(ts.contains("  config?: Record<string, unknown>;"), "{ts}");
+    assert!(ts.contains("export type EdgeSpec = PlainEdge | JoinEdge | ConditionalEdge;"), "{ts}");
+    assert!(ts.contains("export type Condition = {\n  key: string;\n} | {\n  expr: string;\n};"), "{ts}");
+    // Every declared name is defined.
+    for name in ["Branch", "Condition", "Interrupts", "Position", "RetrySpec"] {
+        assert!(ts.contains(&format!("export interface {name} ")) || ts.contains(&format!("export type {name} ")), "{name}");
+    }
 }
 
 #[test]

@@ -96,9 +96,24 @@ fn sp002_missing_field_and_wrong_type() {
 fn sp002_unknown_condition_form_is_rejected() {
     let found = with(|d| {
         d["edges"][2] =
-            json!({"source": "b", "branches": [{"label": "l", "target": "a"}], "condition": {"expr": "x > 1"}});
+            json!({"source": "b", "branches": [{"label": "l", "target": "a"}], "condition": {"python": "x > 1"}});
     });
     assert_eq!(found, one("SP002", "/edges/2/condition"));
+}
+
+#[test]
+fn sp022_a_condition_expression_that_does_not_compile() {
+    let found = with(|d| {
+        d["edges"][2] =
+            json!({"source": "b", "branches": [{"label": "l", "target": "a"}], "condition": {"expr": "state.x >"}});
+    });
+    assert_eq!(found, one("SP022", "/edges/2/condition/expr"));
+    // Strict variables: a name that is neither `state` nor declared is caught when checking.
+    let found = with(|d| {
+        d["edges"][2] =
+            json!({"source": "b", "branches": [{"label": "l", "target": "a"}], "condition": {"expr": "stat.x"}});
+    });
+    assert_eq!(found, one("SP022", "/edges/2/condition/expr"));
 }
 
 #[test]

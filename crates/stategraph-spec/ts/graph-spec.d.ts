@@ -1,0 +1,247 @@
+// Generated from the Rust types of stategraph-spec (via its JSON Schema). Do not edit:
+// run `STATEGRAPH_UPDATE_SCHEMA=1 cargo test -p stategraph-spec --test spec_schema`.
+
+/**
+ * A graph spec: the document the studio edits and [`compile`](crate::compile) turns into an engine
+ * graph.
+ */
+export interface GraphSpec {
+  /**
+   * Format version; this build reads versions up to [`CURRENT_VERSION`] and upgrades older ones.
+   */
+  version: number;
+  /**
+   * Name of the graph (shown in drawings and events).
+   */
+  name: string;
+  /**
+   * What the graph does.
+   */
+  description?: string | null;
+  /**
+   * The state: each key with its type, reducer and default, in order.
+   */
+  state?: Record<string, StateKeySpec>;
+  /**
+   * The nodes.
+   */
+  nodes?: NodeSpec[];
+  /**
+   * The edges: plain, join and conditional.
+   */
+  edges?: EdgeSpec[];
+  /**
+   * The node the graph starts at; shorthand for an edge from `__start__`. When absent, the
+   * edges from `__start__` are the entry.
+   */
+  entry?: string | null;
+  /**
+   * Static interrupts.
+   */
+  interrupts?: Interrupts;
+  /**
+   * Retry policies, by node id.
+   */
+  retry?: Record<string, RetrySpec>;
+  /**
+   * Free-form data for tools (kept as is, never checked).
+   */
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * One state key.
+ */
+export interface StateKeySpec {
+  /**
+   * The key's type as a JSON Schema fragment (`{"type": "array", "items": {...}}`), or a type
+   * name as shorthand for `{"type": NAME}`. Only `type` is checked today (against the default);
+   * absent = any value.
+   */
+  type?: unknown;
+  /**
+   * How writes in one step combine: `add`, `append`, `extend`, `merge`, `min` or `max`.
+   * Absent = the last value wins, and two writes in one step are an error.
+   */
+  reducer?: string | null;
+  /**
+   * The value the key holds before anything writes it.
+   */
+  default?: unknown;
+}
+
+/**
+ * A node.
+ */
+export interface NodeSpec {
+  /**
+   * Unique id; the node's name in the engine. Not `__start__`/`__end__`, no `:` or `|`.
+   */
+  id: string;
+  /**
+   * The node kind, a name in the [`NodeKindRegistry`](crate::NodeKindRegistry).
+   */
+  kind: string;
+  /**
+   * The kind's configuration; each kind checks its own.
+   */
+  config?: Record<string, unknown>;
+  /**
+   * Where the canvas draws the node.
+   */
+  position?: Position | null;
+  /**
+   * Free-form data for the studio (kept as is, never checked).
+   */
+  ui?: Record<string, unknown>;
+  /**
+   * A note for people reading the graph.
+   */
+  comment?: string | null;
+}
+
+/**
+ * A point on the canvas.
+ */
+export interface Position {
+  /**
+   * Horizontal coordinate.
+   */
+  x: number;
+  /**
+   * Vertical coordinate.
+   */
+  y: number;
+}
+
+/**
+ * An edge. Which kind is decided by its fields: `sources` makes a join, `branches` a conditional
+ * edge, otherwise it is a plain edge.
+ */
+export type EdgeSpec = PlainEdge | JoinEdge | ConditionalEdge;
+
+/**
+ * `source` → `target`.
+ */
+export interface PlainEdge {
+  /**
+   * A node id or `__start__`.
+   */
+  source: string;
+  /**
+   * A node id or `__end__`.
+   */
+  target: string;
+  /**
+   * A note for people reading the graph.
+   */
+  comment?: string | null;
+}
+
+/**
+ * `target` waits for all of `sources` (LangGraph's `add_edge([a, b], c)`).
+ */
+export interface JoinEdge {
+  /**
+   * Node ids, at least one.
+   */
+  sources: string[];
+  /**
+   * A node id.
+   */
+  target: string;
+  /**
+   * A note for people reading the graph.
+   */
+  comment?: string | null;
+}
+
+/**
+ * After `source` runs, `condition` yields a label and the run goes to that branch's target.
+ */
+export interface ConditionalEdge {
+  /**
+   * A node id or `__start__`.
+   */
+  source: string;
+  /**
+   * The labelled targets, at least one; labels are unique.
+   */
+  branches: Branch[];
+  /**
+   * How the label is chosen.
+   */
+  condition: Condition;
+  /**
+   * A note for people reading the graph.
+   */
+  comment?: string | null;
+}
+
+/**
+ * One way out of a conditional edge.
+ */
+export interface Branch {
+  /**
+   * What the condition yields to take this branch.
+   */
+  label: string;
+  /**
+   * A node id or `__end__`.
+   */
+  target: string;
+}
+
+/**
+ * How a conditional edge picks its branch.
+ */
+export type Condition = {
+  key: string;
+} | {
+  expr: string;
+};
+
+/**
+ * Static interrupts: pause the run before or after these nodes.
+ *
+ * The engine has no interrupts yet: they are kept in the spec and their node ids are validated,
+ * and they take effect once the engine supports them (the persistence issue).
+ */
+export interface Interrupts {
+  /**
+   * Pause before these nodes run.
+   */
+  before?: string[];
+  /**
+   * Pause after these nodes run.
+   */
+  after?: string[];
+}
+
+/**
+ * A retry policy (LangGraph's `RetryPolicy`); absent fields take LangGraph's defaults
+ * (0.5 s, ×2, at most 128 s, 3 attempts, jitter).
+ */
+export interface RetrySpec {
+  /**
+   * Attempts in all, including the first (≥ 1).
+   */
+  max_attempts?: number | null;
+  /**
+   * Seconds before the first retry.
+   */
+  initial_interval?: number | null;
+  /**
+   * Factor the delay grows by after each retry.
+   */
+  backoff_factor?: number | null;
+  /**
+   * Upper bound of the delay, in seconds.
+   */
+  max_interval?: number | null;
+  /**
+   * Add up to a second of random delay.
+   */
+  jitter?: boolean | null;
+}
+
