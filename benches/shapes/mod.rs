@@ -43,9 +43,19 @@ pub(crate) struct Shape {
 }
 
 impl Shape {
-    /// Builds the shape called `name`.
+    /// Builds the shape called `name`, without a checkpointer.
     pub(crate) fn new(name: &str) -> Option<Shape> {
-        let (name, graph, input) = match name {
+        Shape::build(name, CompileOptions::default())
+    }
+
+    /// Builds the shape called `name` with a checkpointer; run it with [`Shape::run_on_thread`].
+    #[allow(dead_code)] // used by `bench_savers`, not by every includer of this module
+    pub(crate) fn with_checkpointer(name: &str, saver: Arc<dyn Checkpointer>) -> Option<Shape> {
+        Shape::build(name, CompileOptions::with_checkpointer(saver))
+    }
+
+    fn build(name: &str, options: CompileOptions) -> Option<Shape> {
+        let (name, builder, input) = match name {
             "sequential_10" => ("sequential_10", sequential(10), json!({"messages": [], "count": 0}).into()),
             "sequential_1000" => ("sequential_1000", sequential(1000), json!({"messages": [], "count": 0}).into()),
             "fanout_static_100" => ("fanout_static_100", fanout_static(100), json!({"results": []}).into()),
@@ -57,6 +67,7 @@ impl Shape {
             "wide_state_15x600" => ("wide_state_15x600", wide_state(600), wide_input(3, 5)),
             _ => return None,
         };
+        let graph = builder.compile_with(options).unwrap_or_else(|e| panic!("shape {name} does not compile: {e}"));
         Some(Shape { name, graph, input, config: RunConfig::new().with_recursion_limit(RECURSION_LIMIT) })
     }
 
@@ -73,6 +84,17 @@ impl Shape {
             Err(e) => panic!("shape {} failed: {e}", self.name),
         }
     }
+
+    /// One run on thread `thread` of the checkpointer (a fresh id per run starts from scratch),
+    /// with the given durability.
+    #[allow(dead_code)] // used by `bench_savers`
+    pub(crate) async fn run_on_thread(&self, input: Value, thread: &str, durability: Durability) -> Value {
+        let config = self.config.clone().with_thread(thread).with_durability(durability);
+        match self.graph.invoke(input, config).await {
+            Ok(out) => out,
+            Err(e) => panic!("shape {} failed on thread {thread}: {e}", self.name),
+        }
+    }
 }
 
 /// An object from engine values (whose clones share, like Python references). Nodes use it rather
@@ -87,7 +109,7 @@ fn add_key(default: serde_json::Value) -> ChannelSpec {
 }
 
 /// `sequential_N`: a chain of N nodes, each appending its name and incrementing a counter.
-fn sequential(n: usize) -> CompiledGraph {
+fn sequential(n: usize) -> StateGraph {
     let schema = Schema::new().key("messages", add_key(json!([]))).key("count", add_key(json!(0)));
     let mut g = StateGraph::new(schema);
     let mut prev = START.to_owned();
@@ -104,11 +126,11 @@ fn sequential(n: usize) -> CompiledGraph {
         prev = name;
     }
     g.add_edge(prev.as_str(), END);
-    g.compile().expect("sequential compiles")
+    g
 }
 
 /// `fanout_static_N`: one node with N plain edges to N workers, joined back into one node.
-fn fanout_static(n: usize) -> CompiledGraph {
+fn fanout_static(n: usize) -> StateGraph {
     let schema = Schema::new().key("results", add_key(json!([]))).last_value("total");
     let mut g = StateGraph::new(schema);
     g.add_node("fan", sync_node(|_s, _ctx| Ok::<_, String>(obj([("results", Value::from(vec![Value::from("fan")]))]))));
@@ -132,7 +154,7 @@ fn fanout_static(n: usize) -> CompiledGraph {
     );
     g.add_edge(workers, "join");
     g.add_edge("join", END);
-    g.compile().expect("fanout_static compiles")
+    g
 }
 
 /// Deterministic "random" letters; `py_shapes.lcg_letters` computes the same sequence.
@@ -178,7 +200,7 @@ fn py_str(v: &Value) -> String {
 
 /// `fanout_to_subgraph_Nx`: LangGraph's shape. START sends each subject to a subgraph that runs
 /// 12 steps (edit, generate, then bump ten times).
-fn fanout_to_subgraph() -> CompiledGraph {
+fn fanout_to_subgraph() -> StateGraph {
     let schema = Schema::new().last_value("subject").last_value("jokes");
     let mut sub = StateGraph::new(schema).with_input_keys(["subject"]).with_output_keys(["jokes"]);
     let reads = |key: &str| NodeOptions::new().input_keys([key]);
@@ -236,7 +258,7 @@ fn fanout_to_subgraph() -> CompiledGraph {
         (),
     );
     g.add_edge("generate_joke", END);
-    g.compile().expect("fanout_to_subgraph compiles")
+    g
 }
 
 /// The tool call query of round `i`: 36 characters (a uuid in LangGraph's suite) times 100.
@@ -250,7 +272,7 @@ fn react_input() -> Value {
 
 /// `react_agent_Nx`: a scripted model asks for a tool N times, then answers; a tool node answers
 /// each call; messages are plain JSON appended with `add`.
-fn react_agent(n: usize) -> CompiledGraph {
+fn react_agent(n: usize) -> StateGraph {
     // The fake model's scripted responses, built once (as LangGraph's FakeMessagesListChatModel).
     let mut responses: Vec<Value> = (0..n)
         .map(|i| {
@@ -308,7 +330,7 @@ fn react_agent(n: usize) -> CompiledGraph {
         ["tools", END],
     );
     g.add_edge("tools", "agent");
-    g.compile().expect("react_agent compiles")
+    g
 }
 
 /// LangGraph's wide-state input message: `outer` keys, each a dict of `inner` keys, each a list of
@@ -399,7 +421,7 @@ fn read_write(read: &'static str, write: &'static [&'static str], n: usize) -> i
 
 /// `wide_state_KxN`: LangGraph's shape; 15 keys with assorted reducers, six nodes in a loop that
 /// copy lists and dicts between keys until `messages` has more than `n` items.
-fn wide_state(n: usize) -> CompiledGraph {
+fn wide_state(n: usize) -> StateGraph {
     // The lambdas of LangGraph's suite: `y or x`, `y if y is not None else x`, `y`.
     let y_or_x = || {
         Reducer::new("y_or_x", |cur, upd| {
@@ -464,5 +486,5 @@ fn wide_state(n: usize) -> CompiledGraph {
         move |s: &State| if s.get_array("messages").map_or(0, Vec::len) > n { END } else { "one" },
         (),
     );
-    g.compile().expect("wide_state compiles")
+    g
 }
