@@ -1,9 +1,18 @@
 """Stategraph vs Python LangGraph on the same graph shapes, from one run.
 
-Builds the Rust timing binary (``cargo build --release --example bench_shapes``), checks that
-both engines end each shape in the same state, times each shape on both sides (median wall time
-of ``invoke``, no checkpointer), and prints a markdown table that it also writes to
-``benches/compare/RESULTS.md``. See README.md in this directory.
+Builds the Rust timing binaries (``cargo build --release --example bench_shapes``, and
+``--features sqlite --example bench_savers``), checks that both engines end each shape in the same
+state, times each shape on both sides (median wall time of ``invoke``), and prints markdown tables
+that it also writes to ``benches/compare/RESULTS.md``:
+
+1. without a checkpointer;
+2. with a checkpointer (``--savers`` runs only this part): Python's ``InMemorySaver`` and
+   ``SqliteSaver`` against Stategraph's ``InMemorySaver`` and ``SqliteSaver``, async durability on
+   both sides, a fresh thread per run, one SQLite file per backend per shape in a temp dir; plus
+   the peak RSS of one ``react_agent_100x`` run with each saver, each side in a child process of
+   its own.
+
+See README.md in this directory.
 """
 
 import argparse
@@ -13,6 +22,8 @@ import importlib.metadata
 import json
 import os
 import platform
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -27,15 +38,23 @@ sys.path.insert(0, str(HERE))
 from py_shapes import RANDOM_STRING_KEYS, RECURSION_LIMIT, SHAPES  # noqa: E402
 
 TARGET = 100.0
+# With a checkpointer (issue 3): speed per backend, and react_agent_100x's peak RSS.
+SAVER_TARGETS = {"memory": 50.0, "sqlite": 20.0}
+RSS_SHAPE = "react_agent_100x"
+RSS_TARGET = 10.0  # Python's peak RSS / ours
+# --quick: the saver shapes timed (react_agent_100x is also the RSS shape).
+QUICK_SAVER_SHAPES = ["sequential_10", "fanout_static_100", "react_agent_10x", "react_agent_100x"]
 
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def build_rust(example: str = "bench_shapes") -> Path:
+def build_rust(example: str = "bench_shapes", features: tuple[str, ...] = ()) -> Path:
     """Builds a timing binary in release mode and returns its path (from cargo's own report)."""
     cmd = ["cargo", "build", "--release", "--example", example, "--message-format=json-render-diagnostics"]
+    if features:
+        cmd += ["--features", ",".join(features)]
     log("$ " + " ".join(cmd))
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
     for line in proc.stdout.splitlines():
@@ -98,6 +117,179 @@ def time_rust(binary: Path, shapes: list[str], target_ms: int) -> dict:
     return json.loads(proc.stdout)
 
 
+# --- with a checkpointer -------------------------------------------------------------------------
+
+
+def py_saver(backend: str, db: Path, synchronous: str):
+    """A fresh Python saver: InMemorySaver, or SqliteSaver on its own file (WAL, set by setup())."""
+    if backend == "memory":
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        return InMemorySaver()
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    # check_same_thread=False: async durability writes from LangGraph's background thread (the
+    # saver serialises its own use of the connection with a lock).
+    conn = sqlite3.connect(str(db), check_same_thread=False)
+    if synchronous != "full":
+        conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    return SqliteSaver(conn)
+
+
+def close_py_saver(saver) -> None:
+    conn = getattr(saver, "conn", None)
+    if conn is not None:
+        conn.close()
+
+
+def saver_config(thread: str) -> dict:
+    return {"recursion_limit": RECURSION_LIMIT, "configurable": {"thread_id": thread}}
+
+
+def time_python_saver(name: str, backend: str, tmp: Path, budget_s: float, min_runs: int, synchronous: str) -> dict:
+    """Like time_python, with a saver: each run (warm-up included) on a fresh thread. The warm-up
+    run's final state is returned for the equality check."""
+    saver = py_saver(backend, tmp / f"py-{name}.db", synchronous)
+    graph, inp = SHAPES[name](saver)
+    runs = 0
+
+    def run():
+        nonlocal runs
+        runs += 1
+        return graph.invoke(inp, saver_config(f"{name}-{runs}"), durability="async")
+
+    first = normalise(run())  # warm-up
+    samples = []
+    started = time.perf_counter()
+    while len(samples) < min_runs or time.perf_counter() - started < budget_s:
+        t = time.perf_counter()
+        out = run()
+        del out
+        samples.append((time.perf_counter() - t) * 1e3)
+    close_py_saver(saver)
+    del graph, saver
+    gc.collect()
+    return {"median_ms": statistics.median(samples), "min_ms": min(samples), "runs": len(samples), "first": first}
+
+
+def time_rust_saver(binary: Path, name: str, backend: str, tmp: Path, target_ms: int, min_runs: int, synchronous: str):
+    dump = tmp / f"rust-{backend}-out"
+    cmd = [str(binary), "time", "--saver", backend, "--dir", str(tmp), "--sqlite-synchronous", synchronous,
+           "--dump", str(dump), "--target-ms", str(target_ms), "--min-runs", str(min_runs), name]
+    proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+    result = json.loads(proc.stdout)[name]
+    result["first"] = normalise(json.loads((dump / f"{name}.json").read_text()))
+    return result
+
+
+def verdict(py: str, rs: str) -> str:
+    if py == rs:
+        return f"equal ({len(py):,} bytes of JSON)"
+    at = next((i for i, (a, b) in enumerate(zip(py, rs)) if a != b), min(len(py), len(rs)))
+    return f"DIFFERENT at byte {at}: python …{py[at - 40:at + 40]!r} rust …{rs[at - 40:at + 40]!r}"
+
+
+def vm_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise SystemExit(f"no {field} in /proc/self/status")
+
+
+def rss_child(backend: str, name: str, tmp: Path, synchronous: str) -> None:
+    """In a child process of its own: one run of `name` with a saver; prints the peak RSS."""
+    saver = py_saver(backend, tmp / f"py-{name}-rss.db", synchronous)
+    graph, inp = SHAPES[name](saver)
+    before = vm_kib("VmRSS")
+    t = time.perf_counter()
+    out = graph.invoke(inp, saver_config(f"{name}-rss"), durability="async")
+    ms = (time.perf_counter() - t) * 1e3
+    del out
+    print(json.dumps({"peak_rss_kib": vm_kib("VmHWM"), "before_run_kib": before, "run_ms": ms}))
+
+
+def measure_rss(rust: Path, backend: str, tmp: Path, synchronous: str) -> dict:
+    py = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--rss-child", backend, RSS_SHAPE, str(tmp),
+         "--sqlite-synchronous", synchronous],
+        check=True, stdout=subprocess.PIPE, text=True,
+    )
+    rs = subprocess.run(
+        [str(rust), "rss", "--saver", backend, "--dir", str(tmp), "--sqlite-synchronous", synchronous, RSS_SHAPE],
+        check=True, stdout=subprocess.PIPE, text=True,
+    )
+    return {"python": json.loads(py.stdout), "rust": json.loads(rs.stdout)}
+
+
+def fmt_mib(kib: int) -> str:
+    return f"{kib / 1024:,.1f} MiB"
+
+
+def run_savers(binary: Path, shapes: list[str], backends: list[str], args) -> dict:
+    """Times every shape with each saver, Python then Rust, and measures react_agent_100x's RSS."""
+    timings: dict[tuple[str, str], dict] = {}
+    rss: dict[str, dict] = {}
+    for backend in backends:
+        with tempfile.TemporaryDirectory(prefix=f"sg-compare-{backend}-") as t:
+            tmp = Path(t)
+            for name in shapes:
+                py = time_python_saver(name, backend, tmp, args.python_budget, args.min_runs, args.sqlite_synchronous)
+                log(f"python {backend:<6} {name:<26} median {py['median_ms']:10.3f} ms over {py['runs']} runs")
+                rs = time_rust_saver(binary, name, backend, tmp, args.rust_target_ms, args.rust_min_runs,
+                                     args.sqlite_synchronous)
+                check = "not checked" if args.no_check else verdict(py.pop("first"), rs.pop("first"))
+                log(f"check  {backend:<6} {name:<26} {check[:160]}")
+                timings[(backend, name)] = {"python": py, "rust": rs, "check": check}
+            rss[backend] = measure_rss(binary, backend, tmp, args.sqlite_synchronous)
+            log(f"rss    {backend:<6} {RSS_SHAPE:<26} python {fmt_mib(rss[backend]['python']['peak_rss_kib'])}"
+                f" rust {fmt_mib(rss[backend]['rust']['peak_rss_kib'])}")
+    return {"timings": timings, "rss": rss}
+
+
+def saver_tables(result: dict, shapes: list[str], backends: list[str]) -> tuple[str, list[str]]:
+    rows = [
+        "| shape | saver | Python LangGraph median | Stategraph median | ratio | target | ratio of fastest runs "
+        "| same final state |",
+        "|---|---|---:|---:|---:|:---:|---:|---|",
+    ]
+    below = []
+    for backend in backends:
+        target = SAVER_TARGETS[backend]
+        for name in shapes:
+            r = result["timings"][(backend, name)]
+            p, s = r["python"], r["rust"]
+            ratio = p["median_ms"] / s["median_ms"]
+            ok = ratio >= target
+            if not ok:
+                below.append(f"{name} ({backend}, {fmt_ratio(ratio)})")
+            rows.append(
+                f"| {name} | {backend} | {fmt_ms(p['median_ms'])} ({p['runs']} runs) "
+                f"| {fmt_ms(s['median_ms'])} ({s['runs']} runs) | {fmt_ratio(ratio)} "
+                f"| ≥{target:.0f}×: {'yes' if ok else '**no**'} | {fmt_ratio(p['min_ms'] / s['min_ms'])} | {r['check']} |"
+            )
+    rows += [
+        "",
+        f"Peak RSS of one `{RSS_SHAPE}` run with a saver (`VmHWM`, each side in a fresh child process; "
+        "in brackets, before the run: the process with the graph built, interpreter and libraries loaded):",
+        "",
+        "| saver | Python peak RSS (before the run) | Stategraph peak RSS (before the run) | Python / Stategraph "
+        f"| ≥{RSS_TARGET:.0f}× less | run time Python / Stategraph |",
+        "|---|---:|---:|---:|:---:|---:|",
+    ]
+    for backend in backends:
+        m = result["rss"][backend]
+        p, s = m["python"], m["rust"]
+        ratio = p["peak_rss_kib"] / s["peak_rss_kib"]
+        if ratio < RSS_TARGET:
+            below.append(f"{RSS_SHAPE} peak RSS ({backend}, {ratio:.1f}× less)")
+        rows.append(
+            f"| {backend} | {fmt_mib(p['peak_rss_kib'])} ({fmt_mib(p['before_run_kib'])}) "
+            f"| {fmt_mib(s['peak_rss_kib'])} ({fmt_mib(s['before_run_kib'])}) | {ratio:,.1f}× "
+            f"| {'yes' if ratio >= RSS_TARGET else '**no**'} | {fmt_ms(p['run_ms'])} / {fmt_ms(s['run_ms'])} |"
+        )
+    return "\n".join(rows), below
+
+
 def fmt_ms(ms: float) -> str:
     if ms >= 100:
         return f"{ms:,.0f} ms"
@@ -141,71 +333,102 @@ def machine() -> dict:
     }
 
 
+NO_SAVER_BEGIN, NO_SAVER_END = "<!-- no-saver:begin -->", "<!-- no-saver:end -->"
+SAVERS_BEGIN, SAVERS_END = "<!-- savers:begin -->", "<!-- savers:end -->"
+
+
+def section(text: str, begin: str, end: str) -> str | None:
+    if begin in text and end in text:
+        return text[text.index(begin) : text.index(end) + len(end)]
+    return None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("shapes", nargs="*", help="shapes to run (default: all)")
-    ap.add_argument("--python-budget", type=float, default=2.5, help="seconds of Python timing per shape (default 2.5)")
-    ap.add_argument("--rust-target-ms", type=int, default=500, help="milliseconds of Rust timing per shape")
-    ap.add_argument("--min-runs", type=int, default=3, help="minimum timed Python runs per shape (default 3)")
+    ap.add_argument("shapes", nargs="*", help="shapes to run (default: all; with --quick, fewer with a saver)")
+    ap.add_argument("--savers", action="store_true", help="run only the part with a checkpointer")
+    ap.add_argument("--no-savers", action="store_true", help="run only the part without a checkpointer")
+    ap.add_argument("--backends", default="memory,sqlite", help="savers to compare (default memory,sqlite)")
+    ap.add_argument("--quick", action="store_true",
+                    help="short budgets, and with a saver only " + ", ".join(QUICK_SAVER_SHAPES) + " (< 2 min)")
+    ap.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="full",
+                    help="PRAGMA synchronous of both SQLite savers (default full: both libraries' default)")
+    ap.add_argument("--python-budget", type=float, default=None, help="seconds of Python timing per shape (default 2.5)")
+    ap.add_argument("--rust-target-ms", type=int, default=None, help="milliseconds of Rust timing per shape (default 500)")
+    ap.add_argument("--min-runs", type=int, default=None, help="minimum timed Python runs per shape (default 3)")
     ap.add_argument("--no-check", action="store_true", help="skip the final-state equality check")
     ap.add_argument("--binary", type=Path, help="use this bench_shapes binary instead of building it")
     ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
+    ap.add_argument("--rss-child", nargs=3, metavar=("SAVER", "SHAPE", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rss_child:
+        backend, name, tmp = args.rss_child
+        rss_child(backend, name, Path(tmp), args.sqlite_synchronous)
+        return 0
+
+    quick = args.quick
+    args.python_budget = args.python_budget if args.python_budget is not None else (0.3 if quick else 2.5)
+    args.rust_target_ms = args.rust_target_ms if args.rust_target_ms is not None else (100 if quick else 500)
+    args.min_runs = args.min_runs if args.min_runs is not None else (1 if quick else 3)
+    args.rust_min_runs = 1 if quick else 5
+    backends = [b for b in args.backends.split(",") if b]
+    if unknown := [b for b in backends if b not in SAVER_TARGETS]:
+        raise SystemExit(f"unknown backends: {unknown}; known: {list(SAVER_TARGETS)}")
 
     shapes = args.shapes or list(SHAPES)
     unknown = [s for s in shapes if s not in SHAPES]
     if unknown:
         raise SystemExit(f"unknown shapes: {unknown}; known: {list(SHAPES)}")
+    saver_shapes = args.shapes or (QUICK_SAVER_SHAPES if quick else list(SHAPES))
+    run_plain, run_saver = not args.savers, not args.no_savers
 
     started = time.perf_counter()
-    binary = args.binary or build_rust()
-    binary_mi = build_rust("bench_shapes_mimalloc")
-    verdicts = {} if args.no_check else check_equal(binary, shapes)
-
-    # Shape by shape, Python then Rust, so that both sides of a ratio see the same machine load.
     load_before = os.getloadavg()[0]
-    py, rs, mi = {}, {}, {}
-    for name in shapes:
-        py[name] = time_python(name, args.python_budget, args.min_runs, 10_000)
-        log(f"python {name:<26} median {py[name]['median_ms']:10.3f} ms over {py[name]['runs']} runs")
-        rs.update(time_rust(binary, [name], args.rust_target_ms))
-        mi.update(time_rust(binary_mi, [name], args.rust_target_ms))
-    load_after = os.getloadavg()[0]
-    elapsed = time.perf_counter() - started
+    plain_text = saver_text = None
+    bad = []
 
-    rows = [
-        "| shape | Python LangGraph median | Stategraph median | ratio | ≥100× | ratio of fastest runs "
-        "| Stategraph with mimalloc | ratio | same final state |",
-        "|---|---:|---:|---:|:---:|---:|---:|---:|---|",
-    ]
-    below = []
-    for name in shapes:
-        p, r = py[name]["median_ms"], rs[name]["median_ms"]
-        ratio = p / r
-        if ratio < TARGET:
-            below.append(name)
-        rows.append(
-            f"| {name} | {fmt_ms(p)} ({py[name]['runs']} runs) | {fmt_ms(r)} ({rs[name]['runs']} runs) "
-            f"| {fmt_ratio(ratio)} | {'yes' if ratio >= TARGET else '**no**'} "
-            f"| {fmt_ratio(py[name]['min_ms'] / rs[name]['min_ms'])} "
-            f"| {fmt_ms(mi[name]['median_ms'])} | {fmt_ratio(p / mi[name]['median_ms'])} "
-            f"| {verdicts.get(name, 'not checked')} |"
-        )
-    table = "\n".join(rows)
-    print(table)
-    print(f"\n{len(shapes) - len(below)}/{len(shapes)} shapes at ≥{TARGET:.0f}×; total {elapsed:.0f} s")
+    if run_plain:
+        binary = args.binary or build_rust()
+        binary_mi = build_rust("bench_shapes_mimalloc")
+        verdicts = {} if args.no_check else check_equal(binary, shapes)
+        bad += [n for n, v in verdicts.items() if not v.startswith("equal")]
+        t0, load0 = time.perf_counter(), os.getloadavg()[0]
+        # Shape by shape, Python then Rust, so that both sides of a ratio see the same machine load.
+        py, rs, mi = {}, {}, {}
+        for name in shapes:
+            py[name] = time_python(name, args.python_budget, args.min_runs, 10_000)
+            log(f"python {name:<26} median {py[name]['median_ms']:10.3f} ms over {py[name]['runs']} runs")
+            rs.update(time_rust(binary, [name], args.rust_target_ms))
+            mi.update(time_rust(binary_mi, [name], args.rust_target_ms))
+        rows = [
+            "| shape | Python LangGraph median | Stategraph median | ratio | ≥100× | ratio of fastest runs "
+            "| Stategraph with mimalloc | ratio | same final state |",
+            "|---|---:|---:|---:|:---:|---:|---:|---:|---|",
+        ]
+        below = []
+        for name in shapes:
+            p, r = py[name]["median_ms"], rs[name]["median_ms"]
+            ratio = p / r
+            if ratio < TARGET:
+                below.append(name)
+            rows.append(
+                f"| {name} | {fmt_ms(p)} ({py[name]['runs']} runs) | {fmt_ms(r)} ({rs[name]['runs']} runs) "
+                f"| {fmt_ratio(ratio)} | {'yes' if ratio >= TARGET else '**no**'} "
+                f"| {fmt_ratio(py[name]['min_ms'] / rs[name]['min_ms'])} "
+                f"| {fmt_ms(mi[name]['median_ms'])} | {fmt_ratio(p / mi[name]['median_ms'])} "
+                f"| {verdicts.get(name, 'not checked')} |"
+            )
+        table = "\n".join(rows)
+        print(table)
+        summary = f"{len(shapes) - len(below)}/{len(shapes)} shapes at ≥{TARGET:.0f}×"
+        print(f"\n{summary}")
+        plain_text = f"""{NO_SAVER_BEGIN}
+## Without a checkpointer
 
-    if not args.no_write:
-        m = machine()
-        text = f"""# Stategraph vs Python LangGraph
+Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}{' (`--quick`)' if quick else ''}, {time.perf_counter() - t0:.0f} s; 1-minute load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.
 
-Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by `benches/compare/compare.py` (one run, {elapsed:.0f} s).
-
-- Machine: {m['cpu']}, {m['nproc']} logical CPUs (`nproc`), {m['os']}
-- 1-minute load average {load_before:.1f} before, {load_after:.1f} after (other work on the
-  machine slows both sides)
-- Python {m['python']}, langgraph {m['langgraph']}; `invoke`, no checkpointer, sync nodes
-- {m['rustc']}, `--release`; `invoke` on a current-thread tokio runtime; commit {m['commit']}
+- Python: `invoke`, no checkpointer, sync nodes. Rust: `--release`, `invoke` on a current-thread
+  tokio runtime.
 - Median wall time of one `invoke` (input copied before the clock on the Rust side; freeing the
   output timed on both). Ratio = Python median / Stategraph median. Target: ≥{TARGET:.0f}×. The
   ratio of the fastest runs is less sensitive to other work on the machine.
@@ -216,12 +439,80 @@ Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by `benches/co
 
 {table}
 
-{len(shapes) - len(below)}/{len(shapes)} shapes at ≥{TARGET:.0f}×{': below target: ' + ', '.join(below) if below else ''}.
+{summary}{': below target: ' + ', '.join(below) if below else ''}.
+{NO_SAVER_END}"""
+
+    if run_saver:
+        saver_bin = build_rust("bench_savers", ("sqlite",))
+        t0, load0 = time.perf_counter(), os.getloadavg()[0]
+        result = run_savers(saver_bin, saver_shapes, backends, args)
+        bad += [f"{b}/{n}" for (b, n), r in result["timings"].items() if not r["check"].startswith(("equal", "not"))]
+        table, below = saver_tables(result, saver_shapes, backends)
+        print("\n" + table)
+        summary = f"{len(below)} below target" + (": " + "; ".join(below) if below else "")
+        print(f"\n{summary}")
+        saver_text = f"""{SAVERS_BEGIN}
+## With a checkpointer (memory, SQLite)
+
+Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}{' (`--quick`)' if quick else ''}, {time.perf_counter() - t0:.0f} s; 1-minute load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.
+
+- Python: LangGraph's `InMemorySaver`, and `SqliteSaver` (langgraph-checkpoint-sqlite
+  {pkg_version('langgraph-checkpoint-sqlite')}) on `sqlite3.connect(file, check_same_thread=False)`;
+  `invoke(..., durability="async")` (LangGraph's default). Rust: `stategraph::checkpoint::InMemorySaver`,
+  `stategraph::sqlite::SqliteSaver::open_with(file)`; `Durability::Async` (the default), current-thread
+  tokio runtime (`bench_savers`).
+- SQLite: WAL on both sides, `PRAGMA synchronous={args.sqlite_synchronous.upper()}` on both (FULL is
+  the default of both libraries: an fsync per commit, so on this disk the SQLite times are mostly
+  fsyncs); one file per side per shape in a temp dir on the same disk.
+- Every run, warm-up included, uses a fresh thread id, so it starts from an empty thread and saves
+  all its steps; the savers keep every thread (memory grows over the runs on both sides alike).
+  The run returns once its checkpoints are written, on both sides, so writing them is timed.
+- Each side's warm-up run is checked against the other's (final state, canonical JSON).
+- Targets (issue 3): ≥{SAVER_TARGETS['memory']:.0f}× with the memory saver, ≥{SAVER_TARGETS['sqlite']:.0f}× with SQLite; `{RSS_SHAPE}` with a
+  saver using ≤ 1/{RSS_TARGET:.0f} of Python's peak memory.
+
+{table}
+
+{summary}.
+{SAVERS_END}"""
+
+    elapsed = time.perf_counter() - started
+    log(f"total {elapsed:.0f} s")
+    if not args.no_write:
+        path = HERE / "RESULTS.md"
+        old = path.read_text() if path.exists() else ""
+        if plain_text is None:
+            # Keep the previous no-saver part (a file from before the sections: all of its body).
+            plain_text = section(old, NO_SAVER_BEGIN, NO_SAVER_END)
+            if plain_text is None and old and SAVERS_BEGIN not in old:
+                body = old.split("\n", 1)[1].strip() if "\n" in old else ""
+                plain_text = f"{NO_SAVER_BEGIN}\n## Without a checkpointer\n\n{body}\n{NO_SAVER_END}"
+        if saver_text is None:
+            saver_text = section(old, SAVERS_BEGIN, SAVERS_END)
+        m = machine()
+        text = f"""# Stategraph vs Python LangGraph
+
+Written {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by `benches/compare/compare.py` (this run: {' '.join(sys.argv[1:]) or 'all'}; {elapsed:.0f} s).
+A part not run this time is kept from the previous file, with its own date.
+
+- Machine: {m['cpu']}, {m['nproc']} logical CPUs (`nproc`), {m['os']}; other work on the machine
+  (other builds) slows both sides, see the load averages.
+- Python {m['python']}, langgraph {m['langgraph']}; {m['rustc']}, `--release`; commit {m['commit']}
+
+{plain_text or ''}
+
+{saver_text or ''}
 """
-        (HERE / "RESULTS.md").write_text(text)
-        log(f"wrote {HERE / 'RESULTS.md'}")
-    bad = [n for n, v in verdicts.items() if not v.startswith("equal")]
+        path.write_text(text)
+        log(f"wrote {path}")
     return 1 if bad else 0
+
+
+def pkg_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The benchmark shapes, built in Python LangGraph.
 
-Each function returns ``(compiled_graph, input)``. The Rust twins live in ``benches/shapes.rs``;
+Each function returns ``(compiled_graph, input)``; given a checkpointer, the outer graph is
+compiled with it (a subgraph inherits it, as in LangGraph). The Rust twins live in ``benches/shapes.rs``;
 keep the two files in step (same nodes, edges, state keys, reducers, and data written), since
 ``compare.py`` checks that both produce the same final state.
 
@@ -43,7 +44,7 @@ def lcg_letters(count: int, length: int, seed: int = 12345) -> list[list[str]]:
 # --- sequential_N: a chain of N nodes, each appending its name and incrementing a counter ------
 
 
-def sequential(n: int):
+def sequential(n: int, checkpointer=None):
     class State(TypedDict):
         messages: Annotated[list, operator.add]
         count: Annotated[int, operator.add]
@@ -60,13 +61,13 @@ def sequential(n: int):
         builder.add_edge(prev, name)
         prev = name
     builder.add_edge(prev, END)
-    return builder.compile(), {"messages": [], "count": 0}
+    return builder.compile(checkpointer=checkpointer), {"messages": [], "count": 0}
 
 
 # --- fanout_static_100: one node with N plain edges to N workers, joined back into one node ----
 
 
-def fanout_static(n: int):
+def fanout_static(n: int, checkpointer=None):
     class State(TypedDict):
         results: Annotated[list, operator.add]
         total: int
@@ -95,13 +96,13 @@ def fanout_static(n: int):
     builder.add_node("join", join)
     builder.add_edge(workers, "join")
     builder.add_edge("join", END)
-    return builder.compile(), {"results": []}
+    return builder.compile(checkpointer=checkpointer), {"results": []}
 
 
 # --- fanout_to_subgraph_Nx: LangGraph's shape; Send each subject to a 12-step subgraph ---------
 
 
-def fanout_to_subgraph(n: int):
+def fanout_to_subgraph(n: int, checkpointer=None):
     class OverallState(TypedDict):
         subjects: list[str]
         jokes: Annotated[list[str], operator.add]
@@ -145,7 +146,7 @@ def fanout_to_subgraph(n: int):
     builder.add_node("generate_joke", subgraphc)
     builder.add_conditional_edges(START, continue_to_jokes)
     builder.add_edge("generate_joke", END)
-    return builder.compile(), {"subjects": lcg_letters(n, 1000)}
+    return builder.compile(checkpointer=checkpointer), {"subjects": lcg_letters(n, 1000)}
 
 
 # --- react_agent_Nx: a scripted model calls a tool N times, then answers -----------------------
@@ -156,7 +157,7 @@ def query_for(i: int) -> str:
     return f"{i:036d}" * 100
 
 
-def react_agent(n: int):
+def react_agent(n: int, checkpointer=None):
     class State(TypedDict):
         messages: Annotated[list, operator.add]
 
@@ -203,7 +204,7 @@ def react_agent(n: int):
     builder.add_edge(START, "agent")
     builder.add_conditional_edges("agent", should_continue, ["tools", END])
     builder.add_edge("tools", "agent")
-    return builder.compile(), {"messages": [{"role": "human", "id": "human-0", "content": "hi?"}]}
+    return builder.compile(checkpointer=checkpointer), {"messages": [{"role": "human", "id": "human-0", "content": "hi?"}]}
 
 
 # --- wide_state_KxN: LangGraph's shape, 16 keys with assorted reducers, looped until len > N ---
@@ -216,7 +217,7 @@ def wide_message(outer: int, inner: int) -> dict:
     }
 
 
-def wide_state(n: int, outer: int, inner: int):
+def wide_state(n: int, outer: int, inner: int, checkpointer=None):
     @dataclass(kw_only=True)
     class State:
         messages: Annotated[list, operator.add] = field(default_factory=list)
@@ -275,20 +276,21 @@ def wide_state(n: int, outer: int, inner: int):
     builder.add_edge("five", "six")
     builder.add_node("six", partial(read_write, "responses", ["messages"]))
     builder.add_conditional_edges("six", lambda state: END if len(state.messages) > n else "one")
-    return builder.compile(), {"messages": [wide_message(outer, inner)]}
+    return builder.compile(checkpointer=checkpointer), {"messages": [wide_message(outer, inner)]}
 
 
 # Keys whose values are random strings of a given length (compared by length only).
 RANDOM_STRING_KEYS = ("primary_issue_medium", "email_thread_id", "bot_id")
 
+# name -> f(checkpointer=None) -> (compiled graph, input)
 SHAPES: dict[str, Any] = {
-    "sequential_10": lambda: sequential(10),
-    "sequential_1000": lambda: sequential(1000),
-    "fanout_static_100": lambda: fanout_static(100),
-    "fanout_to_subgraph_10x": lambda: fanout_to_subgraph(10),
-    "fanout_to_subgraph_100x": lambda: fanout_to_subgraph(100),
-    "react_agent_10x": lambda: react_agent(10),
-    "react_agent_100x": lambda: react_agent(100),
-    "wide_state_25x300": lambda: wide_state(300, 5, 5),
-    "wide_state_15x600": lambda: wide_state(600, 3, 5),
+    "sequential_10": lambda cp=None: sequential(10, cp),
+    "sequential_1000": lambda cp=None: sequential(1000, cp),
+    "fanout_static_100": lambda cp=None: fanout_static(100, cp),
+    "fanout_to_subgraph_10x": lambda cp=None: fanout_to_subgraph(10, cp),
+    "fanout_to_subgraph_100x": lambda cp=None: fanout_to_subgraph(100, cp),
+    "react_agent_10x": lambda cp=None: react_agent(10, cp),
+    "react_agent_100x": lambda cp=None: react_agent(100, cp),
+    "wide_state_25x300": lambda cp=None: wide_state(300, 5, 5, cp),
+    "wide_state_15x600": lambda cp=None: wide_state(600, 3, 5, cp),
 }
