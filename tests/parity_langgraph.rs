@@ -12,10 +12,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Map, Value, json};
+use stategraph::checkpoint::{CheckpointConfig, Checkpointer, InMemorySaver, ListFilter};
 use stategraph::{
     ChannelSpec, Command, CommandGraph, CompileOptions, CompiledGraph, Error, Goto, Managed, NodeContext, NodeError,
     NodeOptions, NodeOutput, PathMap, Reducer, RetryPolicy, Route, RunConfig, Schema, Send, State, StateGraph,
-    StreamMode, StreamOptions,
+    StateSnapshot, StreamMode, StreamOptions,
 };
 
 fn main() {
@@ -78,6 +79,10 @@ async fn check_case(case: &Value, fixture: &Value) -> Result<(), Failed> {
         return Err(format!("compile failed: {e}").into());
     }
     let overrides = expect.and_then(|e| e.get("runs")).and_then(Value::as_object);
+    if case.get("script").is_some() {
+        let recorded = overrides.and_then(|o| o.get("script")).unwrap_or(&fixture["runs"]["script"]);
+        return check_script(case, recorded).await;
+    }
     let runs = fixture["runs"].as_object().ok_or("fixture has no runs")?;
     let mut failures = Vec::new();
     for (mode, recorded) in runs {
@@ -123,6 +128,171 @@ async fn check_case(case: &Value, fixture: &Value) -> Result<(), Failed> {
         }
     }
     if failures.is_empty() { Ok(()) } else { Err(failures.join("\n").into()) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scripts: several operations on one thread with a checkpointer (record.py's `run_script`)
+
+async fn check_script(case: &Value, recorded: &Value) -> Result<(), Failed> {
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let list = |k: &str| -> Vec<String> {
+        case.get(k)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let options = CompileOptions {
+        allow_unreachable: true,
+        checkpointer: Some(saver),
+        interrupt_before: list("interrupt_before"),
+        interrupt_after: list("interrupt_after"),
+        ..CompileOptions::default()
+    };
+    let graph = build_with(case, options).map_err(|e| e.to_string())?;
+    let thread = CheckpointConfig::thread("parity");
+    let mut base = RunConfig::new().with_thread("parity");
+    if let Some(limit) = case.pointer("/config/recursion_limit").and_then(Value::as_u64) {
+        base = base.with_recursion_limit(limit as usize);
+    }
+    if let Some(ctx) = case.get("context").filter(|v| !v.is_null()) {
+        base = base.with_context(ctx.clone());
+    }
+    if let Some(d) = case.get("durability").and_then(Value::as_str) {
+        base = base.with_durability(serde_json::from_value(json!(d)).map_err(|e| e.to_string())?);
+    }
+    let mut ours = Vec::new();
+    for op in case["script"].as_array().ok_or("script is not a list")? {
+        let kind = op["op"].as_str().unwrap_or_default();
+        let mut out = Map::new();
+        out.insert("op".into(), json!(kind));
+        let (config, at) = match op.get("at").and_then(Value::as_u64) {
+            Some(i) => {
+                let history =
+                    graph.get_state_history(&thread, ListFilter::default()).await.map_err(|e| e.to_string())?;
+                let c = history.get(i as usize).ok_or("history index out of range")?.config.clone();
+                (c, true)
+            }
+            None => (thread.clone(), false),
+        };
+        let mut run_config = base.clone();
+        if at {
+            run_config.checkpoint_id = config.checkpoint_id;
+        }
+        let result: Result<(), Error> = async {
+            match kind {
+                "invoke" => {
+                    let input = script_input(&graph, &thread, op.get("input")).await?;
+                    out.insert("output".into(), graph.invoke(input, run_config).await?.to_json());
+                }
+                "stream" => {
+                    let input = script_input(&graph, &thread, op.get("input")).await?;
+                    let mode: StreamMode = op.get("mode").and_then(Value::as_str).unwrap_or("updates").parse().unwrap();
+                    let mut stream = graph.stream(input, run_config, StreamOptions::mode(mode));
+                    let mut chunks = Vec::new();
+                    while let Some(item) = stream.next().await {
+                        chunks.push(item?.data.to_json());
+                    }
+                    out.insert("chunks".into(), Value::Array(chunks));
+                }
+                "get_state" => {
+                    out.insert("state".into(), snapshot_json(&graph.get_state(&config).await?));
+                }
+                "history" => {
+                    let h = graph.get_state_history(&config, ListFilter::default()).await?;
+                    out.insert("history".into(), Value::Array(h.iter().map(snapshot_json).collect()));
+                }
+                "update_state" => {
+                    let values = op.get("values").cloned().unwrap_or(Value::Null);
+                    graph.update_state(&config, values, op.get("as_node").and_then(Value::as_str)).await?;
+                }
+                other => panic!("unknown script op {other}"),
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            out.insert("error".into(), json!({"type": e.langgraph_name(), "message": e.to_string()}));
+        }
+        ours.push(Value::Object(out));
+    }
+    let (ours, recorded) = (normalise(Value::Array(ours)), normalise(recorded.clone()));
+    if ours == recorded {
+        return Ok(());
+    }
+    let mut failures = Vec::new();
+    for (i, (o, r)) in ours.as_array().unwrap().iter().zip(recorded.as_array().into_iter().flatten()).enumerate() {
+        if o != r {
+            failures.push(format!(
+                "[script op {i}] differs\n  LangGraph: {}\n  Stategraph: {}",
+                serde_json::to_string(r).unwrap(),
+                serde_json::to_string(o).unwrap()
+            ));
+        }
+    }
+    if failures.is_empty() {
+        failures.push(format!(
+            "script lengths differ: ours {}, LangGraph {}",
+            ours.as_array().unwrap().len(),
+            recorded.as_array().map_or(0, Vec::len)
+        ));
+    }
+    Err(failures.join("\n").into())
+}
+
+async fn script_input(
+    graph: &CompiledGraph,
+    thread: &CheckpointConfig,
+    v: Option<&Value>,
+) -> Result<stategraph::Input, Error> {
+    Ok(match v {
+        Some(Value::Object(m)) if m.contains_key("$command") => {
+            stategraph::Input::Command(command_from(&m["$command"], &Env::empty()))
+        }
+        Some(Value::Object(m)) if m.len() == 1 && m.contains_key("$resume") => {
+            stategraph::Input::Command(Command::new().resume(m["$resume"].clone()))
+        }
+        Some(Value::Object(m)) if m.len() == 1 && m.contains_key("$resume_all") => {
+            let prefix = m["$resume_all"].clone();
+            let pending = graph.get_state(thread).await?.interrupts;
+            let answers: Vec<(String, stategraph::Value)> = pending
+                .iter()
+                .map(|i| (i.id.clone(), stategraph::Value::from(json!([prefix.clone(), i.value.to_json()]))))
+                .collect();
+            stategraph::Input::Command(Command::new().resume_map(answers))
+        }
+        Some(v) => stategraph::Input::from(v.clone()),
+        None => stategraph::Input::from(Value::Null),
+    })
+}
+
+fn snapshot_json(s: &StateSnapshot) -> Value {
+    let tasks: Vec<Value> = s
+        .tasks
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name,
+                // LangGraph shows the exception's repr: `ValueError('boom')`.
+                "error": t.error.as_ref().map(|e| format!(
+                    "{}({:?})",
+                    e.get("type").and_then(|v| v.as_str()).unwrap_or("Exception"),
+                    e.get("message").and_then(|v| v.as_str()).unwrap_or_default()
+                ).replace('"', "'")),
+                "interrupts": t.interrupts.iter().map(|i| i.value.to_json()).collect::<Vec<_>>(),
+                "result": t.result.as_ref().map(|r| r.to_json()),
+            })
+        })
+        .collect();
+    json!({
+        "values": s.values.to_json(),
+        "next": s.next,
+        "source": s.metadata.as_ref().map(|m| json!(m.source)),
+        "step": s.metadata.as_ref().map(|m| m.step),
+        "tasks": tasks,
+        "interrupts": s.interrupts.iter().map(|i| i.value.to_json()).collect::<Vec<_>>(),
+    })
 }
 
 /// How record.py shapes the chunks of a run.
@@ -220,10 +390,20 @@ fn normalise(v: Value) -> Value {
 // Building a graph from a case
 
 fn build(spec: &Value, allow_unreachable: bool) -> stategraph::Result<CompiledGraph> {
-    build_graph(spec, spec.get("subgraphs").unwrap_or(&Value::Null), allow_unreachable)
+    build_with(spec, CompileOptions { allow_unreachable, ..CompileOptions::default() })
+}
+
+fn build_with(spec: &Value, options: CompileOptions) -> stategraph::Result<CompiledGraph> {
+    build_graph_with(spec, spec.get("subgraphs").unwrap_or(&Value::Null), options)
 }
 
 fn build_graph(spec: &Value, all_subgraphs: &Value, allow_unreachable: bool) -> stategraph::Result<CompiledGraph> {
+    build_graph_with(spec, all_subgraphs, CompileOptions { allow_unreachable, ..CompileOptions::default() })
+}
+
+fn build_graph_with(spec: &Value, all_subgraphs: &Value, options: CompileOptions) -> stategraph::Result<CompiledGraph> {
+    let allow_unreachable = options.allow_unreachable;
+    let compile_options = options;
     // Subgraphs may be defined at the top level or next to the graph that uses them.
     let mut subgraph_specs = all_subgraphs.as_object().cloned().unwrap_or_default();
     if let Some(local) = spec.get("subgraphs").and_then(Value::as_object) {
@@ -298,7 +478,7 @@ fn build_graph(spec: &Value, all_subgraphs: &Value, allow_unreachable: bool) -> 
         };
         graph.add_router(source, Arc::new(move |s: &State| Ok(route(&router, s))), path_map);
     }
-    graph.compile_with(CompileOptions { allow_unreachable, ..Default::default() })
+    graph.compile_with(compile_options)
 }
 
 fn schema(spec: &Value) -> Schema {
@@ -446,10 +626,18 @@ impl Behaviour {
             state: input.to_value().to_json(),
             context: ctx.context().to_json(),
             result: Value::Null,
+            resume: Value::Null,
             node: ctx.node().to_owned(),
         };
         for c in spec.get("custom").and_then(Value::as_array).into_iter().flatten() {
             ctx.write(eval(c, &env));
+        }
+        if let Some(questions) = spec.get("interrupt").and_then(Value::as_array) {
+            let mut answers = Vec::new();
+            for q in questions {
+                answers.push(ctx.interrupt(eval(q, &env))?.to_json());
+            }
+            env.resume = Value::Array(answers);
         }
         if let (Some(sub), Some(inv)) = (&self.invoked, spec.get("invoke_subgraph")) {
             let sub_input = eval(&inv["input"], &env);
@@ -499,7 +687,13 @@ fn gotos(spec: &Value, env: &Env) -> Vec<Goto> {
 }
 
 fn route(spec: &Value, state: &State) -> Route {
-    let env = Env { state: state.to_value().to_json(), context: Value::Null, result: Value::Null, node: String::new() };
+    let env = Env {
+        state: state.to_value().to_json(),
+        context: Value::Null,
+        result: Value::Null,
+        resume: Value::Null,
+        node: String::new(),
+    };
     Route(route_value(spec, &env))
 }
 
@@ -537,12 +731,13 @@ struct Env {
     state: Value,
     context: Value,
     result: Value,
+    resume: Value,
     node: String,
 }
 
 impl Env {
     fn empty() -> Env {
-        Env { state: json!({}), context: Value::Null, result: Value::Null, node: String::new() }
+        Env { state: json!({}), context: Value::Null, result: Value::Null, resume: Value::Null, node: String::new() }
     }
 }
 
@@ -588,6 +783,7 @@ fn reference(s: &str, env: &Env, item: Option<&Value>) -> Value {
         "state" => &env.state,
         "context" => &env.context,
         "result" => &env.result,
+        "resume" => &env.resume,
         "node" => return Value::String(env.node.clone()),
         "item" => item.unwrap_or(&Value::Null),
         other => panic!("unknown reference ${other}"),

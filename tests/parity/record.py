@@ -36,7 +36,8 @@ from langgraph.graph import StateGraph
 from langgraph.managed import IsLastStep, RemainingSteps
 from langgraph.pregel._retry import run_with_retry
 from langgraph.runtime import get_runtime
-from langgraph.types import Command, RetryPolicy, Send
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command, Interrupt, RetryPolicy, Send, interrupt
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "cases"
@@ -276,7 +277,7 @@ EXCEPTIONS: dict[str, type[Exception]] = {
 
 NODE_FIELDS = {
     "update", "command", "return_none", "fail", "retry", "defer", "custom", "subgraph",
-    "invoke_subgraph", "input_keys", "metadata",
+    "invoke_subgraph", "input_keys", "metadata", "interrupt",
 }
 
 
@@ -313,6 +314,8 @@ def make_node(name: str, spec: dict, subgraphs: Callable[[str], Any]) -> Callabl
             writer = get_stream_writer()
             for value in spec["custom"]:
                 writer(evaluate(value, env))
+        if spec.get("interrupt"):
+            env["resume"] = [interrupt(evaluate(value, env)) for value in spec["interrupt"]]
         if nested is not None:
             env["result"] = nested_graph.invoke(evaluate(nested.get("input", "$state"), env))
             if "update" not in nested:
@@ -439,6 +442,9 @@ def to_json(value: Any) -> Any:
 
 
 def normalise(value: Any) -> Any:
+    if isinstance(value, Interrupt):
+        # Interrupt ids hash task ids, which hash random checkpoint ids.
+        return {"value": normalise(value.value)}
     if isinstance(value, dict):
         return {k: normalise(v) for k, v in value.items() if k not in VOLATILE_KEYS}
     if isinstance(value, (list, tuple)):
@@ -504,6 +510,90 @@ def run(case: dict, mode: str) -> dict[str, Any]:
     return {"chunks": chunks, "error": None}
 
 
+# --------------------------------------------------------------------------------------------------
+# Scripts: several operations on one thread with a checkpointer
+# --------------------------------------------------------------------------------------------------
+
+THREAD = {"configurable": {"thread_id": "parity"}}
+SCRIPT_OPS = {"invoke", "stream", "get_state", "history", "update_state"}
+
+
+def snapshot(s: Any) -> dict[str, Any]:
+    """A StateSnapshot without what is random (ids, times)."""
+    return {
+        "values": normalise(s.values),
+        "next": list(s.next),
+        "source": (s.metadata or {}).get("source"),
+        "step": (s.metadata or {}).get("step"),
+        "tasks": [
+            {
+                "name": t.name,
+                # LangGraph 1.2 keeps a task's error in snapshots as the exception's repr.
+                "error": None if t.error is None else (t.error if isinstance(t.error, str) else repr(t.error)),
+                "interrupts": [normalise(i.value) for i in t.interrupts],
+                "result": normalise(t.result),
+            }
+            for t in s.tasks
+        ],
+        "interrupts": [normalise(i.value) for i in s.interrupts],
+    }
+
+
+def history_config(graph, index: int) -> dict:
+    """The config of the `index`-th checkpoint of the thread's history (newest first)."""
+    return list(graph.get_state_history(THREAD))[index].config
+
+
+def script_input(graph, value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"$resume"}:
+        return Command(resume=value["$resume"])
+    if isinstance(value, dict) and set(value) == {"$resume_all"}:
+        pending = graph.get_state(THREAD).interrupts
+        return Command(resume={i.id: [value["$resume_all"], i.value] for i in pending})
+    return graph_input(value)
+
+
+def run_script(case: dict) -> list[dict[str, Any]]:
+    context = case.get("context")
+    graph = build(case, {}, dict if context is not None else None).compile(
+        checkpointer=InMemorySaver(),
+        interrupt_before=case.get("interrupt_before"),
+        interrupt_after=case.get("interrupt_after"),
+    )
+    kwargs: dict[str, Any] = {"context": context} if context is not None else {}
+    if case.get("durability"):
+        kwargs["durability"] = case["durability"]
+    results: list[dict[str, Any]] = []
+    for op in case["script"]:
+        kind = op.get("op")
+        if kind not in SCRIPT_OPS:
+            raise CaseError(f"unknown script op {kind!r}")
+        config = history_config(graph, op["at"]) if "at" in op else THREAD
+        config = {**config, **(case.get("config") or {})}
+        out: dict[str, Any] = {"op": kind}
+        try:
+            if kind == "invoke":
+                out["output"] = normalise(graph.invoke(script_input(graph, op.get("input")), config, **kwargs))
+            elif kind == "stream":
+                out["chunks"] = [
+                    normalise(c)
+                    for c in graph.stream(script_input(graph, op.get("input")), config,
+                                          stream_mode=op.get("mode", "updates"), **kwargs)
+                ]
+            elif kind == "get_state":
+                out["state"] = snapshot(graph.get_state(config))
+            elif kind == "history":
+                out["history"] = [snapshot(s) for s in graph.get_state_history(config)]
+            elif kind == "update_state":
+                graph.update_state(config, op.get("values"), as_node=op.get("as_node"))
+        except CaseError:
+            raise
+        except Exception as exc:  # the error is the observation
+            out["error"] = error(exc)
+        results.append(out)
+    return results
+
+
 def record(case: dict) -> dict[str, Any]:
     fixture: dict[str, Any] = {
         "case": case["name"],
@@ -519,6 +609,9 @@ def record(case: dict) -> dict[str, Any]:
         fixture["compile_error"] = error(exc)
         return fixture
 
+    if "script" in case:
+        fixture["runs"]["script"] = run_script(case)
+        return fixture
     modes = case.get("modes") or DEFAULT_MODES + (["custom"] if uses_custom(case) else [])
     if case.get("subgraphs_stream"):
         modes = [*modes, "subgraphs_updates"]
@@ -547,7 +640,7 @@ def main(argv: list[str]) -> int:
         changed = not path.exists() or path.read_text() != text
         path.write_text(text)
         summary = fixture["compile_error"]["type"] if fixture["compile_error"] else ", ".join(
-            f"{mode}{'!' if res['error'] else ''}" for mode, res in fixture["runs"].items()
+            f"{mode}{'!' if isinstance(res, dict) and res['error'] else ''}" for mode, res in fixture["runs"].items()
         )
         print(f"{'wrote' if changed else 'same '} {name}: {summary}")
     if not argv:

@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 
 use crate::stream::{Sink, StreamMode};
 use crate::types::{Durability, Interrupt};
-use stategraph_checkpoint::{CheckpointConfig, CheckpointId, Checkpointer};
 use crate::{Error, Result};
+use stategraph_checkpoint::{CheckpointConfig, CheckpointId, Checkpointer};
 
 /// The default recursion limit (supersteps per run), LangGraph 1.2's: high enough that only a
 /// runaway loop hits it.

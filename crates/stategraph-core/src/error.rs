@@ -270,7 +270,14 @@ impl NodeError {
     /// A plain node error. The default retry policy retries it (like an unclassified exception in
     /// LangGraph).
     pub fn new(message: impl Into<String>) -> Self {
-        NodeError { message: message.into(), kind: "Exception", retryable: None, source: None, parent_command: None, interrupts: None }
+        NodeError {
+            message: message.into(),
+            kind: "Exception",
+            retryable: None,
+            source: None,
+            parent_command: None,
+            interrupts: None,
+        }
     }
 
     /// An error that is a bug or bad input, never worth retrying by default (LangGraph does not

@@ -64,7 +64,9 @@ impl CompiledGraph {
     pub async fn get_state(&self, config: &CheckpointConfig) -> Result<StateSnapshot> {
         let saver = self.saver()?;
         match saver.get_tuple(config).await? {
-            Some(t) => Ok(snapshot(&self.inner, &t)),
+            // Like LangGraph, the latest state shows the writes of tasks that finished in a step
+            // that did not complete (a sibling failed or paused); a past checkpoint does not.
+            Some(t) => Ok(snapshot(&self.inner, &t, config.checkpoint_id.is_none())),
             None => Ok(StateSnapshot {
                 values: Value::from(Map::new()),
                 next: Vec::new(),
@@ -87,7 +89,7 @@ impl CompiledGraph {
             checkpoint_ns: Some(config.checkpoint_ns.clone()),
             ..filter
         };
-        Ok(saver.list(&filter).await?.iter().map(|t| snapshot(&self.inner, t)).collect())
+        Ok(saver.list(&filter).await?.iter().map(|t| snapshot(&self.inner, t, false)).collect())
     }
 
     /// Writes `values` to the thread's state as if node `as_node` had returned them, and saves a
@@ -110,7 +112,12 @@ impl CompiledGraph {
                 let (ch, cp) = persist::restore(g, &t.checkpoint);
                 (ch, cp, t.metadata.step, t.config.clone())
             }
-            None => (g.new_channels(), algo::Checkpoint::new(g), -1, CheckpointConfig { checkpoint_id: None, ..config.clone() }),
+            None => (
+                g.new_channels(),
+                algo::Checkpoint::new(g),
+                -1,
+                CheckpointConfig { checkpoint_id: None, ..config.clone() },
+            ),
         };
         let as_node = match as_node {
             Some(n) => n.to_owned(),
@@ -168,7 +175,9 @@ impl CompiledGraph {
             metadata.parents = t.metadata.parents.clone();
         }
         let saved_versions: Vec<u64> = match &saved {
-            Some(t) => g.channels.iter().map(|c| t.checkpoint.channel_versions.get(&*c.name).copied().unwrap_or(0)).collect(),
+            Some(t) => {
+                g.channels.iter().map(|c| t.checkpoint.channel_versions.get(&*c.name).copied().unwrap_or(0)).collect()
+            }
             None => Vec::new(),
         };
         let nv = persist::new_versions(g, &cp.versions, &saved_versions);
@@ -198,7 +207,7 @@ fn last_writer(g: &GraphInner, cp: &algo::Checkpoint) -> Result<String> {
 }
 
 /// The snapshot of one stored checkpoint.
-fn snapshot(g: &GraphInner, t: &CheckpointTuple) -> StateSnapshot {
+fn snapshot(g: &GraphInner, t: &CheckpointTuple, apply_pending: bool) -> StateSnapshot {
     let (mut channels, mut cp) = persist::restore(g, &t.checkpoint);
     let null: Vec<(usize, Value)> = t
         .pending_writes
@@ -213,7 +222,14 @@ fn snapshot(g: &GraphInner, t: &CheckpointTuple) -> StateSnapshot {
         }
     }
     let step = t.metadata.step + 1;
-    let planned = algo::prepare_next_tasks(g, &channels, &cp, None, step, step + 1, &t.config.checkpoint_ns);
+    let mut planned = algo::prepare_next_tasks(g, &channels, &cp, None, step, step + 1, &t.config.checkpoint_ns);
+    // Sends first, then nodes in the order they were added (LangGraph's snapshot order).
+    planned.sort_by_key(|p| match p.path {
+        TaskPath::Push(i) => (0, i),
+        _ => (1, p.node),
+    });
+    let special = |c: &str| c == ERROR || c == INTERRUPT || c == stategraph_checkpoint::RESUME;
+    let mut finished: Vec<TaskWrites> = Vec::new();
     let mut tasks = Vec::with_capacity(planned.len());
     let mut interrupts = Vec::new();
     for p in &planned {
@@ -225,14 +241,24 @@ fn snapshot(g: &GraphInner, t: &CheckpointTuple) -> StateSnapshot {
             .flat_map(|w| w.value.as_array().map(|a| a.to_vec()).unwrap_or_default())
             .filter_map(|v| Interrupt::from_value(&v))
             .collect();
-        let result = (error.is_none() && task_interrupts.is_empty() && !mine.is_empty()).then(|| {
-            let m: Map = mine
-                .iter()
-                .filter(|w| g.channel(&w.channel).is_some_and(|c| g.channels[c].role != ChannelRole::Internal))
-                .map(|w| (Arc::from(w.channel.as_str()), w.value.clone()))
-                .collect();
-            Value::from(m)
-        });
+        let state_writes: Map = mine
+            .iter()
+            .filter(|w| g.channel(&w.channel).is_some_and(|c| g.channels[c].role != ChannelRole::Internal))
+            .map(|w| (Arc::from(w.channel.as_str()), w.value.clone()))
+            .collect();
+        let result = (!state_writes.is_empty()).then(|| Value::from(state_writes));
+        if apply_pending
+            && mine.iter().any(|w| !special(&w.channel))
+            && !mine.iter().any(|w| special(&w.channel) && w.channel != stategraph_checkpoint::RESUME)
+        {
+            let writes = mine.iter().filter_map(|w| g.channel(&w.channel).map(|c| (c, w.value.clone()))).collect();
+            finished.push(TaskWrites {
+                path: p.path.clone(),
+                node: Some(p.node),
+                pull: matches!(p.path, TaskPath::Pull(_)),
+                writes,
+            });
+        }
         interrupts.extend(task_interrupts.iter().cloned());
         tasks.push(TaskSnapshot {
             id: p.id.clone(),
@@ -242,9 +268,15 @@ fn snapshot(g: &GraphInner, t: &CheckpointTuple) -> StateSnapshot {
             result,
         });
     }
+    let done: Vec<TaskPath> = finished.iter().map(|w| w.path.clone()).collect();
+    if !finished.is_empty()
+        && let Err(e) = algo::apply_writes(g, &mut channels, &mut cp, &mut finished)
+    {
+        tracing::warn!(error = %e, "pending writes could not be applied to the snapshot");
+    }
     StateSnapshot {
         values: algo::read_channels(g, &channels, &g.output_keys),
-        next: planned.iter().map(|p| g.nodes[p.node].name.to_string()).collect(),
+        next: planned.iter().filter(|p| !done.contains(&p.path)).map(|p| g.nodes[p.node].name.to_string()).collect(),
         config: t.config.clone(),
         metadata: Some(t.metadata.clone()),
         created_at: Some(t.checkpoint.ts.clone()),

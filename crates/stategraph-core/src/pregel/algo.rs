@@ -33,8 +33,12 @@ pub(crate) struct Checkpoint {
     /// For each node, the version of each of its triggers it last ran on (aligned with
     /// `NodeDef::triggers`).
     pub(crate) seen: Vec<Vec<u64>>,
-    /// The highest version of any channel (the next write gets this + 1).
+    /// The highest version of any channel (the next write gets a higher one).
     pub(crate) max_version: u64,
+    /// Low bits of every version this run makes: random per run, so two branches of one thread
+    /// (a fork and its original) never give one channel the same version, which would make
+    /// them share a stored blob. LangGraph's savers add randomness for the same reason.
+    pub(crate) salt: u64,
     /// Step-scoped channels that currently hold a value: the only ones an empty step can change.
     pub(crate) live_scoped: Vec<ChannelId>,
     /// Channel versions as of the last resume after a pause (LangGraph's
@@ -50,9 +54,21 @@ impl Checkpoint {
             versions: vec![0; g.channels.len()],
             seen: g.nodes.iter().map(|n| vec![0; n.triggers.len()]).collect(),
             max_version: 0,
+            salt: rand::random::<u64>() & VERSION_SALT_MASK,
             live_scoped: Vec::new(),
             interrupt_seen: Vec::new(),
         }
+    }
+}
+
+/// Versions are `counter << 24 | salt`: ordered by the counter, unique per run by the salt.
+const VERSION_SALT_BITS: u32 = 24;
+const VERSION_SALT_MASK: u64 = (1 << VERSION_SALT_BITS) - 1;
+
+impl Checkpoint {
+    /// The version the next change of a channel gets.
+    pub(crate) fn next_version(&self) -> u64 {
+        (((self.max_version >> VERSION_SALT_BITS) + 1) << VERSION_SALT_BITS) | self.salt
     }
 }
 
@@ -321,7 +337,7 @@ pub(crate) fn apply_writes_routed(
         }
     }
 
-    let next_version = checkpoint.max_version + 1;
+    let next_version = checkpoint.next_version();
     let mut changed = false;
     let mut bump = |checkpoint: &mut Checkpoint, ch: ChannelId| {
         checkpoint.versions[ch] = next_version;

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use stategraph_checkpoint::{
-    ChannelVersions, CheckpointConfig, CheckpointId, CheckpointMetadata, Checkpointer, INTERRUPT,
-    Checkpoint as Stored,
+    ChannelVersions, Checkpoint as Stored, CheckpointConfig, CheckpointId, CheckpointMetadata, Checkpointer, INTERRUPT,
 };
 use tokio::task::JoinHandle;
 
@@ -101,7 +100,8 @@ pub(crate) fn restore(g: &GraphInner, stored: &Stored) -> (Vec<Box<dyn Channel>>
             }
         }
     }
-    cp.live_scoped = (0..channels.len()).filter(|&ch| g.channels[ch].step_scoped && channels[ch].is_available()).collect();
+    cp.live_scoped =
+        (0..channels.len()).filter(|&ch| g.channels[ch].step_scoped && channels[ch].is_available()).collect();
     (channels, cp)
 }
 
@@ -250,11 +250,8 @@ impl Persistence {
         self.flush().await?;
         if let Some((stored, metadata, parent)) = self.exit_checkpoint.take() {
             let parent = parent.unwrap_or_else(|| self.base_config());
-            let versions: Vec<u64> = g
-                .channels
-                .iter()
-                .map(|c| stored.channel_versions.get(&*c.name).copied().unwrap_or(0))
-                .collect();
+            let versions: Vec<u64> =
+                g.channels.iter().map(|c| stored.channel_versions.get(&*c.name).copied().unwrap_or(0)).collect();
             let nv = new_versions(g, &versions, &self.saved_versions);
             put_one(&*self.saver, &parent, &stored, &metadata, &nv, true).await?;
             self.saved_versions = versions;

@@ -64,6 +64,8 @@ struct Loop {
     last_updated: Vec<ChannelId>,
     /// Scratchpad shared by tasks of runs that cannot resume (no checkpointer).
     idle_pad: Arc<Scratchpad>,
+    /// Writes of the tasks that finished in a step that paused (shown in the paused run's output).
+    paused_writes: Vec<TaskWrites>,
 }
 
 fn task_path_str(path: &TaskPath) -> String {
@@ -106,6 +108,7 @@ impl Loop {
             resume_map: None,
             last_updated: Vec::new(),
             idle_pad: Arc::new(Scratchpad::default()),
+            paused_writes: Vec::new(),
         }
     }
 
@@ -153,14 +156,7 @@ impl Loop {
             Ok(v) => saved.map(|()| v),
             Err(Error::Interrupted(interrupts)) if !self.nested() => {
                 saved?;
-                let mut out = self.output();
-                if !interrupts.is_empty() {
-                    let list: Value = interrupts.iter().map(Interrupt::to_value).collect();
-                    if let Some(m) = out.as_object_mut() {
-                        m.insert(INTERRUPT_KEY.into(), list);
-                    }
-                }
-                Ok(out)
+                self.paused_output(interrupts)
             }
             Err(e) => {
                 if let Err(save_error) = saved {
@@ -169,6 +165,34 @@ impl Loop {
                 Err(e)
             }
         }
+    }
+
+    /// The output of a paused top-level run (LangGraph's exit on `GraphInterrupt`): the state
+    /// with the writes of tasks that finished in the paused step (they are stored as pending
+    /// writes, not yet in a checkpoint), and the interrupts under `__interrupt__`.
+    fn paused_output(&mut self, interrupts: Vec<Interrupt>) -> Result<Value> {
+        let mut finished = std::mem::take(&mut self.paused_writes);
+        if !finished.is_empty() {
+            let updated = algo::apply_writes(&self.g, &mut self.channels, &mut self.checkpoint, &mut finished)?;
+            if self.sink.wants(StreamMode::Values) && updated.iter().any(|c| self.g.output_keys.contains(c)) {
+                self.sink.emit(StreamMode::Values, self.output());
+            }
+        }
+        let mut out = self.output();
+        if interrupts.is_empty() {
+            if self.sink.wants(StreamMode::Updates) {
+                self.sink.emit(StreamMode::Updates, obj! { INTERRUPT_KEY => Value::array() });
+            }
+            return Ok(out);
+        }
+        let list: Value = interrupts.iter().map(Interrupt::to_value).collect();
+        if let Some(m) = out.as_object_mut() {
+            m.insert(INTERRUPT_KEY.into(), list);
+        }
+        if self.sink.wants(StreamMode::Values) {
+            self.sink.emit(StreamMode::Values, out.clone());
+        }
+        Ok(out)
     }
 
     async fn run_inner(&mut self, input: Input) -> Result<Value> {
@@ -296,7 +320,8 @@ impl Loop {
 
         if self.resuming {
             self.checkpoint.interrupt_seen = self.checkpoint.versions.clone();
-            let forks = time_travel && !matches!(loaded_source, Some(CheckpointSource::Update | CheckpointSource::Fork));
+            let forks =
+                time_travel && !matches!(loaded_source, Some(CheckpointSource::Update | CheckpointSource::Fork));
             if forks {
                 self.pending.retain(|w| w.channel != INTERRUPT);
                 if let Some(p) = &self.persist {
@@ -397,7 +422,11 @@ impl Loop {
         if let Some(p) = &self.persist {
             p.lock()
                 .await
-                .put_writes(TaskWritesRecord { task_id: NULL_TASK_ID.to_owned(), task_path: String::new(), writes: all })
+                .put_writes(TaskWritesRecord {
+                    task_id: NULL_TASK_ID.to_owned(),
+                    task_path: String::new(),
+                    writes: all,
+                })
                 .await?;
         }
         Ok(())
@@ -511,6 +540,7 @@ impl Loop {
             return Err(e);
         }
         if !interrupts.is_empty() {
+            self.paused_writes = done;
             return Err(Error::Interrupted(interrupts));
         }
         algo::apply_writes(&self.g, &mut self.channels, &mut self.checkpoint, &mut done)
