@@ -5,6 +5,10 @@
 //! GIN-indexed). Any number of processes may write different threads at once: every write is one
 //! transaction of idempotent upserts keyed by thread.
 //!
+//! [`Checkpointer::put_next`] serialises writers of one (thread, namespace) with a transaction
+//! advisory lock and compares the latest id under it, so of two runners (in any processes)
+//! continuing one thread exactly one wins; the other gets `SG107`.
+//!
 //! ```
 //! use stategraph_checkpoint::{Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointSource, Checkpointer};
 //! use stategraph_checkpoint_postgres::{PostgresOptions, PostgresSaver};

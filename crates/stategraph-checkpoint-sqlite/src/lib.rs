@@ -5,6 +5,10 @@
 //! from several processes queue instead of failing, and versioned migrations embedded in the
 //! binary. Every commit is fsynced by default ([`Durability::Sync`], `synchronous=FULL`).
 //!
+//! [`Checkpointer::put_next`] checks that its parent is still the thread's latest checkpoint
+//! inside the `BEGIN IMMEDIATE` transaction, so of two runners continuing one thread exactly one
+//! wins, even when they are separate processes on the same file; the other gets `SG107`.
+//!
 //! ```
 //! use stategraph_checkpoint::{Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointSource, Checkpointer};
 //! use stategraph_checkpoint_sqlite::SqliteSaver;

@@ -15,8 +15,9 @@ use crate::types::{
 /// `Arc<dyn Checkpointer>`. Every implementation must pass the conformance suite in `testkit`.
 ///
 /// When the engine calls what:
-/// - after the input and after every step: [`put`](Checkpointer::put), with the versions that
-///   changed since the previous checkpoint, parented on the config the previous `put` returned;
+/// - after the input and after every step: [`put_next`](Checkpointer::put_next), with the
+///   versions that changed since the previous checkpoint, parented on the config the previous
+///   call returned (on SG107 the run stops: another runner continued the thread);
 /// - as each task of a step finishes (before the step's writes are applied):
 ///   [`put_writes`](Checkpointer::put_writes) under the config of the checkpoint the step started
 ///   from, so a failing sibling does not lose the finished tasks' writes;
