@@ -32,4 +32,13 @@ step "examples"
 for ex in quickstart map_reduce subgraph typed_state; do
   if [ -f "examples/$ex.rs" ]; then "$CARGO_TARGET_DIR/debug/examples/$ex" >/dev/null; echo "example $ex ok"; fi
 done
+# The persistence examples need the saver features. approval_sqlite runs twice on one file: the
+# second process resumes the run the first one paused.
+cargo build --locked -p stategraph --features sqlite,postgres --example approval_sqlite --example postgres_checkpoints
+db="$(mktemp -d)/approval.db"
+"$CARGO_TARGET_DIR/debug/examples/approval_sqlite" --db "$db" start >/dev/null
+out=$("$CARGO_TARGET_DIR/debug/examples/approval_sqlite" --db "$db" approve "looks good")
+grep -q '"published"' <<<"$out" || { echo "approval_sqlite did not resume to publish:"; echo "$out"; exit 1; }
+rm -rf "$(dirname "$db")"; echo "example approval_sqlite ok (paused, exited, resumed)"
+"$CARGO_TARGET_DIR/debug/examples/postgres_checkpoints" >/dev/null; echo "example postgres_checkpoints ok"
 step "done"
