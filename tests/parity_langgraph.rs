@@ -12,7 +12,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Map, Value, json};
-use stategraph::checkpoint::{CheckpointConfig, Checkpointer, InMemorySaver, ListFilter};
+mod support {
+    pub mod backends;
+}
+
+use stategraph::checkpoint::{CheckpointConfig, Checkpointer, ListFilter};
 use stategraph::{
     ChannelSpec, Command, CommandGraph, CompileOptions, CompiledGraph, Error, Goto, Managed, NodeContext, NodeError,
     NodeOptions, NodeOutput, PathMap, Reducer, RetryPolicy, Route, RunConfig, Schema, Send, State, StateGraph,
@@ -133,8 +137,20 @@ async fn check_case(case: &Value, fixture: &Value) -> Result<(), Failed> {
 // ---------------------------------------------------------------------------------------------
 // Scripts: several operations on one thread with a checkpointer (record.py's `run_script`)
 
+/// Runs the script on every backend (memory, SQLite, PostgreSQL); each must match the fixture
+/// (record.py checked that LangGraph's InMemorySaver and SqliteSaver agree on it).
 async fn check_script(case: &Value, recorded: &Value) -> Result<(), Failed> {
-    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let name = case["name"].as_str().unwrap_or("script");
+    let mut failures = Vec::new();
+    for backend in support::backends::backends(name).await {
+        if let Err(e) = check_script_on(case, recorded, backend.saver.clone()).await {
+            failures.push(format!("on {}: {}", backend.name, e.message().unwrap_or("failed")));
+        }
+    }
+    if failures.is_empty() { Ok(()) } else { Err(failures.join("\n").into()) }
+}
+
+async fn check_script_on(case: &Value, recorded: &Value, saver: Arc<dyn Checkpointer>) -> Result<(), Failed> {
     let list = |k: &str| -> Vec<String> {
         case.get(k)
             .and_then(Value::as_array)
@@ -151,8 +167,9 @@ async fn check_script(case: &Value, recorded: &Value) -> Result<(), Failed> {
         ..CompileOptions::default()
     };
     let graph = build_with(case, options).map_err(|e| e.to_string())?;
-    let thread = CheckpointConfig::thread("parity");
-    let mut base = RunConfig::new().with_thread("parity");
+    let thread_id = support::backends::thread("parity");
+    let thread = CheckpointConfig::thread(&thread_id);
+    let mut base = RunConfig::new().with_thread(&thread_id);
     if let Some(limit) = case.pointer("/config/recursion_limit").and_then(Value::as_u64) {
         base = base.with_recursion_limit(limit as usize);
     }

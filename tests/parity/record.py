@@ -554,9 +554,28 @@ def script_input(graph, value: Any) -> Any:
 
 
 def run_script(case: dict) -> list[dict[str, Any]]:
+    """Runs the script with InMemorySaver and with SqliteSaver; both must observe the same."""
+    import sqlite3
+    import tempfile
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    memory = run_script_with(case, InMemorySaver())
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = sqlite3.connect(f"{tmp}/parity.db", check_same_thread=False)
+        try:
+            sqlite = run_script_with(case, SqliteSaver(conn))
+        finally:
+            conn.close()
+    if dump(memory) != dump(sqlite):
+        raise CaseError(f"{case['name']}: InMemorySaver and SqliteSaver disagree:\n{dump(memory)}\n{dump(sqlite)}")
+    return memory
+
+
+def run_script_with(case: dict, saver: Any) -> list[dict[str, Any]]:
     context = case.get("context")
     graph = build(case, {}, dict if context is not None else None).compile(
-        checkpointer=InMemorySaver(),
+        checkpointer=saver,
         interrupt_before=case.get("interrupt_before"),
         interrupt_after=case.get("interrupt_after"),
     )
