@@ -268,3 +268,55 @@ async fn a_resume_value_with_two_pending_interrupts_is_an_error_and_a_map_resume
         assert_eq!(out["log"], value!(["answer-left", "answer-right"]), "{}", b.name);
     }
 }
+
+/// One thread, one runner: 1,000 runners resume one paused thread at once. Exactly one's answer
+/// ends up in the state; every other runner either gets the typed conflict error (SG081) or,
+/// having started after the winner finished, finds the run complete with the winner's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_resumes_of_one_thread_have_exactly_one_winner() {
+    const RUNNERS: usize = 1000;
+    for b in backends("concurrent_resumes").await {
+        let mut g = StateGraph::new(counter_schema());
+        g.add_node(
+            "ask",
+            |_s: State, ctx: NodeContext| async move {
+                let answer = ctx.interrupt("which?")?;
+                // Widen the window in which runners overlap.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Ok::<Value, NodeError>(value!({"answer": answer, "log": ["asked"]}))
+            },
+        );
+        g.add_edge(START, "ask");
+        g.add_edge("ask", END);
+        let graph = g.compile_with(CompileOptions::with_checkpointer(b.saver.clone())).unwrap();
+        let t = thread("race");
+        let config = RunConfig::new().with_thread(&t).with_durability(Durability::Sync);
+        graph.invoke(value!({"log": []}), config.clone()).await.unwrap();
+
+        let start = Arc::new(tokio::sync::Barrier::new(RUNNERS));
+        let mut handles = Vec::with_capacity(RUNNERS);
+        for i in 0..RUNNERS {
+            let (graph, config, start) = (graph.clone(), config.clone(), start.clone());
+            handles.push(tokio::spawn(async move {
+                start.wait().await;
+                (i, graph.invoke(Command::new().resume(i as u64), config).await)
+            }));
+        }
+        let (mut own_answer, mut conflicts, mut later) = (Vec::new(), 0, 0);
+        for h in handles {
+            let (i, r) = h.await.unwrap();
+            match r {
+                Ok(out) if out["answer"] == Value::from(i as u64) => own_answer.push(i),
+                Ok(_) => later += 1,
+                Err(e) if e.code() == "SG081" => conflicts += 1,
+                Err(e) => panic!("{}: runner {i} failed with an unexpected error: {e}", b.name),
+            }
+        }
+        assert_eq!(own_answer.len(), 1, "{}: winners {own_answer:?} (conflicts {conflicts}, later {later})", b.name);
+        let state = graph.get_state(&CheckpointConfig::thread(&t)).await.unwrap();
+        assert_eq!(state.values["answer"], Value::from(own_answer[0] as u64), "{}", b.name);
+        assert_eq!(state.values["log"], value!(["asked"]), "{}: the node's write is applied once", b.name);
+        assert!(conflicts > 0, "{}: the runners overlapped", b.name);
+        eprintln!("{}: 1 winner, {conflicts} conflicts, {later} found the run finished", b.name);
+    }
+}
