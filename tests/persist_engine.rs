@@ -320,3 +320,33 @@ async fn concurrent_resumes_of_one_thread_have_exactly_one_winner() {
         eprintln!("{}: 1 winner, {conflicts} conflicts, {later} found the run finished", b.name);
     }
 }
+
+#[test]
+fn breakpoints_must_name_nodes() {
+    let mut g = StateGraph::new(counter_schema());
+    g.add_node("one", sync_node(|_s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({}))));
+    g.add_edge(START, "one");
+    g.add_edge("one", END);
+    let err = g.compile_with(CompileOptions::default().interrupt_before(["missing"])).unwrap_err();
+    assert_eq!(err.code(), "SG001");
+    assert!(err.to_string().contains("interrupt_before"), "{err}");
+    assert!(g.compile_with(CompileOptions::default().interrupt_after(["*"])).is_ok());
+}
+
+#[tokio::test]
+async fn a_graph_with_a_checkpointer_needs_a_thread_and_resume_needs_a_checkpointer() {
+    let mut g = StateGraph::new(counter_schema());
+    g.add_node("one", sync_node(|_s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({"log": ["one"]}))));
+    g.add_edge(START, "one");
+    g.add_edge("one", END);
+    let saver: Arc<dyn Checkpointer> = Arc::new(stategraph::checkpoint::InMemorySaver::new());
+    let with = g.compile_with(CompileOptions::with_checkpointer(saver)).unwrap();
+    let err = with.invoke(value!({"log": []}), RunConfig::new()).await.unwrap_err();
+    assert_eq!(err.code(), "SG083");
+    assert!(err.to_string().contains("with_thread"), "{err}");
+    let without = g.compile().unwrap();
+    let err = without.invoke(Command::new().resume(1), RunConfig::new()).await.unwrap_err();
+    assert_eq!(err.code(), "SG083");
+    let err = without.get_state(&CheckpointConfig::thread("t")).await.unwrap_err();
+    assert_eq!(err.code(), "SG083");
+}

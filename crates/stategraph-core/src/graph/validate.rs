@@ -13,6 +13,14 @@ const RESERVED_CHARS: [char; 2] = ['|', ':'];
 pub(crate) fn validate(g: &StateGraph, options: &CompileOptions) -> crate::Result<()> {
     check_names(g)?;
     check_references(g)?;
+    for (what, nodes) in [("interrupt_before", &options.interrupt_before), ("interrupt_after", &options.interrupt_after)] {
+        if let Some(n) = nodes.iter().find(|n| *n != "*" && !g.nodes.contains_key(n.as_str())) {
+            return Err(Error::UnknownNode { node: n.clone(), context: format!("{what} breakpoint") });
+        }
+        if !nodes.is_empty() && options.checkpointer.is_none() {
+            tracing::warn!(what, "breakpoints without a checkpointer: a paused run cannot be resumed");
+        }
+    }
     let has_entry = g.edges.iter().any(|(s, _)| s == START) || g.branches.contains_key(START);
     if !has_entry {
         return Err(Error::MissingEntry);
