@@ -13,7 +13,8 @@ use std::sync::Arc;
 use serde_json::json;
 use stategraph_core::RunConfig;
 use stategraph_prebuilt::{
-    ChatModel, Message, OpenAiChat, ScriptedModel, Tool, ToolCall, ToolError, Trim, ReactAgent, coerce_messages, tool_fn,
+    ChatModel, Message, OpenAiChat, ReactAgent, ScriptedModel, Tool, ToolCall, ToolError, Trim, coerce_messages,
+    tool_fn,
 };
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -27,7 +28,8 @@ struct Arithmetic {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let add = tool_fn("add", "Adds a and b.", |x: Arithmetic| async move { Ok::<_, ToolError>(x.a + x.b) });
-    let multiply = tool_fn("multiply", "Multiplies a by b.", |x: Arithmetic| async move { Ok::<_, ToolError>(x.a * x.b) });
+    let multiply =
+        tool_fn("multiply", "Multiplies a by b.", |x: Arithmetic| async move { Ok::<_, ToolError>(x.a * x.b) });
     let tools: Vec<Arc<dyn Tool>> = vec![Arc::new(add), Arc::new(multiply)];
 
     let configured = std::env::var_os("OPENAI_API_KEY").is_some() || std::env::var_os("OPENAI_BASE_URL").is_some();

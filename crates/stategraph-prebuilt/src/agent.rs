@@ -25,8 +25,12 @@ const NEED_MORE_STEPS: &str = "Sorry, need more steps to process this request.";
 ///
 /// The graph is LangGraph's: `START → agent`, `agent → tools` when the answer has tool calls
 /// (else END), `tools → agent`. The state is [`MessagesState`] plus the managed
-/// `remaining_steps`. Options are added as builder methods, so new ones (an interrupt before
-/// the tools run, once the engine has interrupts) do not break callers.
+/// `remaining_steps`. Options are builder methods, so new ones do not break callers.
+///
+/// For human approval of tool calls, give a checkpointer ([`compile_options`](Self::compile_options))
+/// and [`interrupt_before_tools`](Self::interrupt_before_tools): a run stops before the tools
+/// run; invoking the same thread with no input runs them (approve), and `update_state` can edit
+/// or replace the AI message first (reject).
 ///
 /// ```
 /// use serde_json::json;
@@ -47,6 +51,8 @@ pub struct ReactAgent {
     pre_model: Option<Arc<dyn MessageTransform>>,
     name: Option<String>,
     handle_tool_errors: bool,
+    options: CompileOptions,
+    interrupt_before_tools: bool,
 }
 
 impl ReactAgent {
@@ -59,6 +65,8 @@ impl ReactAgent {
             pre_model: None,
             name: None,
             handle_tool_errors: true,
+            options: CompileOptions::default(),
+            interrupt_before_tools: false,
         }
     }
 
@@ -87,6 +95,21 @@ impl ReactAgent {
         self
     }
 
+    /// Compile options (a checkpointer, static interrupts, ...); the agent's name and
+    /// [`interrupt_before_tools`](Self::interrupt_before_tools) are added to them.
+    pub fn compile_options(mut self, options: CompileOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Pause every run before the tools run, so a human can approve the calls (LangGraph's
+    /// `interrupt_before=["tools"]`). Needs a checkpointer in the
+    /// [`compile_options`](Self::compile_options).
+    pub fn interrupt_before_tools(mut self, yes: bool) -> Self {
+        self.interrupt_before_tools = yes;
+        self
+    }
+
     /// The uncompiled graph, to add nodes or edges before compiling.
     pub fn graph(&self) -> StateGraph {
         let tool_node = ToolNode::new(self.tools.clone()).handle_errors(self.handle_tool_errors);
@@ -112,7 +135,13 @@ impl ReactAgent {
 
     /// Compiles the agent.
     pub fn build(self) -> stategraph_core::Result<CompiledGraph> {
-        let options = CompileOptions { name: self.name.clone(), ..CompileOptions::default() };
+        let mut options = self.options.clone();
+        if self.name.is_some() {
+            options.name = self.name.clone();
+        }
+        if self.interrupt_before_tools && !options.interrupt_before.iter().any(|n| n == TOOLS_NODE) {
+            options.interrupt_before.push(TOOLS_NODE.to_owned());
+        }
         self.graph().compile_with(options)
     }
 }

@@ -43,8 +43,10 @@
 //! # Ok::<(), stategraph_core::Error>(()) }).unwrap();
 //! ```
 //!
-//! Not yet: the `messages` stream mode (token chunks through the engine's stream) and an
-//! interrupt before tools run; both need engine support that is being written.
+//! Human approval of tool calls: [`ReactAgent::interrupt_before_tools`] with a checkpointer.
+//!
+//! Not yet: the `messages` stream mode (model tokens through the engine's stream), which needs
+//! engine support.
 #![forbid(unsafe_code)]
 
 mod add_messages;
