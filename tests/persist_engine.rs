@@ -277,15 +277,12 @@ async fn concurrent_resumes_of_one_thread_have_exactly_one_winner() {
     const RUNNERS: usize = 1000;
     for b in backends("concurrent_resumes").await {
         let mut g = StateGraph::new(counter_schema());
-        g.add_node(
-            "ask",
-            |_s: State, ctx: NodeContext| async move {
-                let answer = ctx.interrupt("which?")?;
-                // Widen the window in which runners overlap.
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                Ok::<Value, NodeError>(value!({"answer": answer, "log": ["asked"]}))
-            },
-        );
+        g.add_node("ask", |_s: State, ctx: NodeContext| async move {
+            let answer = ctx.interrupt("which?")?;
+            // Widen the window in which runners overlap.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Ok::<Value, NodeError>(value!({"answer": answer, "log": ["asked"]}))
+        });
         g.add_edge(START, "ask");
         g.add_edge("ask", END);
         let graph = g.compile_with(CompileOptions::with_checkpointer(b.saver.clone())).unwrap();
@@ -349,4 +346,41 @@ async fn a_graph_with_a_checkpointer_needs_a_thread_and_resume_needs_a_checkpoin
     assert_eq!(err.code(), "SG083");
     let err = without.get_state(&CheckpointConfig::thread("t")).await.unwrap_err();
     assert_eq!(err.code(), "SG083");
+}
+
+#[tokio::test]
+async fn get_state_with_subgraphs_shows_where_a_paused_subgraph_stands() {
+    for b in backends("subgraph_state").await {
+        let mut inner = StateGraph::new(counter_schema());
+        inner.add_node(
+            "prep",
+            sync_node(|_s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({"log": ["prep"]}))),
+        );
+        inner.add_node(
+            "ask",
+            sync_node(|_s: State, ctx: NodeContext| {
+                let a = ctx.interrupt("inner?")?;
+                Ok::<Value, NodeError>(value!({"answer": a}))
+            }),
+        );
+        inner.add_edge(START, "prep");
+        inner.add_edge("prep", "ask");
+        inner.add_edge("ask", END);
+        let inner = inner.compile().unwrap();
+        let mut outer = StateGraph::new(counter_schema());
+        outer.add_node("child", inner);
+        outer.add_edge(START, "child");
+        outer.add_edge("child", END);
+        let graph = outer.compile_with(CompileOptions::with_checkpointer(b.saver.clone())).unwrap();
+        let t = thread("subgraph_state");
+        graph.invoke(value!({"log": []}), RunConfig::new().with_thread(&t)).await.unwrap();
+        let snap = graph.get_state_with_subgraphs(&CheckpointConfig::thread(&t)).await.unwrap();
+        assert_eq!(snap.next, vec!["child"], "{}", b.name);
+        let sub = snap.tasks[0].state.as_ref().expect("the subgraph's state");
+        assert_eq!(sub.next, vec!["ask"], "{}", b.name);
+        assert_eq!(sub.values["log"], value!(["prep"]), "{}", b.name);
+        assert!(sub.config.checkpoint_ns.starts_with("child:"), "{}", sub.config.checkpoint_ns);
+        assert_eq!(sub.interrupts[0].value, Value::from("inner?"));
+        assert_eq!(sub.metadata.as_ref().unwrap().parents.len(), 1, "{}: parents name the outer checkpoint", b.name);
+    }
 }

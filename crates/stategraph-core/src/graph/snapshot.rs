@@ -48,6 +48,10 @@ pub struct TaskSnapshot {
     pub interrupts: Vec<Interrupt>,
     /// Its writes to state keys, if it finished (a resume will not run it again).
     pub result: Option<Value>,
+    /// For a subgraph node, the subgraph's own state in this task (only from
+    /// [`get_state_with_subgraphs`](CompiledGraph::get_state_with_subgraphs), and only when the
+    /// subgraph saved a checkpoint in the task, e.g. because it paused).
+    pub state: Option<Box<StateSnapshot>>,
 }
 
 impl CompiledGraph {
@@ -78,6 +82,15 @@ impl CompiledGraph {
                 interrupts: Vec::new(),
             }),
         }
+    }
+
+    /// [`get_state`](CompiledGraph::get_state), with the state of every subgraph node of the next
+    /// step in its task (recursively): where a paused subgraph stands.
+    pub async fn get_state_with_subgraphs(&self, config: &CheckpointConfig) -> Result<StateSnapshot> {
+        let saver = self.saver()?.clone();
+        let mut snap = self.get_state(config).await?;
+        add_subgraph_states(&self.inner, &saver, &mut snap).await?;
+        Ok(snap)
     }
 
     /// The thread's checkpoints, newest first. `filter`'s thread and namespace are taken from
@@ -185,6 +198,34 @@ impl CompiledGraph {
     }
 }
 
+/// Fills `TaskSnapshot::state` for the tasks of subgraph nodes, from the checkpoints the subgraph
+/// saved under the task's namespace.
+fn add_subgraph_states<'a>(
+    g: &'a GraphInner,
+    saver: &'a Arc<dyn Checkpointer>,
+    snap: &'a mut StateSnapshot,
+) -> futures::future::BoxFuture<'a, Result<()>> {
+    Box::pin(async move {
+        for task in &mut snap.tasks {
+            let Some(&n) = g.node_index.get(task.name.as_str()) else { continue };
+            let Some(sub) = g.nodes[n].func.as_ref().and_then(|f| f.subgraph()) else { continue };
+            let ns = if snap.config.checkpoint_ns.is_empty() {
+                format!("{}:{}", task.name, task.id)
+            } else {
+                format!("{}|{}:{}", snap.config.checkpoint_ns, task.name, task.id)
+            };
+            let config =
+                CheckpointConfig { thread_id: snap.config.thread_id.clone(), checkpoint_ns: ns, checkpoint_id: None };
+            if let Some(t) = saver.get_tuple(&config).await? {
+                let mut inner = snapshot(&sub.inner, &t, true);
+                add_subgraph_states(&sub.inner, saver, &mut inner).await?;
+                task.state = Some(Box::new(inner));
+            }
+        }
+        Ok(())
+    })
+}
+
 /// The node that wrote last, by the versions each node has seen (LangGraph's rule).
 fn last_writer(g: &GraphInner, cp: &algo::Checkpoint) -> Result<String> {
     let mut seen: Vec<(u64, &str)> = Vec::new();
@@ -266,6 +307,7 @@ fn snapshot(g: &GraphInner, t: &CheckpointTuple, apply_pending: bool) -> StateSn
             error,
             interrupts: task_interrupts,
             result,
+            state: None,
         });
     }
     let done: Vec<TaskPath> = finished.iter().map(|w| w.path.clone()).collect();

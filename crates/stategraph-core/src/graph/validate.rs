@@ -13,7 +13,9 @@ const RESERVED_CHARS: [char; 2] = ['|', ':'];
 pub(crate) fn validate(g: &StateGraph, options: &CompileOptions) -> crate::Result<()> {
     check_names(g)?;
     check_references(g)?;
-    for (what, nodes) in [("interrupt_before", &options.interrupt_before), ("interrupt_after", &options.interrupt_after)] {
+    for (what, nodes) in
+        [("interrupt_before", &options.interrupt_before), ("interrupt_after", &options.interrupt_after)]
+    {
         if let Some(n) = nodes.iter().find(|n| *n != "*" && !g.nodes.contains_key(n.as_str())) {
             return Err(Error::UnknownNode { node: n.clone(), context: format!("{what} breakpoint") });
         }
