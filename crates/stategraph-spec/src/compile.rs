@@ -136,9 +136,7 @@ pub fn compile_in(
                 }
                 graph.add_boxed_node(node.id.clone(), built, options);
             }
-            Err(e) => {
-                problems.push(Problem::new(e.code, format!("/nodes/{i}/config{}", e.pointer), e.message))
-            }
+            Err(e) => problems.push(Problem::new(e.code, format!("/nodes/{i}/config{}", e.pointer), e.message)),
         }
     }
     if !problems.is_empty() {
@@ -156,9 +154,8 @@ pub fn compile_in(
                 graph.add_edge(e.sources.clone(), &e.target);
             }
             EdgeSpec::Conditional(e) => {
-                let router = router(e, registry.sandbox()).map_err(|message| {
-                    vec![Problem::new(Code::Script, String::new(), message)]
-                })?;
+                let router = router(e, registry.sandbox())
+                    .map_err(|message| vec![Problem::new(Code::Script, String::new(), message)])?;
                 graph.add_router(
                     &e.source,
                     router,
@@ -213,9 +210,7 @@ fn router(edge: &ConditionalEdge, sandbox: &Arc<Sandbox>) -> Result<RouterFn, St
                 };
                 let value = sandbox.run(&program, state, timeout).map_err(|e| fail(e.describe()))?;
                 let labels = crate::sandbox::labels(value).map_err(|m| fail(format!(": {m}")))?;
-                Ok(Route::from(
-                    labels.into_iter().filter(|l| has_end_label || l != END).collect::<Vec<String>>(),
-                ))
+                Ok(Route::from(labels.into_iter().filter(|l| has_end_label || l != END).collect::<Vec<String>>()))
             })
         }
         Condition::Key(key) => {

@@ -69,11 +69,11 @@ pub use problem::{Code, Limits, Problem};
 pub use python::PythonExport;
 pub use registry::{ConfigError, KindContext, NodeKind, NodeKindRegistry};
 pub use sandbox::ScriptLimits;
-pub use typescript::typescript;
 pub use spec::{
     Branch, CURRENT_VERSION, Condition, ConditionalEdge, EdgeSpec, GraphSpec, Interrupts, JoinEdge, NodeSpec,
     PlainEdge, Position, RetrySpec, StateKeySpec,
 };
+pub use typescript::typescript;
 pub use validate::{validate, validate_in};
 
 /// The JSON Schema of the format (draft 2020-12), generated from the Rust types.

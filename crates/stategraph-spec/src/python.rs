@@ -18,10 +18,11 @@ use std::fmt::Write;
 use serde_json::Value;
 use stategraph_core::{END, START};
 
+use crate::compile::CompileContext;
 use crate::problem::Problem;
 use crate::registry::NodeKindRegistry;
 use crate::spec::{Condition, EdgeSpec, GraphSpec};
-use crate::validate::validate;
+use crate::validate::validate_in;
 
 /// Generated Python, and the nodes and edges it could not translate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,19 +35,20 @@ pub struct PythonExport {
 
 impl GraphSpec {
     /// The spec as a Python LangGraph module (see the module docs of `python.rs` for what
-    /// translates). Fails only when the spec is invalid.
+    /// translates). Fails only when the spec is invalid; `cx` says where it was read from, for
+    /// its subgraph references.
     ///
     /// ```
     /// use stategraph_spec::{GraphSpec, NodeKindRegistry};
     /// let spec = GraphSpec::from_yaml("version: 1\nname: g\nstate: {x: {type: integer}}\n\
     ///     nodes: [{id: a, kind: set, config: {update: {x: 1}}}]\nentry: a\n\
     ///     edges: [{source: a, target: __end__}]").unwrap();
-    /// let export = spec.to_python(&NodeKindRegistry::with_builtins()).unwrap();
+    /// let export = spec.to_python(&NodeKindRegistry::with_builtins(), &Default::default()).unwrap();
     /// assert!(export.code.contains("builder.add_node(\"a\", node_a)"));
     /// assert!(export.stubs.is_empty());
     /// ```
-    pub fn to_python(&self, registry: &NodeKindRegistry) -> Result<PythonExport, Vec<Problem>> {
-        let problems = validate(self, registry, &crate::Limits::default());
+    pub fn to_python(&self, registry: &NodeKindRegistry, cx: &CompileContext) -> Result<PythonExport, Vec<Problem>> {
+        let problems = validate_in(self, registry, cx);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -240,7 +242,9 @@ impl<'a> Writer<'a> {
         }
         for (i, edge) in spec.edges.iter().enumerate() {
             match edge {
-                EdgeSpec::Plain(e) => self.line(format!("builder.add_edge({}, {})", endpoint(&e.source), endpoint(&e.target))),
+                EdgeSpec::Plain(e) => {
+                    self.line(format!("builder.add_edge({}, {})", endpoint(&e.source), endpoint(&e.target)))
+                }
                 EdgeSpec::Join(e) => {
                     let sources: Vec<String> = e.sources.iter().map(|s| string(s)).collect();
                     self.line(format!("builder.add_edge([{}], {})", sources.join(", "), endpoint(&e.target)))
@@ -253,7 +257,11 @@ impl<'a> Writer<'a> {
                             let name = format!("route_{i}");
                             let mut def = String::new();
                             let _ = writeln!(def, "\n\ndef {name}(state: State):");
-                            let _ = writeln!(def, "    # STUB: a Rhai condition; translate it by hand: {}", code.replace('\n', " "));
+                            let _ = writeln!(
+                                def,
+                                "    # STUB: a Rhai condition; translate it by hand: {}",
+                                code.replace('\n', " ")
+                            );
                             let _ = writeln!(
                                 def,
                                 "    raise NotImplementedError({})\n",
@@ -292,7 +300,9 @@ impl<'a> Writer<'a> {
         self.line("");
         self.line("");
         self.line("def with_defaults(input: dict) -> dict:");
-        self.line("    \"\"\"The input with Stategraph's defaults applied (reducer keys fold the input onto them).\"\"\"");
+        self.line(
+            "    \"\"\"The input with Stategraph's defaults applied (reducer keys fold the input onto them).\"\"\"",
+        );
         self.line("    seeded = dict(input)");
         self.line("    for key, default in DEFAULTS.items():");
         self.line("        if key not in seeded:");
@@ -352,11 +362,17 @@ fn python_type(schema: Option<&Value>) -> &'static str {
 
 /// A unique Python function name for node `i`.
 fn function_name(i: usize, id: &str, spec: &GraphSpec) -> String {
-    let clean: String = id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let clean: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     let name = format!("node_{clean}");
     // Two ids that clean to the same name (`a-b`, `a_b`) get the index too.
     let clash = spec.nodes.iter().enumerate().any(|(j, n)| {
-        j != i && n.id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect::<String>() == clean
+        j != i
+            && n.id
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                .collect::<String>()
+                == clean
     });
     if clash { format!("{name}_{i}") } else { name }
 }

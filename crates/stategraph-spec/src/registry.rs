@@ -96,7 +96,12 @@ pub trait NodeKind: Send + Sync + 'static {
     }
 
     /// [`build`](Self::build) with the whole [`KindContext`].
-    fn build_in(&self, node_id: &str, config: &Map<String, Value>, cx: &KindContext<'_>) -> Result<BoxNode, ConfigError> {
+    fn build_in(
+        &self,
+        node_id: &str,
+        config: &Map<String, Value>,
+        cx: &KindContext<'_>,
+    ) -> Result<BoxNode, ConfigError> {
         let _ = cx;
         self.build(node_id, config)
     }

@@ -50,7 +50,10 @@ fn typescript_types_follow_the_schema() {
     assert!(ts.contains("export type Condition = {\n  key: string;\n} | {\n  expr: string;\n};"), "{ts}");
     // Every declared name is defined.
     for name in ["Branch", "Condition", "Interrupts", "Position", "RetrySpec"] {
-        assert!(ts.contains(&format!("export interface {name} ")) || ts.contains(&format!("export type {name} ")), "{name}");
+        assert!(
+            ts.contains(&format!("export interface {name} ")) || ts.contains(&format!("export type {name} ")),
+            "{name}"
+        );
     }
 }
 

@@ -56,7 +56,8 @@ async fn a_script_cannot_write_undeclared_keys_or_return_a_non_map() {
 
 #[test]
 fn a_syntax_error_is_a_problem_naming_node_line_and_column() {
-    let problems = validate(&spec("let a = 1;\nlet b = ;\n#{}"), &NodeKindRegistry::with_builtins(), &Limits::default());
+    let problems =
+        validate(&spec("let a = 1;\nlet b = ;\n#{}"), &NodeKindRegistry::with_builtins(), &Limits::default());
     assert_eq!(problems.len(), 1, "{problems:?}");
     let p = &problems[0];
     assert_eq!((p.code.as_str(), p.pointer.as_str()), ("SP022", "/nodes/0/config/code"));

@@ -32,7 +32,11 @@ async fn each_key_gets_its_expression_over_the_input_state() {
 
 #[test]
 fn undeclared_keys_and_bad_expressions_are_problems() {
-    let problems = validate(&spec(json!({"nope": "1", "count": "state.count +"})), &NodeKindRegistry::with_builtins(), &Limits::default());
+    let problems = validate(
+        &spec(json!({"nope": "1", "count": "state.count +"})),
+        &NodeKindRegistry::with_builtins(),
+        &Limits::default(),
+    );
     let found: Vec<_> = problems.iter().map(|p| (p.code.as_str(), p.pointer.as_str())).collect();
     assert_eq!(found, [("SP021", "/nodes/0/config/update/nope"), ("SP022", "/nodes/0/config/update/count")]);
 }

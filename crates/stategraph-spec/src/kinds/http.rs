@@ -221,7 +221,8 @@ impl NodeKind for Http {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("no content type")
                     .to_owned();
-                let bytes = read_limited(response, max_bytes).await.map_err(|m| fail(&node, &format!("{what}: {m}")))?;
+                let bytes =
+                    read_limited(response, max_bytes).await.map_err(|m| fail(&node, &format!("{what}: {m}")))?;
                 if !status.is_success() {
                     let retryable = status.is_server_error() || status.as_u16() == 429;
                     return Err(fail(&node, &format!("{what} answered {status}: {}", excerpt(&bytes)))
@@ -230,7 +231,10 @@ impl NodeKind for Http {
                 let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
                     fail(
                         &node,
-                        &format!("the response to {what} is not JSON ({content_type}): {e}; it starts {}", excerpt(&bytes)),
+                        &format!(
+                            "the response to {what} is not JSON ({content_type}): {e}; it starts {}",
+                            excerpt(&bytes)
+                        ),
                     )
                     .with_retryable(false)
                 })?;

@@ -36,7 +36,11 @@ pub(crate) fn unknown_fields(kind: &str, config: &Map<String, Value>, allowed: &
 }
 
 /// A required string field, or the error saying what it should be.
-pub(crate) fn required_str<'a>(config: &'a Map<String, Value>, field: &str, what: &str) -> Result<&'a str, ConfigError> {
+pub(crate) fn required_str<'a>(
+    config: &'a Map<String, Value>,
+    field: &str,
+    what: &str,
+) -> Result<&'a str, ConfigError> {
     match config.get(field) {
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(ConfigError::new(join("", field), format!("`{field}` must be a string: {what}"))),

@@ -49,7 +49,12 @@ impl NodeKind for Script {
         errors
     }
 
-    fn build_in(&self, node_id: &str, config: &Map<String, Value>, cx: &KindContext<'_>) -> Result<BoxNode, ConfigError> {
+    fn build_in(
+        &self,
+        node_id: &str,
+        config: &Map<String, Value>,
+        cx: &KindContext<'_>,
+    ) -> Result<BoxNode, ConfigError> {
         let code = required_str(config, "code", CODE)?;
         let sandbox = cx.registry.sandbox().clone();
         let timeout = timeout_ms(config)?.unwrap_or(sandbox.limits().timeout);
@@ -58,7 +63,8 @@ impl NodeKind for Script {
         let keys: HashSet<String> = cx.spec.state.keys().cloned().collect();
         let node = node_id.to_owned();
         Ok(Arc::new(sync_node(move |state, _ctx| {
-            let fail = |m: String| NodeError::permanent(format!("script node `{node}` failed{m}")).with_kind("ValueError");
+            let fail =
+                |m: String| NodeError::permanent(format!("script node `{node}` failed{m}")).with_kind("ValueError");
             let value = sandbox.run(&program, &state, timeout).map_err(|e| fail(e.describe()))?;
             let update = from_dynamic(value).map_err(|m| fail(format!(" to return a value: {m}")))?;
             match &update {

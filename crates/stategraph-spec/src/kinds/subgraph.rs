@@ -128,12 +128,15 @@ impl Subgraph {
 
     /// Loads the child and checks the reference does not close a cycle; returns it with the
     /// context to check or compile it in.
-    fn resolve(&self, config: &Map<String, Value>, cx: &KindContext<'_>) -> Result<(LoadedSpec, CompileContext), ConfigError> {
+    fn resolve(
+        &self,
+        config: &Map<String, Value>,
+        cx: &KindContext<'_>,
+    ) -> Result<(LoadedSpec, CompileContext), ConfigError> {
         let (reference, at) = reference(config)?;
-        let loaded = self
-            .loader
-            .load(&reference, cx.path)
-            .map_err(|m| ConfigError::new(at, format!("cannot load the subgraph ({reference}): {m}")).with_code(Code::Subgraph))?;
+        let loaded = self.loader.load(&reference, cx.path).map_err(|m| {
+            ConfigError::new(at, format!("cannot load the subgraph ({reference}): {m}")).with_code(Code::Subgraph)
+        })?;
         if let Some(first) = cx.stack.iter().position(|k| *k == loaded.key) {
             let mut chain: Vec<&str> = cx.stack[first..].iter().map(String::as_str).collect();
             chain.push(&loaded.key);
@@ -156,7 +159,9 @@ fn reference(config: &Map<String, Value>) -> Result<(SpecRef, &'static str), Con
         (Some(Value::String(p)), None) => Ok((SpecRef::Path(p.clone()), "/path")),
         (None, Some(Value::String(id))) => Ok((SpecRef::Id(id.clone()), "/id")),
         (Some(_), Some(_)) => Err(ConfigError::new("", "give either `path` or `id`, not both")),
-        (None, None) => Err(ConfigError::new("", "missing field `path` (a spec file) or `id` (a spec the host resolves)")),
+        (None, None) => {
+            Err(ConfigError::new("", "missing field `path` (a spec file) or `id` (a spec the host resolves)"))
+        }
         (Some(_), None) => Err(ConfigError::new("/path", "`path` must be a string")),
         (None, Some(_)) => Err(ConfigError::new("/id", "`id` must be a string")),
     }
@@ -193,7 +198,12 @@ impl NodeKind for Subgraph {
             .collect()
     }
 
-    fn build_in(&self, _node_id: &str, config: &Map<String, Value>, cx: &KindContext<'_>) -> Result<BoxNode, ConfigError> {
+    fn build_in(
+        &self,
+        _node_id: &str,
+        config: &Map<String, Value>,
+        cx: &KindContext<'_>,
+    ) -> Result<BoxNode, ConfigError> {
         let (loaded, child_cx) = self.resolve(config, cx)?;
         let at = reference(config).map(|(_, at)| at).unwrap_or("");
         let graph = compile_in(&loaded.spec, cx.registry, &child_cx).map_err(|problems| {

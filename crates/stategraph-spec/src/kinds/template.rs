@@ -99,8 +99,8 @@ impl NodeKind for Template {
     fn build(&self, node_id: &str, config: &Map<String, Value>) -> Result<BoxNode, ConfigError> {
         let source = required_str(config, "template", "")?;
         let key: Arc<str> = Arc::from(required_str(config, "key", "")?);
-        let templates =
-            Templates::new([("template", source)]).map_err(|(_, m)| ConfigError::new("/template", m).with_code(Code::Script))?;
+        let templates = Templates::new([("template", source)])
+            .map_err(|(_, m)| ConfigError::new("/template", m).with_code(Code::Script))?;
         let node = node_id.to_owned();
         Ok(Arc::new(sync_node(move |state, _ctx| {
             let text = templates.render("template", &state).map_err(|m| {

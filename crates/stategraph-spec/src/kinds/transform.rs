@@ -57,21 +57,28 @@ impl NodeKind for Transform {
                             errors.push(ConfigError::new(at, e.describe()).with_code(Code::Script));
                         }
                     }
-                    _ => errors.push(ConfigError::new(at, format!("the expression for `{key}` must be a string of Rhai"))),
+                    _ => errors
+                        .push(ConfigError::new(at, format!("the expression for `{key}` must be a string of Rhai"))),
                 }
             }
         }
         errors
     }
 
-    fn build_in(&self, node_id: &str, config: &Map<String, Value>, cx: &KindContext<'_>) -> Result<BoxNode, ConfigError> {
+    fn build_in(
+        &self,
+        node_id: &str,
+        config: &Map<String, Value>,
+        cx: &KindContext<'_>,
+    ) -> Result<BoxNode, ConfigError> {
         let sandbox = cx.registry.sandbox().clone();
         let timeout = timeout_ms(config)?.unwrap_or(sandbox.limits().timeout);
         let mut programs: Vec<(Arc<str>, Program)> = Vec::new();
         for (key, expr) in expressions(config)? {
             let at = join("/update", key);
             let code = expr.as_str().ok_or_else(|| ConfigError::new(&at, "must be a string"))?;
-            let program = sandbox.compile(code).map_err(|e| ConfigError::new(&at, e.describe()).with_code(Code::Script))?;
+            let program =
+                sandbox.compile(code).map_err(|e| ConfigError::new(&at, e.describe()).with_code(Code::Script))?;
             programs.push((Arc::from(key.as_str()), program));
         }
         let node = node_id.to_owned();

@@ -1,0 +1,242 @@
+//! `stategraph`: check, run and export graph specs from the command line.
+//!
+//! ```text
+//! stategraph validate graph.yaml                  # every problem as `pointer: CODE message`
+//! stategraph run graph.yaml --input '{"q": "hi"}' # prints the final state
+//! stategraph run graph.yaml --input @in.json --stream updates   # events as JSON lines
+//! stategraph export graph.yaml --format python    # also mermaid, json, yaml
+//! stategraph schema                               # the JSON Schema of the format
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use futures::StreamExt;
+use stategraph_core::{RunConfig, StreamMode, StreamOptions};
+use stategraph_spec::{
+    CompileContext, GraphSpec, Http, HttpPolicy, NodeKindRegistry, Problem, compile_in, validate_in,
+};
+
+/// Check, run and export Stategraph graph specs (JSON or YAML documents describing a graph).
+#[derive(Parser)]
+#[command(name = "stategraph", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a spec and print every problem as `POINTER: CODE message` (exit code 1 if any).
+    ///
+    /// POINTER is a JSON pointer into the document (`/nodes/2/config/code`), or `LINE:COLUMN`
+    /// for a syntax error. Subgraph references are followed.
+    Validate {
+        /// The spec file (`.json`, else YAML).
+        file: PathBuf,
+    },
+    /// Run a spec on an input and print the final state as JSON.
+    Run {
+        /// The spec file (`.json`, else YAML).
+        file: PathBuf,
+        /// The input: a JSON object, or `@FILE` to read it from a file.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// Print stream events as JSON lines instead of the final state
+        /// (comma-separated: values, updates, custom, tasks, debug).
+        #[arg(long, value_name = "MODES")]
+        stream: Option<String>,
+        /// Let `http` nodes reach this host (repeatable; `*.example.com` for subdomains).
+        /// No host is allowed otherwise.
+        #[arg(long = "allow-host", value_name = "HOST")]
+        allow_hosts: Vec<String>,
+        /// Most supersteps before the run fails.
+        #[arg(long)]
+        recursion_limit: Option<usize>,
+    },
+    /// Print a spec in another format.
+    Export {
+        /// The spec file (`.json`, else YAML).
+        file: PathBuf,
+        /// What to print.
+        #[arg(long, value_enum)]
+        format: Format,
+    },
+    /// Print the JSON Schema of the spec format (or its TypeScript declarations).
+    Schema {
+        /// Print TypeScript declarations instead.
+        #[arg(long)]
+        typescript: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// A Mermaid flowchart of the compiled graph.
+    Mermaid,
+    /// The spec as JSON.
+    Json,
+    /// The spec as YAML.
+    Yaml,
+    /// A Python module building the same graph with LangGraph.
+    Python,
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate { file } => validate(&file),
+        Command::Run { file, input, stream, allow_hosts, recursion_limit } => {
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(run(&file, &input, stream.as_deref(), allow_hosts, recursion_limit))
+        }
+        Command::Export { file, format } => export(&file, format),
+        Command::Schema { typescript } => {
+            if typescript {
+                print!("{}", stategraph_spec::typescript());
+            } else {
+                println!("{}", serde_json::to_string_pretty(&stategraph_spec::json_schema())?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `POINTER: CODE message`, the line every problem is printed as.
+fn problem_line(p: &Problem) -> String {
+    let place = match (p.line, p.column) {
+        (Some(l), Some(c)) => format!("{l}:{c}"),
+        _ if p.pointer.is_empty() => "(document)".to_owned(),
+        _ => p.pointer.clone(),
+    };
+    format!("{place}: {} {}", p.code, p.message)
+}
+
+/// Prints problems to stderr with a summary naming the file; the exit code for them.
+fn report(file: &Path, problems: &[Problem]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    for p in problems {
+        let _ = writeln!(out, "{}", problem_line(p));
+    }
+    let n = problems.len();
+    eprintln!("{}: {n} problem{}", file.display(), if n == 1 { "" } else { "s" });
+    ExitCode::from(1)
+}
+
+fn read(file: &Path) -> Result<GraphSpec, Vec<Problem>> {
+    GraphSpec::from_path(file)
+}
+
+fn context(file: &Path) -> CompileContext {
+    CompileContext::new().with_path(file)
+}
+
+fn validate(file: &Path) -> Result<ExitCode> {
+    let spec = match read(file) {
+        Ok(spec) => spec,
+        Err(problems) => return Ok(report(file, &problems)),
+    };
+    let problems = validate_in(&spec, &NodeKindRegistry::with_builtins(), &context(file));
+    if !problems.is_empty() {
+        return Ok(report(file, &problems));
+    }
+    eprintln!("{}: valid", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(
+    file: &Path,
+    input: &str,
+    stream: Option<&str>,
+    allow_hosts: Vec<String>,
+    recursion_limit: Option<usize>,
+) -> Result<ExitCode> {
+    let input_text = match input.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read the input file {path}"))?,
+        None => input.to_owned(),
+    };
+    let input: serde_json::Value =
+        serde_json::from_str(&input_text).context("--input is not valid JSON (give a JSON object or @FILE)")?;
+    let modes = match stream {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|m| m.trim().parse::<StreamMode>().map_err(|e| anyhow::anyhow!("--stream: {e}")))
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let spec = match read(file) {
+        Ok(spec) => spec,
+        Err(problems) => return Ok(report(file, &problems)),
+    };
+    let mut registry = NodeKindRegistry::with_builtins();
+    let policy = allow_hosts.into_iter().fold(HttpPolicy::default(), HttpPolicy::allow_host);
+    registry.register("http", Http::new(policy));
+    let graph = match compile_in(&spec, &registry, &context(file)) {
+        Ok(graph) => graph,
+        Err(problems) => return Ok(report(file, &problems)),
+    };
+    let mut config = RunConfig::default();
+    if let Some(limit) = recursion_limit {
+        config.recursion_limit = limit;
+    }
+    let mut out = std::io::stdout().lock();
+    if modes.is_empty() {
+        let state = graph.invoke(input, config).await.map_err(|e| anyhow::anyhow!("the run failed: {e}"))?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&state.to_json())?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut events = graph.stream(input, config, StreamOptions::modes(modes).with_subgraphs(true));
+    while let Some(event) = events.next().await {
+        let event = event.map_err(|e| anyhow::anyhow!("the run failed: {e}"))?;
+        let line = serde_json::json!({"mode": event.mode.as_str(), "namespace": event.namespace, "data": event.data.to_json()});
+        writeln!(out, "{line}")?;
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(file: &Path, format: Format) -> Result<ExitCode> {
+    let spec = match read(file) {
+        Ok(spec) => spec,
+        Err(problems) => return Ok(report(file, &problems)),
+    };
+    let registry = NodeKindRegistry::with_builtins();
+    let text = match format {
+        Format::Json => format!("{}\n", spec.to_json()),
+        Format::Yaml => spec.to_yaml(),
+        Format::Mermaid => match compile_in(&spec, &registry, &context(file)) {
+            Ok(graph) => graph.draw_mermaid(),
+            Err(problems) => return Ok(report(file, &problems)),
+        },
+        Format::Python => {
+            let export = match spec.to_python(&registry, &context(file)) {
+                Ok(export) => export,
+                Err(problems) => return Ok(report(file, &problems)),
+            };
+            for stub in &export.stubs {
+                eprintln!(
+                    "warning: {stub} has no Python translation; the export has a stub raising NotImplementedError"
+                );
+            }
+            export.code
+        }
+    };
+    if text.is_empty() {
+        bail!("nothing to export");
+    }
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
