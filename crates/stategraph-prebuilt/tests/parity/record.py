@@ -1,8 +1,8 @@
 """Records what Python LangGraph / langchain-core do with messages, for `tests/parity_messages.rs`.
 
-Run with the project's venv (langgraph 1.2.24 and its langchain-core):
+Run with a venv that has requirements.txt (langgraph 1.2.24, langchain-core 1.8.3) installed:
 
-    /root/.cache/sg-venv/bin/python crates/stategraph-prebuilt/tests/parity/record.py
+    python crates/stategraph-prebuilt/tests/parity/record.py   # all sections, or name some
 
 Each section below is a list of cases; each case's output (or error) is written to
 `fixtures/<section>.json`. Messages are written as `model_dump()` dicts (LangChain's dict shape,
