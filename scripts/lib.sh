@@ -53,3 +53,16 @@ ensure_postgres() {
     || as_postgres "createdb test"
   export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/test}
 }
+
+# Makes sure the Python venv the spec export tests run generated LangGraph code with exists
+# ($HOME/.cache/sg-venv, with crates/stategraph-cli/tests/python-requirements.txt installed).
+ensure_langgraph_venv() {
+  local venv="$HOME/.cache/sg-venv" req="crates/stategraph-cli/tests/python-requirements.txt"
+  if "$venv/bin/python" -c "import langgraph, jinja2" 2>/dev/null; then
+    echo "reusing $venv"
+    return
+  fi
+  python3 -m venv --help >/dev/null 2>&1 || ensure_apt_packages python3 python3-venv
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$req"
+}

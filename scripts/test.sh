@@ -11,6 +11,9 @@ ensure_apt_packages build-essential pkg-config
 step "postgres"
 ensure_postgres
 
+step "python venv with langgraph (spec export tests)"
+ensure_langgraph_venv
+
 step "rust toolchain"
 ensure_rust
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/stategraph-target}   # shared across clones

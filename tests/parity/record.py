@@ -444,7 +444,7 @@ def to_json(value: Any) -> Any:
 def normalise(value: Any) -> Any:
     if isinstance(value, Interrupt):
         # Interrupt ids hash task ids, which hash random checkpoint ids.
-        return {"value": normalise(value.value)}
+        return {"value": normalise(value.value), "response_schema": normalise(value.response_schema)}
     if isinstance(value, dict):
         return {k: normalise(v) for k, v in value.items() if k not in VOLATILE_KEYS}
     if isinstance(value, (list, tuple)):

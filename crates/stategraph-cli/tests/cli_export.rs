@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const VENV_PYTHON: &str = "/root/.cache/sg-venv/bin/python";
+/// Where `scripts/test.sh` puts the venv (`$HOME/.cache/sg-venv`; `/root/.cache/sg-venv` on CI).
+fn venv_python() -> String {
+    format!("{}/.cache/sg-venv/bin/python", std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+}
 
 fn stategraph(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stategraph")).args(args).output().expect("the binary runs")
@@ -54,15 +57,15 @@ fn mermaid_export_draws_the_graph() {
 }
 
 /// The venv's Python, or `None` when the test should be skipped (never under CI).
-fn python() -> Option<&'static str> {
-    if Path::new(VENV_PYTHON).exists() {
-        return Some(VENV_PYTHON);
+fn python() -> Option<String> {
+    let python = venv_python();
+    if Path::new(&python).exists() {
+        return Some(python);
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{VENV_PYTHON} is missing under CI: scripts/test.sh should have created it"
+    assert!(std::env::var_os("CI").is_none(), "{python} is missing under CI: scripts/test.sh should have created it");
+    eprintln!(
+        "SKIPPED: {python} is missing (scripts/test.sh creates it from crates/stategraph-cli/tests/python-requirements.txt)"
     );
-    eprintln!("SKIPPED: {VENV_PYTHON} is missing (create it with langgraph==1.2.24 and jinja2 to run this test)");
     None
 }
 
@@ -80,6 +83,7 @@ fn run_python(python: &str, args: &[&str]) -> String {
 #[test]
 fn python_export_runs_with_langgraph_and_ends_in_the_same_state() {
     let Some(python) = python() else { return };
+    let python = python.as_str();
     let dir = tempfile::tempdir().unwrap();
     let mut compared = Vec::new();
     for file in examples() {

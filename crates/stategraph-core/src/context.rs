@@ -284,6 +284,16 @@ impl NodeContext {
     /// returns `answer`. A node can ask several questions: the n-th call returns the n-th answer.
     /// Needs a checkpointer and a thread.
     pub fn interrupt(&self, value: impl Into<Value>) -> std::result::Result<Value, crate::NodeError> {
+        self.interrupt_with(value, None)
+    }
+
+    /// [`interrupt`](NodeContext::interrupt) with a JSON Schema for the answer, shown to clients
+    /// with the interrupt (LangGraph's `response_schema`). Checking the answer is up to the node.
+    pub fn interrupt_with(
+        &self,
+        value: impl Into<Value>,
+        response_schema: Option<Value>,
+    ) -> std::result::Result<Value, crate::NodeError> {
         use std::sync::atomic::Ordering;
         let pad = &self.info.scratchpad;
         let idx = pad.counter.fetch_add(1, Ordering::SeqCst);
@@ -297,6 +307,8 @@ impl NodeContext {
             pad.used_resume.store(true, Ordering::SeqCst);
             return Ok(v);
         }
-        Err(crate::NodeError::interrupt(vec![Interrupt::from_ns(value.into(), self.checkpoint_ns())]))
+        let mut i = Interrupt::from_ns(value.into(), self.checkpoint_ns());
+        i.response_schema = response_schema;
+        Err(crate::NodeError::interrupt(vec![i]))
     }
 }

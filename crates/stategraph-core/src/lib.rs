@@ -44,14 +44,14 @@ pub use channels::{Channel, ChannelKind, ChannelSpec, Reducer, Validator};
 pub use context::{DEFAULT_RECURSION_LIMIT, NodeContext, RunConfig};
 pub use error::{Error, NodeError, Result};
 pub use graph::{
-    CompileOptions, CompiledGraph, CurveStyle, EdgeSource, Input, MermaidOptions, PathMap, RouterFn, Schema, StateGraph,
-    StateSnapshot, TaskSnapshot,
+    CompileOptions, CompiledGraph, CurveStyle, EdgeSource, Input, MermaidOptions, PathMap, RouterFn, Schema,
+    StateGraph, StateSnapshot, TaskSnapshot,
 };
-/// Persistence types (the checkpointer trait, checkpoint configs, the in-memory saver).
-pub use stategraph_checkpoint as checkpoint;
 pub use node::{BoxNode, IntoNodeOutput, Node, NodeOptions, NodeResult, SyncNode, sync_node};
 pub use retry::RetryPolicy;
 pub use state::{Managed, State};
+/// Persistence types (the checkpointer trait, checkpoint configs, the in-memory saver).
+pub use stategraph_checkpoint as checkpoint;
 pub use stream::{RunStream, StreamEvent, StreamMode, StreamOptions};
 pub use types::{
     Command, CommandGraph, Durability, END, Goto, INTERRUPT_KEY, Interrupt, NodeOutput, Overwrite, Route, START, Send,

@@ -281,25 +281,32 @@ pub struct Interrupt {
     pub value: Value,
     /// Identifies the interrupted task; a key of a resume map.
     pub id: String,
+    /// A JSON Schema the answer should follow (shown to clients; `None`: any value).
+    pub response_schema: Option<Value>,
 }
 
 impl Interrupt {
     /// The interrupt raised in the task with checkpoint namespace `ns`.
     pub fn from_ns(value: Value, ns: &str) -> Interrupt {
-        Interrupt { value, id: format!("{:032x}", xxhash_rust::xxh3::xxh3_128(ns.as_bytes())) }
+        Interrupt { value, id: format!("{:032x}", xxhash_rust::xxh3::xxh3_128(ns.as_bytes())), response_schema: None }
     }
 
-    /// As LangGraph serialises it: `{"value": ..., "id": ...}`.
+    /// As LangGraph serialises it: `{"value": ..., "id": ..., "response_schema": ...}`.
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("value".into(), self.value.clone());
         m.insert("id".into(), Value::from(self.id.as_str()));
+        m.insert("response_schema".into(), self.response_schema.clone().unwrap_or(Value::Null));
         Value::from(m)
     }
 
     /// Reads the form [`to_value`](Interrupt::to_value) writes.
     pub fn from_value(v: &Value) -> Option<Interrupt> {
-        Some(Interrupt { value: v.get("value").cloned().unwrap_or(Value::Null), id: v.get("id")?.as_str()?.to_owned() })
+        Some(Interrupt {
+            value: v.get("value").cloned().unwrap_or(Value::Null),
+            id: v.get("id")?.as_str()?.to_owned(),
+            response_schema: v.get("response_schema").filter(|s| !s.is_null()).cloned(),
+        })
     }
 }
 

@@ -131,6 +131,10 @@ pub(crate) struct Persistence {
     pub(crate) durability: Durability,
     /// The latest checkpoint of this run (saved, or queued to be saved).
     pub(crate) config: Option<CheckpointConfig>,
+    /// The checkpoint `config`'s was made from (for `checkpoints` events).
+    pub(crate) parent_config: Option<CheckpointConfig>,
+    /// Metadata of the checkpoint `config` names.
+    pub(crate) metadata: Option<CheckpointMetadata>,
     /// Channel versions as of the last checkpoint handed to the saver.
     pub(crate) saved_versions: Vec<u64>,
     /// Namespace → checkpoint id of enclosing graphs (stored in metadata `parents`).
@@ -152,6 +156,8 @@ impl Persistence {
             ns,
             durability,
             config: None,
+            parent_config: None,
+            metadata: None,
             saved_versions: Vec::new(),
             parents: BTreeMap::new(),
             guard: true,
@@ -178,6 +184,8 @@ impl Persistence {
         let next = CheckpointConfig { checkpoint_id: Some(stored.id), ..parent.clone() };
         let guard = self.guard;
         self.guard = true;
+        self.parent_config = parent.checkpoint_id.map(|_| parent.clone());
+        self.metadata = Some(metadata.clone());
         match self.durability {
             Durability::Exit => {
                 // Keep the parent of the first checkpoint of the run: the final one hangs there.

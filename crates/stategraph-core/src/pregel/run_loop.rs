@@ -210,6 +210,7 @@ impl Loop {
                 self.stop,
                 &self.namespace,
             );
+            self.emit_checkpoint(&tasks);
             if tasks.is_empty() {
                 break;
             }
@@ -255,6 +256,8 @@ impl Loop {
                     self.checkpoint = checkpoint;
                     p.saved_versions = self.checkpoint.versions.clone();
                     p.config = Some(t.config.clone());
+                    p.parent_config = t.parent_config.clone();
+                    p.metadata = Some(t.metadata.clone());
                     self.step = t.metadata.step + 1;
                     self.stop = self.step + self.config.recursion_limit as i64 + 1;
                     self.pending = t.pending_writes;
@@ -845,6 +848,73 @@ impl Loop {
             if debug_mode {
                 self.sink.emit(StreamMode::Debug, self.debug_event("task", payload));
             }
+        }
+    }
+
+    /// Emits the `checkpoints` event (and `debug`'s `checkpoint`) of the checkpoint the coming step
+    /// starts from, with the tasks it will run (LangGraph's `map_debug_checkpoint`).
+    fn emit_checkpoint(&self, tasks: &[PlannedTask]) {
+        let (cp_mode, debug_mode) = (self.sink.wants(StreamMode::Checkpoints), self.sink.wants(StreamMode::Debug));
+        if !cp_mode && !debug_mode {
+            return;
+        }
+        let Some(p) = self.persist.as_ref().and_then(|p| p.try_lock().ok()) else { return };
+        let Some(config) = p.config.clone() else { return };
+        let config_json = |c: &CheckpointConfig| {
+            obj! {"configurable" => obj! {
+                "thread_id" => c.thread_id.as_str(),
+                "checkpoint_ns" => c.checkpoint_ns.as_str(),
+                "checkpoint_id" => c.checkpoint_id.map(|i| i.to_string()),
+            }}
+        };
+        let metadata = p.metadata.as_ref().and_then(|m| m.to_value().ok()).unwrap_or_default();
+        let step = p.metadata.as_ref().map_or(self.step - 1, |m| m.step);
+        let task_list: Value = tasks
+            .iter()
+            .map(|t| {
+                let mine: Vec<&PendingWrite> = self.pending.iter().filter(|w| w.task_id == t.id).collect();
+                let interrupts: Value = mine
+                    .iter()
+                    .filter(|w| w.channel == INTERRUPT)
+                    .flat_map(|w| w.value.as_array().map(|a| a.to_vec()).unwrap_or_default())
+                    .collect();
+                let mut m = obj! {"id" => t.id.as_str(), "name" => self.g.nodes[t.node].name.clone()};
+                let o = m.as_object_mut().expect("object");
+                if let Some(e) = mine.iter().find(|w| w.channel == ERROR) {
+                    o.insert("error".into(), e.value.clone());
+                } else {
+                    let result: Map = mine
+                        .iter()
+                        .filter(|w| {
+                            self.g.channel(&w.channel).is_some_and(|c| self.g.channels[c].role != ChannelRole::Internal)
+                        })
+                        .map(|w| (Arc::from(w.channel.as_str()), w.value.clone()))
+                        .collect();
+                    if !result.is_empty() {
+                        o.insert("result".into(), Value::from(result));
+                    }
+                    o.insert("interrupts".into(), interrupts);
+                }
+                o.insert("state".into(), Value::Null);
+                m
+            })
+            .collect();
+        let payload = obj! {
+            "config" => config_json(&config),
+            "parent_config" => p.parent_config.as_ref().map(config_json),
+            "values" => self.output(),
+            "metadata" => metadata,
+            "next" => tasks.iter().map(|t| Value::from(self.g.nodes[t.node].name.clone())).collect::<Value>(),
+            "tasks" => task_list,
+        };
+        if cp_mode {
+            self.sink.emit(StreamMode::Checkpoints, payload.clone());
+        }
+        if debug_mode {
+            self.sink.emit(
+                StreamMode::Debug,
+                obj! {"step" => step, "timestamp" => now_rfc3339(), "type" => "checkpoint", "payload" => payload},
+            );
         }
     }
 
