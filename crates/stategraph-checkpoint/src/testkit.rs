@@ -24,6 +24,7 @@ use serde_json::json;
 use stategraph_value::{Map, Value};
 
 mod model;
+pub mod workload;
 
 pub use model::{Op, Pick, compare_with_memory, ops, run_ops_against_memory};
 
