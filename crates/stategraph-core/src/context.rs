@@ -257,6 +257,30 @@ impl NodeContext {
             self.info.sink.emit(StreamMode::Custom, value.into());
         }
     }
+    /// Whether anybody listens to the `messages` stream (a chat model streams tokens only then).
+    pub fn streams_messages(&self) -> bool {
+        self.info.sink.wants(StreamMode::Messages)
+    }
+
+    /// Streams a message or a message chunk in `messages` mode as `[message, metadata]`, the
+    /// metadata being LangGraph's (`langgraph_node`, `langgraph_step`, ...) plus `extra` (e.g. a
+    /// model's `ls_provider`). Chunks of one message share its `id`; once a message id was
+    /// streamed, the whole message is not streamed again when the node returns it.
+    pub fn emit_message(&self, message: impl Into<Value>, extra: Map) {
+        if !self.streams_messages() {
+            return;
+        }
+        let message = message.into();
+        if let Some(id) = message.get("id").and_then(Value::as_str) {
+            self.info.sink.first_sight_of_message(id);
+        }
+        let mut metadata = crate::pregel::message_metadata(&self.info);
+        for (k, v) in extra {
+            metadata.insert(k, v);
+        }
+        self.info.sink.emit(StreamMode::Messages, Value::from(vec![message, Value::from(metadata)]));
+    }
+
     /// Whether anybody listens to the `custom` stream (to skip building expensive values).
     pub fn streams_custom(&self) -> bool {
         self.info.sink.wants(StreamMode::Custom)

@@ -163,6 +163,9 @@ pub(crate) struct Sink {
     pub(crate) namespace: Arc<Vec<String>>,
     /// Whether nested graphs emit at all.
     subgraphs: bool,
+    /// Ids of messages already streamed in `messages` mode (shared with nested graphs), so a
+    /// message streamed token by token is not streamed again whole when its node returns it.
+    seen_messages: Option<Arc<std::sync::Mutex<std::collections::HashSet<String>>>>,
 }
 
 impl Sink {
@@ -172,6 +175,15 @@ impl Sink {
             modes: opts.modes.iter().copied().collect(),
             namespace: Arc::new(Vec::new()),
             subgraphs: opts.subgraphs,
+            seen_messages: opts.modes.contains(&StreamMode::Messages).then(Default::default),
+        }
+    }
+
+    /// Records that the message `id` was streamed; returns whether it was new.
+    pub(crate) fn first_sight_of_message(&self, id: &str) -> bool {
+        match &self.seen_messages {
+            Some(seen) => seen.lock().expect("seen messages lock").insert(id.to_owned()),
+            None => true,
         }
     }
 
@@ -185,6 +197,7 @@ impl Sink {
             modes: self.modes,
             namespace: Arc::new(ns),
             subgraphs: self.subgraphs,
+            seen_messages: self.seen_messages.clone(),
         }
     }
 

@@ -5,4 +5,4 @@ pub(crate) mod persist;
 mod run_loop;
 
 pub(crate) use run_loop::route_writes as route_writes_for_update;
-pub(crate) use run_loop::run;
+pub(crate) use run_loop::{message_metadata, run};

@@ -650,7 +650,10 @@ impl Loop {
 
     fn emit_outcome(&self, t: &PlannedTask, outcome: &Outcome) {
         match outcome {
-            Outcome::Done(w) => self.emit_task_result(&t.id, t.node, Ok(w.writes.as_slice())),
+            Outcome::Done(w) => {
+                self.emit_written_messages(t, &w.writes);
+                self.emit_task_result(&t.id, t.node, Ok(w.writes.as_slice()))
+            }
             Outcome::Failed(e) => self.emit_task_result(&t.id, t.node, Err(e)),
             Outcome::Interrupted(list) => self.emit_interrupt(&t.id, t.node, list),
         }
@@ -683,7 +686,8 @@ impl Loop {
         drop(input);
         let persisting = self.persist.is_some();
         let wants_result = self.wants_task_results() && !self.g.nodes[node_id].hidden;
-        let own_writes = if wants_result || persisting { task.writes.clone() } else { Vec::new() };
+        let messages = self.sink.wants(StreamMode::Messages);
+        let own_writes = if wants_result || persisting || messages { task.writes.clone() } else { Vec::new() };
         let g = self.g.clone();
         let (step, stop) = (self.step, self.stop);
         let node = &g.nodes[node_id];
@@ -711,6 +715,9 @@ impl Loop {
             )
         };
         let planned = PlannedTask { id: task_id, node: node_id, path, input: algo::TaskInput::Arg(Value::Null) };
+        if messages && result.is_ok() {
+            self.emit_written_messages(&planned, &own_writes);
+        }
         if persisting {
             let outcome = match &result {
                 Ok(_) => {
@@ -847,6 +854,46 @@ impl Loop {
             }
             if debug_mode {
                 self.sink.emit(StreamMode::Debug, self.debug_event("task", payload));
+            }
+        }
+    }
+
+    /// Streams, in `messages` mode, the messages a task wrote that were not streamed already
+    /// (LangGraph's `on_chain_end`): a node returning an AI message shows it even if its model
+    /// did not stream tokens.
+    fn emit_written_messages(&self, t: &PlannedTask, writes: &[(ChannelId, Value)]) {
+        if !self.sink.wants(StreamMode::Messages) || self.g.nodes[t.node].hidden {
+            return;
+        }
+        let mut metadata = None;
+        for (c, v) in writes {
+            if self.g.channels[*c].role == ChannelRole::Internal {
+                continue;
+            }
+            let candidates: Vec<&Value> = match v {
+                Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for m in candidates.into_iter().filter(|m| is_message(m)) {
+                let mut m = m.clone();
+                let id = match m.get("id").and_then(Value::as_str) {
+                    Some(id) => id.to_owned(),
+                    None => {
+                        let id = uuid::Uuid::now_v7().to_string();
+                        if let Some(o) = m.as_object_mut() {
+                            o.insert("id".into(), Value::from(id.as_str()));
+                        }
+                        id
+                    }
+                };
+                if !self.sink.first_sight_of_message(&id) {
+                    continue;
+                }
+                let meta = metadata.get_or_insert_with(|| {
+                    let info = self.task_info(t, &self.g.nodes[t.node], self.idle_pad.clone());
+                    Value::from(message_metadata(&info))
+                });
+                self.sink.emit(StreamMode::Messages, Value::from(vec![m, meta.clone()]));
             }
         }
     }
@@ -992,6 +1039,43 @@ impl Loop {
             "payload" => payload,
         }
     }
+}
+
+/// LangGraph's metadata of a task, as `messages` events carry it.
+pub(crate) fn message_metadata(info: &TaskInfo) -> Map {
+    let ns = if info.parent_ns.is_empty() {
+        format!("{}:{}", info.node, info.task_id)
+    } else {
+        format!("{}|{}:{}", info.parent_ns, info.node, info.task_id)
+    };
+    let mut m = Map::new();
+    for (k, v) in &info.config.metadata {
+        m.insert(k.clone(), v.clone());
+    }
+    if let Some(t) = &info.config.thread_id {
+        m.insert("thread_id".into(), Value::from(t.as_str()));
+    }
+    for (k, v) in info.metadata.iter() {
+        m.insert(k.clone(), v.clone());
+    }
+    m.insert("langgraph_step".into(), Value::from(info.step));
+    m.insert("langgraph_node".into(), Value::from(info.node.clone()));
+    m.insert("langgraph_triggers".into(), info.triggers.iter().map(|t| Value::from(t.clone())).collect());
+    let kind =
+        if info.triggers.first().is_some_and(|t| &**t == "__pregel_push") { "__pregel_push" } else { "__pregel_pull" };
+    m.insert("langgraph_path".into(), Value::from(vec![Value::from(kind), Value::from(info.node.clone())]));
+    m.insert("langgraph_checkpoint_ns".into(), Value::from(ns.as_str()));
+    m.insert("checkpoint_ns".into(), Value::from(ns));
+    m
+}
+
+/// Whether `v` looks like a LangChain message dict (`{"type": "ai", "content": ...}`).
+fn is_message(v: &Value) -> bool {
+    v.get("content").is_some()
+        && v.get("type").and_then(Value::as_str).is_some_and(|t| {
+            matches!(t, "ai" | "human" | "system" | "tool" | "function" | "chat" | "remove")
+                || t.ends_with("MessageChunk")
+        })
 }
 
 /// A task's error as it appears in `tasks` and `debug` events: the error class and its message.
