@@ -358,6 +358,7 @@ def main() -> int:
     ap.add_argument("--min-runs", type=int, default=None, help="minimum timed Python runs per shape (default 3)")
     ap.add_argument("--no-check", action="store_true", help="skip the final-state equality check")
     ap.add_argument("--binary", type=Path, help="use this bench_shapes binary instead of building it")
+    ap.add_argument("--saver-binary", type=Path, help="use this bench_savers binary instead of building it")
     ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     ap.add_argument("--rss-child", nargs=3, metavar=("SAVER", "SHAPE", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -443,7 +444,7 @@ Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}{' (`--quick`)'
 {NO_SAVER_END}"""
 
     if run_saver:
-        saver_bin = build_rust("bench_savers", ("sqlite",))
+        saver_bin = args.saver_binary or build_rust("bench_savers", ("sqlite",))
         t0, load0 = time.perf_counter(), os.getloadavg()[0]
         result = run_savers(saver_bin, saver_shapes, backends, args)
         bad += [f"{b}/{n}" for (b, n), r in result["timings"].items() if not r["check"].startswith(("equal", "not"))]
