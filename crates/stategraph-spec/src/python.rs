@@ -87,6 +87,7 @@ impl<'a> Writer<'a> {
         self.line("Run as a script: python THIS_FILE '{\"key\": \"value\"}' prints the final state as JSON.");
         self.line("\"\"\"");
         self.line("import copy");
+        self.line("import functools");
         self.line("import json");
         self.line("import operator");
         self.line("import sys");
@@ -106,6 +107,11 @@ impl<'a> Writer<'a> {
         if uses("template") {
             self.line("");
             self.line("_jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)");
+            self.line("");
+            self.line("");
+            self.line("@functools.lru_cache(maxsize=None)");
+            self.line("def _template(source: str) -> jinja2.Template:");
+            self.line("    return _jinja.from_string(source)");
         }
         self.reducers();
         self.state();

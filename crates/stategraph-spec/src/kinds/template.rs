@@ -120,7 +120,7 @@ impl NodeKind for Template {
         let source = config.get("template")?.as_str()?;
         let key = config.get("key")?.as_str()?;
         Some(vec![
-            format!("template = _jinja.from_string({})", crate::python::string(source)),
+            format!("template = _template({})", crate::python::string(source)),
             format!("return {{{}: template.render(**state)}}", crate::python::string(key)),
         ])
     }
