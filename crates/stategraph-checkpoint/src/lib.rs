@@ -41,9 +41,13 @@
 //!
 //! ## Feature flags
 //! - `testkit`: the [`testkit`] module, the conformance suite (`testkit::run_all`).
+//! - `blocking`: [`blocking::BlockingSaver`], any checkpointer behind blocking calls (for code
+//!   without an async runtime: Tauri command threads, Python bindings).
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod codec;
 mod error;
 mod id;
@@ -58,7 +62,7 @@ pub use codec::{MAX_DEPTH, MsgpackSerde, Serde, TAG_EMPTY, TAG_MSGPACK, TAG_NULL
 pub use error::{BoxError, Error, Result};
 pub use id::CheckpointId;
 pub use memory::InMemorySaver;
-pub use saver::Checkpointer;
+pub use saver::{Checkpointer, SaveOp};
 pub use types::{
     CHECKPOINT_VERSION, ChannelVersions, Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointSource,
     CheckpointTuple, ERROR, INTERRUPT, ListFilter, PendingWrite, PruneStrategy, RESUME, SCHEDULED, metadata_matches,

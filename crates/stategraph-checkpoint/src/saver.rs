@@ -8,6 +8,35 @@ use crate::types::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointTuple, ListFilter, PruneStrategy,
 };
 
+/// One save of a [`save_batch`](Checkpointer::save_batch).
+#[derive(Clone, Debug)]
+pub enum SaveOp {
+    /// [`put`](Checkpointer::put), or [`put_next`](Checkpointer::put_next) when `only_if_latest`.
+    Put {
+        /// The parent (thread, namespace, parent id).
+        config: CheckpointConfig,
+        /// The checkpoint (boxed: it is large beside a write).
+        checkpoint: Box<Checkpoint>,
+        /// Its metadata.
+        metadata: CheckpointMetadata,
+        /// Channels whose blobs are new.
+        new_versions: ChannelVersions,
+        /// Fail with a conflict unless the parent is still the latest.
+        only_if_latest: bool,
+    },
+    /// [`put_writes`](Checkpointer::put_writes).
+    PutWrites {
+        /// The checkpoint the writes belong to.
+        config: CheckpointConfig,
+        /// Channel and value of each write.
+        writes: Vec<(String, Value)>,
+        /// The task.
+        task_id: String,
+        /// The task's path.
+        task_path: String,
+    },
+}
+
 /// Stores checkpoints, their metadata and the pending writes of tasks (LangGraph's
 /// `BaseCheckpointSaver`).
 ///
@@ -65,6 +94,30 @@ pub trait Checkpointer: Send + Sync {
                 return Err(crate::Error::conflict(config, found));
             }
             self.put(config, checkpoint, metadata, new_versions).await
+        })
+    }
+
+    /// Applies several saves in order, as one unit where the backend can (one transaction, one
+    /// disk flush): what `async` durability hands over when the run is faster than the disk. The
+    /// saves after a failing one are not applied; the prefix before it is. The default runs them
+    /// one by one.
+    fn save_batch<'a>(&'a self, ops: &'a [SaveOp]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            for op in ops {
+                match op {
+                    SaveOp::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
+                        if *only_if_latest {
+                            self.put_next(config, checkpoint, metadata, new_versions).await?;
+                        } else {
+                            self.put(config, checkpoint, metadata, new_versions).await?;
+                        }
+                    }
+                    SaveOp::PutWrites { config, writes, task_id, task_path } => {
+                        self.put_writes(config, writes, task_id, task_path).await?;
+                    }
+                }
+            }
+            Ok(())
         })
     }
 

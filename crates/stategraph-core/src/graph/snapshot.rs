@@ -182,7 +182,7 @@ impl CompiledGraph {
         let mut task = TaskWrites { path: TaskPath::Pull(node.name.clone()), node: Some(n), pull: true, writes };
         let updated = algo::apply_writes(g, &mut channels, &mut cp, std::slice::from_mut(&mut task))?;
         cp.id = uuid::Uuid::now_v7();
-        let stored = persist::to_stored(g, &channels, &cp, &updated);
+        let stored = persist::to_stored(g, &channels, &cp, &updated, &[n]);
         let mut metadata = CheckpointMetadata::new(CheckpointSource::Update, step + 1);
         if let Some(t) = &saved {
             metadata.parents = t.metadata.parents.clone();
@@ -193,7 +193,7 @@ impl CompiledGraph {
             }
             None => Vec::new(),
         };
-        let nv = persist::new_versions(g, &cp.versions, &saved_versions);
+        let nv = persist::new_versions(g, &stored, &saved_versions);
         Ok(saver.put(&parent, &stored, &metadata, &nv).await?)
     }
 }

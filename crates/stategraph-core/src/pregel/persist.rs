@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use stategraph_checkpoint::{
     ChannelVersions, Checkpoint as Stored, CheckpointConfig, CheckpointId, CheckpointMetadata, Checkpointer, INTERRUPT,
+    SaveOp,
 };
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::algo::Checkpoint;
 use crate::channels::Channel;
-use crate::graph::compiled::{ChannelId, GraphInner};
+use crate::graph::compiled::{ChannelId, ChannelRole, GraphInner, NodeId};
 use crate::types::Durability;
 use crate::value::Value;
 use crate::{Error, Result};
@@ -22,24 +24,40 @@ pub(crate) const NULL_TASK_ID: &str = "00000000-0000-0000-0000-000000000000";
 /// The marker a task that wrote nothing stores, so a resume knows it finished.
 pub(crate) const NO_WRITES: &str = "__no_writes__";
 
-/// The stored form of the engine's checkpoint: every channel that holds a value, the versions by
-/// name, and what each node (and the interrupt check) has seen.
+/// The stored form of the engine's checkpoint, kept small so a step costs what it changed, not
+/// what the graph has:
+/// - values and versions of the state keys, and of engine channels only while they hold a value
+///   (an edge channel that was consumed is left out: missing reads as empty, version 0);
+/// - what a node has seen only for the nodes in `ran` (the last step's: they name the last writer
+///   for `update_state`) and for nodes whose trigger holds a value (where seen versions decide
+///   whether the node runs). For any other node the seen versions cannot matter: its triggers are
+///   empty, and they get a version above every stored one when they are written again (restore
+///   starts the version counter above every stored version *and* seen version).
+///
+/// LangGraph stores every channel's version and every node's seen versions at every step, which
+/// makes a step cost O(nodes); a 1,000-node sequence then costs O(n²).
 pub(crate) fn to_stored(
     g: &GraphInner,
     channels: &[Box<dyn Channel>],
     cp: &Checkpoint,
     updated: &[ChannelId],
+    ran: &[NodeId],
 ) -> Stored {
     let mut out = Stored::with_id(CheckpointId::from_uuid(cp.id));
     for (ch, def) in g.channels.iter().enumerate() {
-        if cp.versions[ch] > 0 {
+        let value = channels[ch].checkpoint();
+        if cp.versions[ch] > 0 && (def.role != ChannelRole::Internal || value.is_some()) {
             out.channel_versions.insert(def.name.to_string(), cp.versions[ch]);
         }
-        if let Some(v) = channels[ch].checkpoint() {
+        if let Some(v) = value {
             out.channel_values.insert(def.name.to_string(), v);
         }
     }
     for (n, node) in g.nodes.iter().enumerate() {
+        let relevant = ran.contains(&n) || node.triggers.iter().any(|&ch| channels[ch].is_available());
+        if !relevant {
+            continue;
+        }
         let seen: ChannelVersions = node
             .triggers
             .iter()
@@ -56,7 +74,7 @@ pub(crate) fn to_stored(
             .interrupt_seen
             .iter()
             .enumerate()
-            .filter(|(_, v)| **v > 0)
+            .filter(|(ch, v)| **v > 0 && out.channel_versions.contains_key(&*g.channels[*ch].name))
             .map(|(ch, &v)| (g.channels[ch].name.to_string(), v))
             .collect();
         out.versions_seen.insert(INTERRUPT.to_owned(), seen);
@@ -92,6 +110,12 @@ pub(crate) fn restore(g: &GraphInner, stored: &Stored) -> (Vec<Box<dyn Channel>>
             }
         }
     }
+    // New versions must exceed every version a stored node saw, also of channels left out.
+    for seen in stored.versions_seen.values() {
+        for &v in seen.values() {
+            cp.max_version = cp.max_version.max(v);
+        }
+    }
     if let Some(seen) = stored.versions_seen.get(INTERRUPT) {
         cp.interrupt_seen = vec![0; g.channels.len()];
         for (name, &v) in seen {
@@ -105,13 +129,18 @@ pub(crate) fn restore(g: &GraphInner, stored: &Stored) -> (Vec<Box<dyn Channel>>
     (channels, cp)
 }
 
-/// Channel versions that differ from `saved` (what a `put` must store blobs for).
-pub(crate) fn new_versions(g: &GraphInner, versions: &[u64], saved: &[u64]) -> ChannelVersions {
-    versions
+/// Nodes that have seen anything (after a restore: the nodes the stored checkpoint kept).
+pub(crate) fn nodes_with_seen(cp: &Checkpoint) -> Vec<NodeId> {
+    cp.seen.iter().enumerate().filter(|(_, s)| s.iter().any(|&v| v > 0)).map(|(n, _)| n).collect()
+}
+
+/// The stored channel versions that differ from `saved` (what a `put` must store blobs for).
+pub(crate) fn new_versions(g: &GraphInner, stored: &Stored, saved: &[u64]) -> ChannelVersions {
+    stored
+        .channel_versions
         .iter()
-        .enumerate()
-        .filter(|(ch, v)| **v > 0 && saved.get(*ch).copied().unwrap_or(0) != **v)
-        .map(|(ch, &v)| (g.channels[ch].name.to_string(), v))
+        .filter(|(name, v)| g.channel(name).is_none_or(|ch| saved.get(ch).copied().unwrap_or(0) != **v))
+        .map(|(name, &v)| (name.clone(), v))
         .collect()
 }
 
@@ -142,7 +171,8 @@ pub(crate) struct Persistence {
     /// Whether puts must find the parent still the thread's latest checkpoint (one runner per
     /// thread). Off after a fork, whose parent is not the latest by design.
     pub(crate) guard: bool,
-    queue: Option<JoinHandle<Result<()>>>,
+    /// `async` durability: the writer task and the bounded queue feeding it.
+    queue: Option<(mpsc::Sender<SaveOp>, JoinHandle<Result<()>>)>,
     /// `exit` durability: the last checkpoint and the writes made after it, saved at the end.
     exit_checkpoint: Option<(Stored, CheckpointMetadata, Option<CheckpointConfig>)>,
     exit_writes: Vec<TaskWritesRecord>,
@@ -202,15 +232,15 @@ impl Persistence {
                 self.saved_versions = versions.to_vec();
             }
             Durability::Async => {
-                let saver = self.saver.clone();
-                let prev = self.queue.take();
                 self.saved_versions = versions.to_vec();
-                self.queue = Some(tokio::spawn(async move {
-                    if let Some(prev) = prev {
-                        join(prev).await?;
-                    }
-                    put_one(&*saver, &parent, &stored, &metadata, &new_versions, guard).await
-                }));
+                let op = SaveOp::Put {
+                    config: parent,
+                    checkpoint: Box::new(stored),
+                    metadata,
+                    new_versions,
+                    only_if_latest: guard,
+                };
+                self.enqueue(op).await?;
             }
         }
         self.config = Some(next);
@@ -231,16 +261,32 @@ impl Persistence {
                 self.saver.put_writes(&config, &record.writes, &record.task_id, &record.task_path).await?;
             }
             Durability::Async => {
-                let saver = self.saver.clone();
-                let prev = self.queue.take();
-                self.queue = Some(tokio::spawn(async move {
-                    if let Some(prev) = prev {
-                        join(prev).await?;
-                    }
-                    saver.put_writes(&config, &record.writes, &record.task_id, &record.task_path).await?;
-                    Ok(())
-                }));
+                let op = SaveOp::PutWrites {
+                    config,
+                    writes: record.writes,
+                    task_id: record.task_id,
+                    task_path: record.task_path,
+                };
+                self.enqueue(op).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Hands a save to the writer task (started on first use). The queue is bounded, so a run
+    /// faster than its disk waits here instead of piling up checkpoints in memory. If the writer
+    /// stopped (a save failed), its error is returned now.
+    async fn enqueue(&mut self, op: SaveOp) -> Result<()> {
+        if self.queue.is_none() {
+            let (tx, rx) = mpsc::channel(QUEUE_BOUND);
+            self.queue = Some((tx, tokio::spawn(writer(self.saver.clone(), rx))));
+        }
+        let (tx, _) = self.queue.as_ref().expect("queue started");
+        if tx.send(op).await.is_err() {
+            self.flush().await?;
+            return Err(Error::Checkpoint(Arc::new(stategraph_checkpoint::Error::InvalidInput {
+                message: "the checkpoint writer stopped".into(),
+            })));
         }
         Ok(())
     }
@@ -248,7 +294,10 @@ impl Persistence {
     /// Waits until everything queued is saved; the first failure is returned.
     pub(crate) async fn flush(&mut self) -> Result<()> {
         match self.queue.take() {
-            Some(q) => join(q).await,
+            Some((tx, handle)) => {
+                drop(tx);
+                join(handle).await
+            }
             None => Ok(()),
         }
     }
@@ -260,7 +309,7 @@ impl Persistence {
             let parent = parent.unwrap_or_else(|| self.base_config());
             let versions: Vec<u64> =
                 g.channels.iter().map(|c| stored.channel_versions.get(&*c.name).copied().unwrap_or(0)).collect();
-            let nv = new_versions(g, &versions, &self.saved_versions);
+            let nv = new_versions(g, &stored, &self.saved_versions);
             put_one(&*self.saver, &parent, &stored, &metadata, &nv, true).await?;
             self.saved_versions = versions;
         }
@@ -270,6 +319,39 @@ impl Persistence {
             }
         }
         Ok(())
+    }
+}
+
+/// Saves waiting in the `async` queue before a run blocks on it.
+const QUEUE_BOUND: usize = 64;
+/// Most saves handed to the checkpointer in one batch (one transaction).
+const MAX_BATCH: usize = 256;
+
+/// The `async` writer: takes whatever saves are queued, hands them to the checkpointer as one
+/// batch (one transaction and one disk flush in SQL backends), and repeats. A run faster than its
+/// disk therefore pays a few flushes, not two per step. Stops at the first failure.
+async fn writer(saver: Arc<dyn Checkpointer>, mut rx: mpsc::Receiver<SaveOp>) -> Result<()> {
+    let mut batch = Vec::with_capacity(16);
+    while let Some(op) = rx.recv().await {
+        batch.push(op);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        saver.save_batch(&batch).await.map_err(engine_error)?;
+        batch.clear();
+    }
+    Ok(())
+}
+
+fn engine_error(e: stategraph_checkpoint::Error) -> Error {
+    match e {
+        stategraph_checkpoint::Error::Conflict { thread_id, expected, .. } => {
+            Error::ThreadConflict { thread_id, expected }
+        }
+        e => e.into(),
     }
 }
 
@@ -296,11 +378,5 @@ async fn put_one(
     } else {
         saver.put(parent, stored, metadata, new_versions).await
     };
-    match r {
-        Ok(_) => Ok(()),
-        Err(stategraph_checkpoint::Error::Conflict { thread_id, expected, .. }) => {
-            Err(Error::ThreadConflict { thread_id, expected })
-        }
-        Err(e) => Err(e.into()),
-    }
+    r.map(|_| ()).map_err(engine_error)
 }

@@ -62,6 +62,8 @@ struct Loop {
     resume_map: Option<Arc<Map>>,
     /// Channels changed by the last step (stored as `updated_channels`).
     last_updated: Vec<ChannelId>,
+    /// Nodes that ran in the last step (their seen versions are stored).
+    last_ran: Vec<NodeId>,
     /// Scratchpad shared by tasks of runs that cannot resume (no checkpointer).
     idle_pad: Arc<Scratchpad>,
     /// Writes of the tasks that finished in a step that paused (shown in the paused run's output).
@@ -107,6 +109,7 @@ impl Loop {
             null_resume: Arc::new(std::sync::Mutex::new(None)),
             resume_map: None,
             last_updated: Vec::new(),
+            last_ran: Vec::new(),
             idle_pad: Arc::new(Scratchpad::default()),
             paused_writes: Vec::new(),
         }
@@ -227,6 +230,7 @@ impl Loop {
             self.pending.clear();
             self.reuse_pending = true;
             self.last_updated = updated.clone();
+            self.last_ran = nodes.clone();
             self.save_checkpoint(CheckpointSource::Loop).await?;
             let after = self.config.interrupt_after.as_deref().unwrap_or(&self.g.interrupt_after);
             if algo::should_interrupt(&self.g, &self.checkpoint, after, &nodes) {
@@ -331,6 +335,7 @@ impl Loop {
                     p.lock().await.guard = false;
                 }
                 self.last_updated = updated.clone();
+                self.last_ran = persist::nodes_with_seen(&self.checkpoint);
                 self.save_checkpoint(CheckpointSource::Fork).await?;
             }
             if self.sink.wants(StreamMode::Values) {
@@ -365,6 +370,7 @@ impl Loop {
         updated.append(&mut more);
         self.pending.clear();
         self.last_updated = updated.clone();
+        self.last_ran = batch.iter().filter_map(|t| t.node).collect();
         self.save_checkpoint(CheckpointSource::Input).await?;
         Ok(updated)
     }
@@ -455,14 +461,15 @@ impl Loop {
         self.checkpoint.id = uuid::Uuid::now_v7();
         if let Some(p) = &self.persist {
             let mut p = p.lock().await;
-            let stored = persist::to_stored(&self.g, &self.channels, &self.checkpoint, &self.last_updated);
+            let stored =
+                persist::to_stored(&self.g, &self.channels, &self.checkpoint, &self.last_updated, &self.last_ran);
             let mut metadata = CheckpointMetadata::new(source, self.step);
             metadata.parents = p.parents.clone();
             metadata.run_id = self.config.run_id.clone();
             for (k, v) in &self.config.metadata {
                 metadata.extra.insert(k.clone(), v.clone());
             }
-            let nv = persist::new_versions(&self.g, &self.checkpoint.versions, &p.saved_versions);
+            let nv = persist::new_versions(&self.g, &stored, &p.saved_versions);
             p.put(stored, metadata, nv, &self.checkpoint.versions).await?;
         }
         self.step += 1;
