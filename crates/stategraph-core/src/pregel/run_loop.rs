@@ -66,6 +66,8 @@ struct Loop {
     last_ran: Vec<NodeId>,
     /// Scratchpad shared by tasks of runs that cannot resume (no checkpointer).
     idle_pad: Arc<Scratchpad>,
+    /// What nested graphs inherit (saver, thread, parents), fixed when the run starts.
+    inherit_base: Option<InheritedPersistence>,
     /// Writes of the tasks that finished in a step that paused (shown in the paused run's output).
     paused_writes: Vec<TaskWrites>,
 }
@@ -111,6 +113,7 @@ impl Loop {
             last_updated: Vec::new(),
             last_ran: Vec::new(),
             idle_pad: Arc::new(Scratchpad::default()),
+            inherit_base: None,
             paused_writes: Vec::new(),
         }
     }
@@ -276,6 +279,12 @@ impl Loop {
                 }
                 None => {}
             }
+            self.inherit_base = Some(InheritedPersistence {
+                saver: p.saver.clone(),
+                thread_id: p.thread_id.clone(),
+                resuming: false,
+                parents: p.parents.clone(),
+            });
             self.persist = Some(tokio::sync::Mutex::new(p));
         }
         let has_checkpoint = self.checkpoint.versions.iter().any(|&v| v > 0);
@@ -768,23 +777,11 @@ impl Loop {
 
     /// What nested graphs of this run's tasks inherit.
     fn inherited(&self) -> Option<InheritedPersistence> {
-        let p = self.persist.as_ref()?;
-        // The lock is never held across a task's execution; try_lock only fails while a
-        // sibling is being recorded, and then the fields read here do not change.
-        let p = match p.try_lock() {
-            Ok(p) => p,
-            Err(_) => return None,
-        };
-        let mut parents = p.parents.clone();
-        if let Some(id) = p.config.as_ref().and_then(|c| c.checkpoint_id) {
-            parents.insert(p.ns.clone(), id.to_string());
-        }
-        Some(InheritedPersistence {
-            saver: p.saver.clone(),
-            thread_id: p.thread_id.clone(),
-            resuming: self.resuming,
-            parents,
-        })
+        let base = self.inherit_base.as_ref()?;
+        let mut parents = base.parents.clone();
+        // The checkpoint the step started from (its id is what task ids hash).
+        parents.insert(self.namespace.to_string(), self.checkpoint.id.to_string());
+        Some(InheritedPersistence { resuming: self.resuming, parents, ..base.clone() })
     }
 
     fn trigger_names(&self, t: &PlannedTask) -> Arc<[Arc<str>]> {
