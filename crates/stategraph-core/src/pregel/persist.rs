@@ -47,10 +47,10 @@ pub(crate) fn to_stored(
     for (ch, def) in g.channels.iter().enumerate() {
         let value = channels[ch].checkpoint();
         if cp.versions[ch] > 0 && (def.role != ChannelRole::Internal || value.is_some()) {
-            out.channel_versions.insert(def.name.to_string(), cp.versions[ch]);
+            out.channel_versions.insert(String::from(&*def.name), cp.versions[ch]);
         }
         if let Some(v) = value {
-            out.channel_values.insert(def.name.to_string(), v);
+            out.channel_values.insert(String::from(&*def.name), v);
         }
     }
     for (n, node) in g.nodes.iter().enumerate() {
@@ -63,10 +63,10 @@ pub(crate) fn to_stored(
             .iter()
             .zip(&cp.seen[n])
             .filter(|(_, v)| **v > 0)
-            .map(|(&ch, &v)| (g.channels[ch].name.to_string(), v))
+            .map(|(&ch, &v)| (String::from(&*g.channels[ch].name), v))
             .collect();
         if !seen.is_empty() {
-            out.versions_seen.insert(node.name.to_string(), seen);
+            out.versions_seen.insert(String::from(&*node.name), seen);
         }
     }
     if !cp.interrupt_seen.is_empty() {
@@ -79,7 +79,7 @@ pub(crate) fn to_stored(
             .collect();
         out.versions_seen.insert(INTERRUPT.to_owned(), seen);
     }
-    let mut names: Vec<String> = updated.iter().map(|&ch| g.channels[ch].name.to_string()).collect();
+    let mut names: Vec<String> = updated.iter().map(|&ch| String::from(&*g.channels[ch].name)).collect();
     names.sort();
     names.dedup();
     out.updated_channels = Some(names);
