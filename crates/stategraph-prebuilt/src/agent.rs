@@ -11,7 +11,7 @@ use stategraph_core::{
 
 use crate::add_messages::{MESSAGES_KEY, MessagesState};
 use crate::message::{Content, Message};
-use crate::model::{ChatModel, ChatRequest, ToolSpec};
+use crate::model::{ChatModel, ChatRequest, ToolSpec, call_model};
 use crate::tool::{TOOLS_NODE, Tool, ToolNode, tools_condition};
 use crate::transform::{MessageTransform, messages_of};
 
@@ -185,7 +185,7 @@ struct AgentNode {
 }
 
 impl Node for AgentNode {
-    fn call(&self, input: State, _ctx: NodeContext) -> BoxFuture<'static, NodeResult> {
+    fn call(&self, input: State, ctx: NodeContext) -> BoxFuture<'static, NodeResult> {
         let this = self.clone();
         async move {
             let mut messages = messages_of(&input)?;
@@ -196,7 +196,9 @@ impl Node for AgentNode {
                 messages.insert(0, p.clone());
             }
             let request = ChatRequest { messages, tools: this.tools.clone(), ..ChatRequest::default() };
-            let mut answer = this.model.generate(request).await.map_err(|e| NodeError::from(crate::Error::from(e)))?;
+            // Token by token into the `messages` stream when the run streams it.
+            let mut answer =
+                call_model(&*this.model, request, &ctx).await.map_err(|e| NodeError::from(crate::Error::from(e)))?;
             let remaining = input.get("remaining_steps").and_then(Value::as_i64);
             if remaining.is_some_and(|r| r < 2) && answer.has_tool_calls() {
                 answer = Message { id: answer.id, ..Message::ai(NEED_MORE_STEPS) };

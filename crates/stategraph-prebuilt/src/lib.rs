@@ -10,7 +10,8 @@
 //!   and **routing conditions** on the last message ([`Condition`]).
 //! - [`MessageGraph`]: a graph whose state is the conversation.
 //! - **Chat models** ([`ChatModel`]): [`OpenAiChat`] for any OpenAI-compatible endpoint
-//!   (streaming, parallel tool calls, retries) and [`ScriptedModel`] for tests and offline demos.
+//!   (streaming, parallel tool calls, retries) and [`ScriptedModel`] for tests and offline demos;
+//!   their tokens stream through the engine's `messages` mode (below).
 //! - **Tools** ([`Tool`], [`tool_fn`] with a JSON Schema derived by `schemars`), [`ToolNode`],
 //!   [`tools_condition`] and [`create_react_agent`].
 //!
@@ -45,8 +46,40 @@
 //!
 //! Human approval of tool calls: [`ReactAgent::interrupt_before_tools`] with a checkpointer.
 //!
-//! Not yet: the `messages` stream mode (model tokens through the engine's stream), which needs
-//! engine support.
+//! ## Streaming model tokens
+//!
+//! Stream a run in LangGraph's `messages` mode and the model nodes (the agent's, and
+//! [`MessageGraph::add_model_node`]; in your own nodes, [`call_model`]) stream the model's answer
+//! as it is generated: each event is `[chunk, metadata]`, the chunk a LangChain `AIMessageChunk`
+//! dict ([`MessageChunk::to_value`]: `content`, `tool_call_chunks`, ...), the metadata LangGraph's
+//! (`langgraph_node`, `langgraph_step`, `langgraph_triggers`, `langgraph_path`,
+//! `langgraph_checkpoint_ns`, `thread_id`, ...) with the model's `ls_provider`, `ls_model_name`,
+//! `ls_model_type` and `ls_temperature`. Messages a node returns without streaming them, such as
+//! tool results, come whole when the node ends; a streamed answer is not repeated. Streamed with
+//! subgraphs, events from inside a subgraph carry its namespace. Runs not streamed in this mode
+//! call the model once, without streaming.
+//!
+//! ```
+//! use futures::StreamExt;
+//! use serde_json::json;
+//! use stategraph_core::{RunConfig, StreamMode, StreamOptions};
+//! use stategraph_prebuilt::{Message, ScriptedModel, TokenSplit, create_react_agent};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let model = ScriptedModel::new([Message::ai("Hello, world")]).with_split(TokenSplit::Chars(4));
+//! let agent = create_react_agent(model, vec![])?;
+//! let input = json!({"messages": [["user", "hi"]]});
+//! let mut stream = agent.stream(input, RunConfig::default(), StreamOptions::mode(StreamMode::Messages));
+//! let mut text = Vec::new();
+//! while let Some(event) = stream.next().await {
+//!     let event = event?;
+//!     let (chunk, metadata) = (&event.data[0], &event.data[1]);
+//!     assert_eq!(metadata["langgraph_node"].as_str(), Some("agent"));
+//!     text.push(chunk["content"].as_str().unwrap().to_owned());
+//! }
+//! assert_eq!(text, ["Hell", "o, w", "orld", ""]); // the last, empty chunk closes the answer
+//! # Ok::<(), stategraph_core::Error>(()) }).unwrap();
+//! ```
 #![forbid(unsafe_code)]
 
 mod add_messages;
@@ -70,8 +103,8 @@ pub use message::{
 };
 pub use message_graph::{CompiledMessageGraph, IntoMessages, MessageGraph};
 pub use model::{
-    BoundModel, ChatModel, ChatRequest, MessageChunk, ModelError, OpenAiChat, OpenAiConfig, ScriptedModel,
-    ToolCallChunk, ToolSpec, collect_stream,
+    BoundModel, ChatModel, ChatRequest, MessageChunk, ModelError, OpenAiChat, OpenAiConfig, ScriptedModel, TokenSplit,
+    ToolCallChunk, ToolSpec, call_model, collect_stream,
 };
 pub use route::{Condition, last_message, route_first};
 pub use tool::{FnTool, TOOLS_NODE, Tool, ToolError, ToolNode, schema_of, tool_fn, tools_condition};

@@ -12,6 +12,7 @@ use stategraph_core::{
 
 use crate::add_messages::{MESSAGES_KEY, MessagesState};
 use crate::message::{Message, coerce_messages};
+use crate::model::{ChatModel, ChatRequest, call_model};
 use crate::transform::{MessageTransform, messages_of, transform_node};
 
 /// What a message-graph node may return: one message, several, or none.
@@ -59,6 +60,23 @@ where
             let out = f(messages).await?.into_messages();
             let mut update = Map::new();
             update.insert(MESSAGES_KEY.into(), out.into_iter().map(Message::into_value).collect());
+            Ok(update.into())
+        }
+        .boxed()
+    }
+}
+
+/// A node that answers the conversation with a chat model (see [`MessageGraph::add_model_node`]).
+struct ModelNode(Arc<dyn ChatModel>);
+
+impl Node for ModelNode {
+    fn call(&self, input: State, ctx: NodeContext) -> BoxFuture<'static, NodeResult> {
+        let model = self.0.clone();
+        async move {
+            let request = ChatRequest::new(messages_of(&input)?);
+            let answer = call_model(&*model, request, &ctx).await.map_err(crate::Error::from)?;
+            let mut update = Map::new();
+            update.insert(MESSAGES_KEY.into(), Value::from(vec![answer.into_value()]));
             Ok(update.into())
         }
         .boxed()
@@ -115,6 +133,32 @@ impl MessageGraph {
         O: IntoMessages,
     {
         self.graph.add_node(name, MessagesNode(Arc::new(node)));
+        self
+    }
+
+    /// Adds a node that answers the conversation with `model` (its answer is appended). When the
+    /// run is streamed in `messages` mode, the answer streams token by token ([`call_model`]).
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use stategraph_core::{END, RunConfig, START, StreamMode, StreamOptions};
+    /// use stategraph_prebuilt::{Message, MessageGraph, ScriptedModel};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let mut graph = MessageGraph::new();
+    /// graph.add_model_node("bot", ScriptedModel::new([Message::ai("Hi there")])).add_edge(START, "bot").add_edge("bot", END);
+    /// let app = graph.compile().unwrap();
+    /// let opts = StreamOptions::mode(StreamMode::Messages);
+    /// let tokens: Vec<String> = app
+    ///     .stream(vec![Message::human("hi")], RunConfig::default(), opts)
+    ///     .map(|e| e.unwrap().data[0]["content"].as_str().unwrap().to_owned())
+    ///     .collect()
+    ///     .await;
+    /// assert_eq!(tokens, ["Hi ", "there", ""]);
+    /// # });
+    /// ```
+    pub fn add_model_node(&mut self, name: &str, model: impl ChatModel) -> &mut Self {
+        self.graph.add_node(name, ModelNode(Arc::new(model)));
         self
     }
 

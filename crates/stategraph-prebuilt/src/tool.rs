@@ -252,8 +252,9 @@ impl ToolNode {
 }
 
 impl Node for ToolNode {
-    fn call(&self, input: State, _ctx: NodeContext) -> BoxFuture<'static, NodeResult> {
+    fn call(&self, input: State, ctx: NodeContext) -> BoxFuture<'static, NodeResult> {
         let this = self.clone();
+        let streaming = ctx.streams_messages();
         async move {
             let Some(last) = last_message(&input) else {
                 return Err(NodeError::permanent("No message found in input").with_kind("ValueError"));
@@ -262,7 +263,15 @@ impl Node for ToolNode {
                 Kind::Ai(ai) => ai.tool_calls,
                 _ => return Err(NodeError::permanent("No AIMessage found in input").with_kind("ValueError")),
             };
-            let messages = this.run(calls).await?;
+            let mut messages = this.run(calls).await?;
+            if streaming {
+                // The engine streams the results whole when the node ends; with their ids set here
+                // the stream shows the ids the state keeps, so a parent graph that returns this
+                // conversation does not stream them again.
+                for m in &mut messages {
+                    m.id.get_or_insert_with(|| uuid::Uuid::new_v4().to_string());
+                }
+            }
             let mut update = Map::new();
             update.insert(MESSAGES_KEY.into(), messages.into_iter().map(Message::into_value).collect());
             Ok(update.into())

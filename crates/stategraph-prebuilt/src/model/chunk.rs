@@ -4,6 +4,7 @@ use futures::{Stream, StreamExt};
 use stategraph_core::{Map, Value};
 
 use super::ModelError;
+use super::partial_json::parse_partial_json;
 use crate::message::{AiFields, Content, InvalidToolCall, Kind, Message, ToolCall, UsageMetadata};
 
 /// A fragment of a tool call: providers stream the name and id once and the arguments as text
@@ -112,6 +113,74 @@ impl MessageChunk {
         for (k, v) in other.response_metadata {
             self.response_metadata.insert(k, v);
         }
+    }
+
+    /// The chunk in LangChain's dict shape (`AIMessageChunk.model_dump()`), as the `messages`
+    /// stream mode carries it: `type` is `"AIMessageChunk"`, `tool_call_chunks` holds the
+    /// fragments, and `tool_calls` / `invalid_tool_calls` are what LangChain reads from each
+    /// fragment alone (arguments cut short are completed; a fragment that cannot be read is an
+    /// invalid call).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use stategraph_prebuilt::{MessageChunk, ToolCallChunk};
+    /// let chunk = MessageChunk {
+    ///     id: Some("run-1".into()),
+    ///     tool_call_chunks: vec![ToolCallChunk { index: Some(0), id: Some("c1".into()), name: Some("add".into()), args: "{\"a\": 1".into() }],
+    ///     ..Default::default()
+    /// };
+    /// let v = serde_json::Value::from(chunk.to_value());
+    /// assert_eq!(v["type"], json!("AIMessageChunk"));
+    /// assert_eq!(v["tool_call_chunks"][0], json!({"name": "add", "args": "{\"a\": 1", "id": "c1", "index": 0, "type": "tool_call_chunk"}));
+    /// assert_eq!(v["tool_calls"][0]["args"], json!({"a": 1}));
+    /// assert_eq!(v["chunk_position"], json!(null));
+    /// ```
+    pub fn to_value(&self) -> Value {
+        self.dump(false)
+    }
+
+    /// [`to_value`](Self::to_value), with `chunk_position: "last"` when `last` (LangChain marks
+    /// the end of a streamed answer with an empty chunk so).
+    pub(crate) fn dump(&self, last: bool) -> Value {
+        let mut tool_calls = Vec::new();
+        let mut invalid = Vec::new();
+        for c in &self.tool_call_chunks {
+            let args = if c.args.is_empty() { Some(Value::object()) } else { parse_partial_json(&c.args) };
+            match args {
+                Some(args @ Value::Object(_)) => tool_calls
+                    .push(ToolCall { name: c.name.clone().unwrap_or_default(), args, id: c.id.clone() }.to_value()),
+                _ => invalid.push(
+                    InvalidToolCall { name: c.name.clone(), args: Some(c.args.clone()), id: c.id.clone(), error: None }
+                        .to_value(),
+                ),
+            }
+        }
+        let chunks: Vec<Value> = self
+            .tool_call_chunks
+            .iter()
+            .map(|c| {
+                let mut m = Map::with_capacity(5);
+                m.insert("name".into(), Value::from(c.name.clone()));
+                m.insert("args".into(), Value::from(c.args.as_str()));
+                m.insert("id".into(), Value::from(c.id.clone()));
+                m.insert("index".into(), Value::from(c.index.map(|i| i as u64)));
+                m.insert("type".into(), Value::from("tool_call_chunk"));
+                Value::from(m)
+            })
+            .collect();
+        let mut m = Map::with_capacity(11);
+        m.insert("content".into(), Value::from(self.content.as_str()));
+        m.insert("additional_kwargs".into(), Value::object());
+        m.insert("response_metadata".into(), Value::from(self.response_metadata.clone()));
+        m.insert("type".into(), Value::from("AIMessageChunk"));
+        m.insert("name".into(), Value::Null);
+        m.insert("id".into(), Value::from(self.id.clone()));
+        m.insert("tool_calls".into(), Value::from(tool_calls));
+        m.insert("invalid_tool_calls".into(), Value::from(invalid));
+        m.insert("usage_metadata".into(), self.usage_metadata.as_ref().map(UsageMetadata::to_value).into());
+        m.insert("tool_call_chunks".into(), Value::from(chunks));
+        m.insert("chunk_position".into(), if last { Value::from("last") } else { Value::Null });
+        Value::from(m)
     }
 
     /// The AI message the chunks add up to. Tool-call arguments are parsed as JSON (empty text is

@@ -1,9 +1,11 @@
 //! Chat models: the [`ChatModel`] trait, requests, streamed chunks, and two implementations —
 //! [`OpenAiChat`] for any OpenAI-compatible endpoint and [`ScriptedModel`] for tests and offline
-//! demos.
+//! demos — and [`call_model`], which a node uses to stream the answer into the `messages` mode.
 
+mod call;
 mod chunk;
 mod openai;
+mod partial_json;
 mod scripted;
 mod sse;
 
@@ -15,9 +17,10 @@ use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use stategraph_core::{Map, Value};
 
+pub use call::call_model;
 pub use chunk::{MessageChunk, ToolCallChunk, collect_stream};
 pub use openai::{OpenAiChat, OpenAiConfig};
-pub use scripted::ScriptedModel;
+pub use scripted::{ScriptedModel, TokenSplit};
 
 use crate::message::Message;
 
@@ -133,6 +136,14 @@ pub trait ChatModel: Send + Sync + 'static {
         "chat-model"
     }
 
+    /// LangSmith's description of a call (`ls_provider`, `ls_model_name`, `ls_model_type`,
+    /// `ls_temperature`, ...), added to the metadata of every chunk streamed in `messages` mode,
+    /// as LangChain's chat models add it. The default names the provider `"custom"` and reads
+    /// `temperature`, `max_tokens` and `stop` from the request's options.
+    fn ls_params(&self, request: &ChatRequest) -> Map {
+        ls_params("custom", self.model_name(), None, request)
+    }
+
     /// Answers `messages` (no tools unless the model is [bound](ChatModel::bind_tools)).
     fn invoke(&self, messages: Vec<Message>) -> BoxFuture<'static, Result<Message, ModelError>> {
         self.generate(ChatRequest::new(messages))
@@ -156,6 +167,9 @@ impl ChatModel for Arc<dyn ChatModel> {
     }
     fn model_name(&self) -> &str {
         (**self).model_name()
+    }
+    fn ls_params(&self, request: &ChatRequest) -> Map {
+        (**self).ls_params(request)
     }
 }
 
@@ -202,4 +216,28 @@ impl ChatModel for BoundModel {
     fn model_name(&self) -> &str {
         self.inner.model_name()
     }
+    fn ls_params(&self, request: &ChatRequest) -> Map {
+        self.inner.ls_params(request)
+    }
+}
+
+/// LangChain's `_get_ls_params`: the provider, the model, `"chat"`, and the sampling options of
+/// the request (`temperature` and `max_tokens` when numbers, `stop` when given), falling back to
+/// `defaults` (a client's configured options).
+pub(crate) fn ls_params(provider: &str, model: &str, defaults: Option<&Map>, request: &ChatRequest) -> Map {
+    let option = |k: &str| request.options.get(k).or_else(|| defaults.and_then(|d| d.get(k)));
+    let mut m = Map::new();
+    m.insert("ls_provider".into(), Value::from(provider));
+    m.insert("ls_model_name".into(), Value::from(model));
+    m.insert("ls_model_type".into(), Value::from("chat"));
+    if let Some(t) = option("temperature").filter(|v| v.is_number()) {
+        m.insert("ls_temperature".into(), t.clone());
+    }
+    if let Some(n) = option("max_tokens").or_else(|| option("max_completion_tokens")).filter(|v| v.as_u64().is_some()) {
+        m.insert("ls_max_tokens".into(), n.clone());
+    }
+    if let Some(stop) = option("stop").filter(|v| !v.is_null()) {
+        m.insert("ls_stop".into(), stop.clone());
+    }
+    m
 }

@@ -268,6 +268,14 @@ impl ChatModel for OpenAiChat {
     fn model_name(&self) -> &str {
         &self.inner.config.model
     }
+
+    /// As LangChain's `ChatOpenAI` reports them: provider `openai`, the configured model, and
+    /// `ls_temperature` always (`null` when not set).
+    fn ls_params(&self, request: &ChatRequest) -> Map {
+        let mut m = super::ls_params("openai", &self.inner.config.model, Some(&self.inner.config.options), request);
+        m.entry("ls_temperature".into()).or_insert(Value::Null);
+        m
+    }
 }
 
 enum StreamState {
