@@ -25,6 +25,9 @@ pub enum Reply {
     Sse(Vec<String>),
     /// Waits, then sends the inner reply.
     Delayed(Duration, Box<Reply>),
+    /// Like `Sse`, with this pause before each piece after the first (to see tokens arrive one
+    /// by one at the other end).
+    SsePaced(Vec<String>, Duration),
 }
 
 impl Reply {
@@ -55,6 +58,13 @@ impl Reply {
         let mut pieces: Vec<String> = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
         pieces.push("data: [DONE]\n\n".into());
         Reply::Sse(pieces)
+    }
+    /// Like [`Reply::sse`], pausing before each event after the first.
+    pub fn sse_paced(chunks: &[Json], pause: Duration) -> Reply {
+        match Reply::sse(chunks) {
+            Reply::Sse(pieces) => Reply::SsePaced(pieces, pause),
+            _ => unreachable!("sse builds Sse"),
+        }
     }
 }
 
@@ -171,17 +181,21 @@ async fn write_reply(socket: &mut TcpStream, reply: Reply) -> std::io::Result<()
             socket.write_all(head.as_bytes()).await?;
             socket.write_all(body.as_bytes()).await?;
         }
-        Reply::Sse(pieces) => {
-            socket
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
-                .await?;
-            for p in pieces {
-                socket.write_all(p.as_bytes()).await?;
-                socket.flush().await?;
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        }
+        Reply::Sse(pieces) => write_sse(socket, pieces, Duration::from_millis(2)).await?,
+        Reply::SsePaced(pieces, pause) => write_sse(socket, pieces, pause).await?,
         Reply::Delayed(..) => unreachable!("unwrapped above"),
     }
     socket.shutdown().await
+}
+
+async fn write_sse(socket: &mut TcpStream, pieces: Vec<String>, pause: Duration) -> std::io::Result<()> {
+    socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n").await?;
+    for (i, p) in pieces.into_iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        socket.write_all(p.as_bytes()).await?;
+        socket.flush().await?;
+    }
+    Ok(())
 }
