@@ -45,10 +45,12 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor, QueryBuilder};
-use stategraph_checkpoint::storage::{CheckpointHeader, decode_blob, encode_blobs, encode_writes, version_to_i64};
+use stategraph_checkpoint::storage::{
+    BaseCheck, CheckpointHeader, DeltaCache, MAX_CHAIN, Staged, WriteRow, decode_channel, encode_writes, version_to_i64,
+};
 use stategraph_checkpoint::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointTuple, Checkpointer,
-    Error, ListFilter, MsgpackSerde, PendingWrite, PruneStrategy, Result, Serde,
+    Error, ListFilter, MsgpackSerde, PendingWrite, PruneStrategy, Result, SaveOp, Serde,
 };
 use stategraph_value::Value;
 
@@ -112,6 +114,8 @@ impl PostgresOptions {
 pub struct PostgresSaver {
     pool: PgPool,
     serde: Arc<dyn Serde>,
+    /// The lists stored last, so a growing list is stored as deltas (see `storage::DeltaCache`).
+    deltas: DeltaCache,
 }
 
 type CheckpointRow = (String, String, String, Option<String>, String, String);
@@ -168,7 +172,7 @@ impl PostgresSaver {
             .run(&pool)
             .await
             .map_err(|e| Error::Migration { backend: BACKEND, message: e.to_string() })?;
-        Ok(PostgresSaver { pool, serde })
+        Ok(PostgresSaver { pool, serde, deltas: DeltaCache::new() })
     }
 
     /// The connection pool.
@@ -194,33 +198,48 @@ impl PostgresSaver {
 
         let versions = serde_json::to_string(&header.channel_versions)
             .map_err(|e| Error::Encode { what: "channel versions".into(), message: e.to_string() })?;
-        let blobs: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT b.channel, b.type, b.blob FROM jsonb_each_text($1::jsonb) AS j
-             JOIN checkpoint_blobs AS b
-               ON b.thread_id = $2 AND b.checkpoint_ns = $3 AND b.channel = j.key AND b.version = j.value::bigint",
+        // The blobs the header names and, for deltas, their bases (the base version is in the tag).
+        let blobs: Vec<(String, i64, String, Vec<u8>)> = sqlx::query_as(
+            "WITH RECURSIVE chain(channel, version, type, blob, depth) AS (
+               SELECT b.channel, b.version, b.type, b.blob, 0 FROM jsonb_each_text($1::jsonb) AS j
+               JOIN checkpoint_blobs AS b
+                 ON b.thread_id = $2 AND b.checkpoint_ns = $3 AND b.channel = j.key AND b.version = j.value::bigint
+               UNION ALL
+               SELECT b.channel, b.version, b.type, b.blob, chain.depth + 1 FROM chain
+               JOIN checkpoint_blobs AS b
+                 ON b.thread_id = $2 AND b.checkpoint_ns = $3 AND b.channel = chain.channel
+                AND b.version = substr(chain.type, 8)::bigint
+               WHERE chain.type ~ '^append:[0-9]{1,18}$' AND chain.depth < $4
+             )
+             SELECT channel, version, type, blob FROM chain",
         )
         .bind(versions)
         .bind(&thread_id)
         .bind(&checkpoint_ns)
+        .bind(MAX_CHAIN as i32)
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-        let mut blobs: HashMap<String, (String, Vec<u8>)> =
-            blobs.into_iter().map(|(channel, tag, bytes)| (channel, (tag, bytes))).collect();
+        let mut by_channel: HashMap<String, HashMap<u64, (String, Vec<u8>)>> = HashMap::new();
+        for (channel, version, tag, bytes) in blobs {
+            let version =
+                u64::try_from(version).map_err(|e| Error::corrupt(format!("blob version of '{channel}'"), e))?;
+            by_channel.entry(channel).or_default().insert(version, (tag, bytes));
+        }
+        let no_rows = HashMap::new();
         let mut values = BTreeMap::new();
         for (channel, &version) in &header.channel_versions {
-            let Some((tag, bytes)) = blobs.remove(channel) else {
-                return Err(Error::MissingBlob {
-                    thread_id,
-                    checkpoint_ns,
-                    checkpoint_id: id.to_string(),
-                    channel: channel.clone(),
-                    version,
-                });
+            let rows = by_channel.get(channel).unwrap_or(&no_rows);
+            let missing = |v: u64| Error::MissingBlob {
+                thread_id: thread_id.clone(),
+                checkpoint_ns: checkpoint_ns.clone(),
+                checkpoint_id: id.to_string(),
+                channel: channel.clone(),
+                version: v,
             };
             let location =
-                || format!("blob thread='{thread_id}' ns='{checkpoint_ns}' channel '{channel}' version {version}");
-            if let Some(value) = decode_blob(&*self.serde, &tag, &bytes, location)? {
+                |v: u64| format!("blob thread='{thread_id}' ns='{checkpoint_ns}' channel '{channel}' version {v}");
+            if let Some(value) = decode_channel(&*self.serde, rows, version, missing, location)? {
                 values.insert(channel.clone(), value);
             }
         }
@@ -320,11 +339,7 @@ impl PostgresSaver {
         Ok(out)
     }
 
-    /// `put`, or with `only_if_latest` `put_next`: then the transaction first takes an advisory
-    /// lock on (thread, ns), held until it ends, and reads the latest id under it. Under READ
-    /// COMMITTED that read sees every checkpoint committed by an earlier holder of the lock, so
-    /// of racing callers from the same parent exactly one finds its parent still latest.
-    /// A plain `put` takes no lock: callers who want the guarantee use `put_next` for every step.
+    /// `put`, or with `only_if_latest` `put_next`, in one transaction.
     async fn put_impl(
         &self,
         config: &CheckpointConfig,
@@ -333,21 +348,39 @@ impl PostgresSaver {
         new_versions: &ChannelVersions,
         only_if_latest: bool,
     ) -> Result<CheckpointConfig> {
-        let blobs = encode_blobs(&*self.serde, checkpoint, new_versions)?;
-        let mut channels = Vec::with_capacity(blobs.len());
-        let mut versions = Vec::with_capacity(blobs.len());
-        let mut tags = Vec::with_capacity(blobs.len());
-        let mut bytes = Vec::with_capacity(blobs.len());
-        for b in blobs {
-            channels.push(b.channel);
-            versions.push(version_to_i64(b.version)?);
-            tags.push(b.type_tag);
-            bytes.push(b.bytes);
-        }
         let header = CheckpointHeader::of(checkpoint).to_json()?;
         let metadata = metadata.to_json()?;
-
+        let mut staged = Staged::default();
         let mut tx = self.pool.begin().await.map_err(db)?;
+        self.put_in_tx(&mut tx, config, checkpoint, &header, &metadata, new_versions, only_if_latest, &mut staged)
+            .await?;
+        tx.commit().await.map_err(db)?;
+        self.deltas.commit(staged);
+        Ok(CheckpointConfig {
+            thread_id: config.thread_id.clone(),
+            checkpoint_ns: config.checkpoint_ns.clone(),
+            checkpoint_id: Some(checkpoint.id),
+        })
+    }
+
+    /// The statements of one put. With `only_if_latest` the transaction first takes an advisory
+    /// lock on (thread, ns), held until it ends, and reads the latest id under it. Under READ
+    /// COMMITTED that read sees every checkpoint committed by an earlier holder of the lock (and
+    /// the earlier puts of the same transaction), so of racing callers from the same parent
+    /// exactly one finds its parent still latest. A plain `put` takes no lock: callers who want
+    /// the guarantee use `put_next` for every step.
+    #[allow(clippy::too_many_arguments)]
+    async fn put_in_tx(
+        &self,
+        tx: &mut PgConnection,
+        config: &CheckpointConfig,
+        checkpoint: &Checkpoint,
+        header: &str,
+        metadata: &str,
+        new_versions: &ChannelVersions,
+        only_if_latest: bool,
+        staged: &mut Staged,
+    ) -> Result<()> {
         if only_if_latest {
             // The lock key is a hash: two (thread, ns) pairs that collide only take turns.
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 7346))")
@@ -370,9 +403,39 @@ impl PostgresSaver {
                 .transpose()
                 .map_err(|e| Error::corrupt(format!("latest checkpoint id of thread '{}'", config.thread_id), e))?;
             if latest != config.checkpoint_id {
-                // Dropping the transaction rolls it back (and releases the lock).
+                // Nothing of this put was written.
                 return Err(Error::conflict(config, latest));
             }
+        }
+        // A delta is written only on a base row still stored as remembered; `FOR SHARE` keeps it
+        // so until this transaction ends.
+        let mut verified: Vec<BaseCheck> = Vec::new();
+        for candidate in self.deltas.candidates(config, checkpoint, new_versions, staged) {
+            let found: Option<(String, i64)> = sqlx::query_as(
+                "SELECT type, octet_length(blob)::bigint FROM checkpoint_blobs
+                 WHERE thread_id = $1 AND checkpoint_ns = $2 AND channel = $3 AND version = $4 FOR SHARE",
+            )
+            .bind(&config.thread_id)
+            .bind(&config.checkpoint_ns)
+            .bind(&candidate.channel)
+            .bind(version_to_i64(candidate.base_version)?)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            if found.is_some_and(|(tag, len)| tag == candidate.type_tag && len == candidate.len as i64) {
+                verified.push(candidate);
+            }
+        }
+        let blobs = self.deltas.encode_blobs(&*self.serde, config, checkpoint, new_versions, &verified, staged)?;
+        let mut channels = Vec::with_capacity(blobs.len());
+        let mut versions = Vec::with_capacity(blobs.len());
+        let mut tags = Vec::with_capacity(blobs.len());
+        let mut bytes = Vec::with_capacity(blobs.len());
+        for b in blobs {
+            channels.push(b.channel);
+            versions.push(version_to_i64(b.version)?);
+            tags.push(b.type_tag);
+            bytes.push(b.bytes);
         }
         if !channels.is_empty() {
             sqlx::query(
@@ -403,17 +466,12 @@ impl PostgresSaver {
         .bind(&config.checkpoint_ns)
         .bind(checkpoint.id.to_string())
         .bind(config.checkpoint_id.map(|p| p.to_string()))
-        .bind(&header)
-        .bind(&metadata)
+        .bind(header)
+        .bind(metadata)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(CheckpointConfig {
-            thread_id: config.thread_id.clone(),
-            checkpoint_ns: config.checkpoint_ns.clone(),
-            checkpoint_id: Some(checkpoint.id),
-        })
+        Ok(())
     }
 
     async fn put_writes_impl(
@@ -423,19 +481,34 @@ impl PostgresSaver {
         task_id: &str,
         task_path: &str,
     ) -> Result<()> {
-        let id = config.require_checkpoint_id()?.to_string();
+        let id = config.require_checkpoint_id()?;
+        let rows = encode_writes(&*self.serde, writes)?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        Self::put_writes_in_tx(&mut tx, config, id, rows, task_id, task_path).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn put_writes_in_tx(
+        tx: &mut PgConnection,
+        config: &CheckpointConfig,
+        id: CheckpointId,
+        rows: Vec<WriteRow>,
+        task_id: &str,
+        task_path: &str,
+    ) -> Result<()> {
+        let id = id.to_string();
         // One statement per kind. Within one call a key may repeat only for special channels:
         // the last upsert wins, as it would row by row (a statement may not update a row twice).
         let mut upserts: BTreeMap<i64, _> = BTreeMap::new();
         let mut inserts = Vec::new();
-        for row in encode_writes(&*self.serde, writes)? {
+        for row in rows {
             if row.upsert {
                 upserts.insert(row.idx, row);
             } else {
                 inserts.push(row);
             }
         }
-        let mut tx = self.pool.begin().await.map_err(db)?;
         for (rows, conflict) in [(upserts.into_values().collect::<Vec<_>>(), UPSERT_WRITE), (inserts, "DO NOTHING")] {
             if rows.is_empty() {
                 continue;
@@ -466,8 +539,54 @@ impl PostgresSaver {
                 .await
                 .map_err(db)?;
         }
-        tx.commit().await.map_err(db)?;
         Ok(())
+    }
+
+    /// One operation of a batch, inside the batch's transaction.
+    async fn save_op(&self, tx: &mut PgConnection, op: &SaveOp, staged: &mut Staged) -> Result<()> {
+        match op {
+            SaveOp::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
+                let header = CheckpointHeader::of(checkpoint).to_json()?;
+                let metadata = metadata.to_json()?;
+                self.put_in_tx(tx, config, checkpoint, &header, &metadata, new_versions, *only_if_latest, staged).await
+            }
+            SaveOp::PutWrites { config, writes, task_id, task_path } => {
+                let id = config.require_checkpoint_id()?;
+                let rows = encode_writes(&*self.serde, writes)?;
+                Self::put_writes_in_tx(tx, config, id, rows, task_id, task_path).await
+            }
+        }
+    }
+
+    /// The whole batch in one transaction (one WAL flush). Each operation runs under a savepoint,
+    /// so when one fails, what it wrote is undone and the operations before it are committed; the
+    /// error is returned. Advisory locks of `put_next`s are held until the commit.
+    async fn save_batch_impl(&self, ops: &[SaveOp]) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut staged = Staged::default();
+        let mut failure = None;
+        let mut committed_mark = 0;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for op in ops {
+            tx.execute("SAVEPOINT sg_op").await.map_err(db)?;
+            match self.save_op(&mut tx, op, &mut staged).await {
+                Ok(()) => {
+                    tx.execute("RELEASE SAVEPOINT sg_op").await.map_err(db)?;
+                    committed_mark = staged.mark();
+                }
+                Err(e) => {
+                    tx.execute("ROLLBACK TO SAVEPOINT sg_op").await.map_err(db)?;
+                    tx.execute("RELEASE SAVEPOINT sg_op").await.map_err(db)?;
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        self.deltas.commit_prefix(staged, committed_mark);
+        failure.map_or(Ok(()), Err)
     }
 
     async fn delete_threads(&self, thread_ids: &[String]) -> Result<()> {
@@ -480,6 +599,9 @@ impl PostgresSaver {
             sqlx::query(sql).bind(thread_ids).execute(&mut *tx).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
+        for thread_id in thread_ids {
+            self.deltas.forget_thread(thread_id);
+        }
         Ok(())
     }
 
@@ -510,6 +632,8 @@ impl PostgresSaver {
             sqlx::query(sql).bind(source).bind(target).execute(&mut *tx).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
+        // Its rows were replaced: remembered lists of the target may not be stored any more.
+        self.deltas.forget_thread(target);
         Ok(())
     }
 
@@ -528,15 +652,27 @@ impl PostgresSaver {
                     "DELETE FROM checkpoint_writes AS w WHERE w.thread_id = ANY($1) AND NOT EXISTS
                        (SELECT 1 FROM checkpoints AS c WHERE c.thread_id = w.thread_id
                         AND c.checkpoint_ns = w.checkpoint_ns AND c.checkpoint_id = w.checkpoint_id)",
-                    // Blobs no remaining checkpoint refers to.
-                    "DELETE FROM checkpoint_blobs AS b WHERE b.thread_id = ANY($1) AND NOT EXISTS
-                       (SELECT 1 FROM checkpoints AS c, jsonb_each_text(c.checkpoint -> 'channel_versions') AS j
-                        WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
-                        AND j.key = b.channel AND j.value::bigint = b.version)",
+                    // Blobs no remaining checkpoint refers to, directly or as the base of a delta.
+                    "WITH RECURSIVE keep(thread_id, ns, channel, version) AS (
+                       SELECT c.thread_id, c.checkpoint_ns, j.key, j.value::bigint
+                       FROM checkpoints AS c, jsonb_each_text(c.checkpoint -> 'channel_versions') AS j
+                       WHERE c.thread_id = ANY($1)
+                       UNION
+                       SELECT b.thread_id, b.checkpoint_ns, b.channel, substr(b.type, 8)::bigint FROM keep
+                       JOIN checkpoint_blobs AS b ON b.thread_id = keep.thread_id AND b.checkpoint_ns = keep.ns
+                        AND b.channel = keep.channel AND b.version = keep.version
+                       WHERE b.type ~ '^append:[0-9]{1,18}$'
+                     )
+                     DELETE FROM checkpoint_blobs AS b WHERE b.thread_id = ANY($1) AND NOT EXISTS
+                       (SELECT 1 FROM keep WHERE keep.thread_id = b.thread_id AND keep.ns = b.checkpoint_ns
+                        AND keep.channel = b.channel AND keep.version = b.version)",
                 ] {
                     sqlx::query(sql).bind(thread_ids).execute(&mut *tx).await.map_err(db)?;
                 }
                 tx.commit().await.map_err(db)?;
+                for thread_id in thread_ids {
+                    self.deltas.forget_thread(thread_id);
+                }
                 Ok(())
             }
             other => Err(Error::InvalidInput { message: format!("prune strategy {other:?} is not supported") }),
@@ -581,6 +717,11 @@ impl Checkpointer for PostgresSaver {
         task_path: &'a str,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.put_writes_impl(config, writes, task_id, task_path))
+    }
+
+    /// One transaction for the whole batch: one WAL flush instead of one per save.
+    fn save_batch<'a>(&'a self, ops: &'a [SaveOp]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.save_batch_impl(ops))
     }
 
     fn delete_thread<'a>(&'a self, thread_id: &'a str) -> BoxFuture<'a, Result<()>> {

@@ -97,6 +97,7 @@ async fn postgres_passes_the_conformance_suite() {
         let saver = Arc::new(saver(&schema).await);
         testkit::run_all(&*saver).await;
         testkit::corrupted_blob_is_typed_error(&*saver, |k, c| corrupt(&saver, k, c)).await;
+        testkit::corrupted_list_base_is_typed_error(&*saver, |k, c| corrupt(&saver, k, c)).await;
         testkit::concurrent_writers_spawned(saver.clone()).await;
         saver.close().await;
     })

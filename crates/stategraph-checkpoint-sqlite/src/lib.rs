@@ -49,10 +49,12 @@ use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Transaction};
-use stategraph_checkpoint::storage::{CheckpointHeader, decode_blob, encode_blobs, encode_writes, version_to_i64};
+use stategraph_checkpoint::storage::{
+    BaseCheck, CheckpointHeader, DeltaCache, MAX_CHAIN, Staged, WriteRow, decode_channel, encode_writes, version_to_i64,
+};
 use stategraph_checkpoint::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointTuple, Checkpointer,
-    Error, ListFilter, MsgpackSerde, PendingWrite, PruneStrategy, Result, Serde, metadata_matches,
+    Error, ListFilter, MsgpackSerde, PendingWrite, PruneStrategy, Result, SaveOp, Serde, metadata_matches,
 };
 use stategraph_value::Value;
 use tokio::sync::{Mutex, MutexGuard};
@@ -132,6 +134,8 @@ pub struct SqliteSaver {
     /// `BEGIN IMMEDIATE` still orders them against other processes.
     write_lock: Mutex<()>,
     serde: Arc<dyn Serde>,
+    /// The lists stored last, so a growing list is stored as deltas (see `storage::DeltaCache`).
+    deltas: DeltaCache,
 }
 
 type CheckpointRow = (String, String, String, Option<String>, String, String);
@@ -161,6 +165,22 @@ impl SqliteSaver {
         SqliteSaver::from_pool(pool, options.serde).await
     }
 
+    /// Opens (or creates) the database at `path` for code without an async runtime (a Tauri
+    /// command thread, Python bindings): every call blocks until it is done. Do not use it inside
+    /// an async task; there, use [`open`](SqliteSaver::open).
+    ///
+    /// ```
+    /// use stategraph_checkpoint::{CheckpointConfig, ListFilter};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let saver = stategraph_checkpoint_sqlite::SqliteSaver::open_blocking(dir.path().join("state.db")).unwrap();
+    /// assert!(saver.get_tuple(&CheckpointConfig::thread("t")).unwrap().is_none());
+    /// assert!(saver.list(&ListFilter::thread("t")).unwrap().is_empty());
+    /// ```
+    pub fn open_blocking(path: impl AsRef<Path>) -> Result<stategraph_checkpoint::blocking::BlockingSaver> {
+        let path = path.as_ref().to_owned();
+        stategraph_checkpoint::blocking::BlockingSaver::open(async move { SqliteSaver::open(path).await })
+    }
+
     /// A private in-memory database (gone when the saver is dropped): one connection that lives as
     /// long as the saver.
     pub async fn open_in_memory() -> Result<SqliteSaver> {
@@ -182,7 +202,7 @@ impl SqliteSaver {
             .run(&pool)
             .await
             .map_err(|e| Error::Migration { backend: BACKEND, message: e.to_string() })?;
-        Ok(SqliteSaver { pool, write_lock: Mutex::new(()), serde })
+        Ok(SqliteSaver { pool, write_lock: Mutex::new(()), serde, deltas: DeltaCache::new() })
     }
 
     /// The connection pool (for inspection, backups, `PRAGMA integrity_check`).
@@ -217,33 +237,48 @@ impl SqliteSaver {
 
         let versions = serde_json::to_string(&header.channel_versions)
             .map_err(|e| Error::Encode { what: "channel versions".into(), message: e.to_string() })?;
+        // The blobs the header names and, for deltas, their bases (the base version is in the tag).
         let blobs: Vec<(String, i64, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT b.channel, b.version, b.type, b.blob FROM json_each(?1) AS j
-             JOIN checkpoint_blobs AS b
-               ON b.thread_id = ?2 AND b.checkpoint_ns = ?3 AND b.channel = j.key AND b.version = j.value",
+            "WITH RECURSIVE chain(channel, version, type, blob, depth) AS (
+               SELECT b.channel, b.version, b.type, b.blob, 0 FROM json_each(?1) AS j
+               JOIN checkpoint_blobs AS b
+                 ON b.thread_id = ?2 AND b.checkpoint_ns = ?3 AND b.channel = j.key AND b.version = j.value
+               UNION
+               SELECT b.channel, b.version, b.type, b.blob, chain.depth + 1 FROM chain
+               JOIN checkpoint_blobs AS b
+                 ON b.thread_id = ?2 AND b.checkpoint_ns = ?3 AND b.channel = chain.channel
+                AND b.version = CAST(substr(chain.type, 8) AS INTEGER)
+               WHERE chain.type LIKE 'append:%' AND chain.depth < ?4
+             )
+             SELECT channel, version, type, blob FROM chain",
         )
         .bind(versions)
         .bind(&thread_id)
         .bind(&checkpoint_ns)
+        .bind(MAX_CHAIN as i64)
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-        let mut blobs: HashMap<String, (String, Vec<u8>)> =
-            blobs.into_iter().map(|(channel, _, tag, bytes)| (channel, (tag, bytes))).collect();
+        let mut by_channel: HashMap<String, HashMap<u64, (String, Vec<u8>)>> = HashMap::new();
+        for (channel, version, tag, bytes) in blobs {
+            let version =
+                u64::try_from(version).map_err(|e| Error::corrupt(format!("blob version of '{channel}'"), e))?;
+            by_channel.entry(channel).or_default().insert(version, (tag, bytes));
+        }
+        let no_rows = HashMap::new();
         let mut values = BTreeMap::new();
         for (channel, &version) in &header.channel_versions {
-            let Some((tag, bytes)) = blobs.remove(channel) else {
-                return Err(Error::MissingBlob {
-                    thread_id,
-                    checkpoint_ns,
-                    checkpoint_id: id.to_string(),
-                    channel: channel.clone(),
-                    version,
-                });
+            let rows = by_channel.get(channel).unwrap_or(&no_rows);
+            let missing = |v: u64| Error::MissingBlob {
+                thread_id: thread_id.clone(),
+                checkpoint_ns: checkpoint_ns.clone(),
+                checkpoint_id: id.to_string(),
+                channel: channel.clone(),
+                version: v,
             };
             let location =
-                || format!("blob thread='{thread_id}' ns='{checkpoint_ns}' channel '{channel}' version {version}");
-            if let Some(value) = decode_blob(&*self.serde, &tag, &bytes, location)? {
+                |v: u64| format!("blob thread='{thread_id}' ns='{checkpoint_ns}' channel '{channel}' version {v}");
+            if let Some(value) = decode_channel(&*self.serde, rows, version, missing, location)? {
                 values.insert(channel.clone(), value);
             }
         }
@@ -366,9 +401,7 @@ impl SqliteSaver {
         Ok(out)
     }
 
-    /// `put`, or with `only_if_latest` `put_next`. The check runs inside the `BEGIN IMMEDIATE`
-    /// transaction, which holds SQLite's write lock from its start, so no other connection (of
-    /// this or another process) can add a checkpoint between the check and the insert.
+    /// `put`, or with `only_if_latest` `put_next`, in one `BEGIN IMMEDIATE` transaction.
     async fn put_impl(
         &self,
         config: &CheckpointConfig,
@@ -377,18 +410,39 @@ impl SqliteSaver {
         new_versions: &ChannelVersions,
         only_if_latest: bool,
     ) -> Result<CheckpointConfig> {
-        // Encode before taking the write lock: the lock covers only database work.
-        let blobs = encode_blobs(&*self.serde, checkpoint, new_versions)?;
-        let blobs = blobs
-            .into_iter()
-            .map(|b| Ok((b.channel, version_to_i64(b.version)?, b.type_tag, b.bytes)))
-            .collect::<Result<Vec<_>>>()?;
         let header = CheckpointHeader::of(checkpoint).to_json()?;
         let metadata = metadata.to_json()?;
-        let id = checkpoint.id.to_string();
-        let parent = config.checkpoint_id.map(|p| p.to_string());
-        let (thread_id, ns) = (&config.thread_id, &config.checkpoint_ns);
+        let mut staged = Staged::default();
         let (_turn, mut tx) = self.begin_write().await?;
+        self.put_in_tx(&mut tx, config, checkpoint, &header, &metadata, new_versions, only_if_latest, &mut staged)
+            .await?;
+        tx.commit().await.map_err(db)?;
+        self.deltas.commit(staged);
+        Ok(CheckpointConfig {
+            thread_id: config.thread_id.clone(),
+            checkpoint_ns: config.checkpoint_ns.clone(),
+            checkpoint_id: Some(checkpoint.id),
+        })
+    }
+
+    /// The statements of one put. The `put_next` check runs inside the `BEGIN IMMEDIATE`
+    /// transaction, which holds SQLite's write lock from its start, so no other connection (of
+    /// this or another process) can add a checkpoint between the check and the insert; it sees the
+    /// earlier puts of the same transaction (a batch). Values are encoded here, under the lock,
+    /// because a delta may only be based on a row this transaction has seen stored as expected.
+    #[allow(clippy::too_many_arguments)]
+    async fn put_in_tx(
+        &self,
+        tx: &mut SqliteConnection,
+        config: &CheckpointConfig,
+        checkpoint: &Checkpoint,
+        header: &str,
+        metadata: &str,
+        new_versions: &ChannelVersions,
+        only_if_latest: bool,
+        staged: &mut Staged,
+    ) -> Result<()> {
+        let (thread_id, ns) = (&config.thread_id, &config.checkpoint_ns);
         if only_if_latest {
             let latest: Option<String> = sqlx::query_scalar(
                 "SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ?1 AND checkpoint_ns = ?2",
@@ -403,26 +457,48 @@ impl SqliteSaver {
                 .transpose()
                 .map_err(|e| Error::corrupt(format!("latest checkpoint id of thread '{thread_id}'"), e))?;
             if latest != config.checkpoint_id {
-                // Dropping the transaction rolls it back: nothing was written.
+                // Nothing of this put was written.
                 return Err(Error::conflict(config, latest));
             }
         }
-        for (channel, version, tag, bytes) in &blobs {
-            sqlx::query(
-                "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (thread_id, checkpoint_ns, channel, version)
-                 DO UPDATE SET type = excluded.type, blob = excluded.blob",
+        let mut verified: Vec<BaseCheck> = Vec::new();
+        for candidate in self.deltas.candidates(config, checkpoint, new_versions, staged) {
+            let found: Option<(String, i64)> = sqlx::query_as(
+                "SELECT type, length(blob) FROM checkpoint_blobs
+                 WHERE thread_id = ?1 AND checkpoint_ns = ?2 AND channel = ?3 AND version = ?4",
             )
             .bind(thread_id)
             .bind(ns)
-            .bind(channel)
-            .bind(version)
-            .bind(tag)
-            .bind(bytes)
-            .execute(&mut *tx)
+            .bind(&candidate.channel)
+            .bind(version_to_i64(candidate.base_version)?)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
+            if found.is_some_and(|(tag, len)| tag == candidate.type_tag && len == candidate.len as i64) {
+                verified.push(candidate);
+            }
+        }
+        let blobs = self.deltas.encode_blobs(&*self.serde, config, checkpoint, new_versions, &verified, staged)?;
+        if !blobs.is_empty() {
+            // One multi-row statement: one round trip to sqlx's worker for all blobs.
+            let mut sql = String::from(
+                "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) VALUES ",
+            );
+            // Numbered parameters only: sqlx numbers bare `?`s from 1 whatever precedes them.
+            for i in 0..blobs.len() {
+                let p = 3 + 4 * i;
+                let sep = if i == 0 { "" } else { ", " };
+                sql.push_str(&format!("{sep}(?1, ?2, ?{}, ?{}, ?{}, ?{})", p, p + 1, p + 2, p + 3));
+            }
+            sql.push_str(
+                " ON CONFLICT (thread_id, checkpoint_ns, channel, version)
+                 DO UPDATE SET type = excluded.type, blob = excluded.blob",
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(thread_id).bind(ns);
+            for b in &blobs {
+                q = q.bind(&b.channel).bind(version_to_i64(b.version)?).bind(&b.type_tag).bind(&b.bytes);
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
         }
         sqlx::query(
             "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
@@ -433,19 +509,14 @@ impl SqliteSaver {
         )
         .bind(thread_id)
         .bind(ns)
-        .bind(&id)
-        .bind(&parent)
-        .bind(&header)
-        .bind(&metadata)
+        .bind(checkpoint.id.to_string())
+        .bind(config.checkpoint_id.map(|p| p.to_string()))
+        .bind(header)
+        .bind(metadata)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(CheckpointConfig {
-            thread_id: thread_id.clone(),
-            checkpoint_ns: ns.clone(),
-            checkpoint_id: Some(checkpoint.id),
-        })
+        Ok(())
     }
 
     async fn put_writes_impl(
@@ -455,10 +526,24 @@ impl SqliteSaver {
         task_id: &str,
         task_path: &str,
     ) -> Result<()> {
-        let id = config.require_checkpoint_id()?.to_string();
+        let id = config.require_checkpoint_id()?;
         let rows = encode_writes(&*self.serde, writes)?;
         let (_turn, mut tx) = self.begin_write().await?;
-        for row in &rows {
+        Self::put_writes_in_tx(&mut tx, config, id, &rows, task_id, task_path).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn put_writes_in_tx(
+        tx: &mut SqliteConnection,
+        config: &CheckpointConfig,
+        id: CheckpointId,
+        rows: &[WriteRow],
+        task_id: &str,
+        task_path: &str,
+    ) -> Result<()> {
+        let id = id.to_string();
+        for row in rows {
             let sql = if row.upsert {
                 "INSERT INTO checkpoint_writes
                    (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
@@ -486,8 +571,54 @@ impl SqliteSaver {
                 .await
                 .map_err(db)?;
         }
-        tx.commit().await.map_err(db)?;
         Ok(())
+    }
+
+    /// One operation of a batch, inside the batch's transaction.
+    async fn save_op(&self, tx: &mut SqliteConnection, op: &SaveOp, staged: &mut Staged) -> Result<()> {
+        match op {
+            SaveOp::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
+                let header = CheckpointHeader::of(checkpoint).to_json()?;
+                let metadata = metadata.to_json()?;
+                self.put_in_tx(tx, config, checkpoint, &header, &metadata, new_versions, *only_if_latest, staged).await
+            }
+            SaveOp::PutWrites { config, writes, task_id, task_path } => {
+                let id = config.require_checkpoint_id()?;
+                let rows = encode_writes(&*self.serde, writes)?;
+                Self::put_writes_in_tx(tx, config, id, &rows, task_id, task_path).await
+            }
+        }
+    }
+
+    /// The whole batch in one `BEGIN IMMEDIATE ... COMMIT` (one fsync). Each operation runs under a
+    /// savepoint, so when one fails, what it wrote is undone and the operations before it are
+    /// committed; the error is returned.
+    async fn save_batch_impl(&self, ops: &[SaveOp]) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut staged = Staged::default();
+        let mut failure = None;
+        let mut committed_mark = 0;
+        let (_turn, mut tx) = self.begin_write().await?;
+        for op in ops {
+            sqlx::query("SAVEPOINT sg_op").execute(&mut *tx).await.map_err(db)?;
+            match self.save_op(&mut tx, op, &mut staged).await {
+                Ok(()) => {
+                    sqlx::query("RELEASE sg_op").execute(&mut *tx).await.map_err(db)?;
+                    committed_mark = staged.mark();
+                }
+                Err(e) => {
+                    sqlx::query("ROLLBACK TO sg_op").execute(&mut *tx).await.map_err(db)?;
+                    sqlx::query("RELEASE sg_op").execute(&mut *tx).await.map_err(db)?;
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        self.deltas.commit_prefix(staged, committed_mark);
+        failure.map_or(Ok(()), Err)
     }
 
     async fn delete_thread_impl(&self, thread_id: &str) -> Result<()> {
@@ -500,6 +631,7 @@ impl SqliteSaver {
             sqlx::query(sql).bind(thread_id).execute(&mut *tx).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
+        self.deltas.forget_thread(thread_id);
         Ok(())
     }
 
@@ -523,6 +655,8 @@ impl SqliteSaver {
             sqlx::query(sql).bind(source).bind(target).execute(&mut *tx).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
+        // Its rows were replaced: remembered lists of the target may not be stored any more.
+        self.deltas.forget_thread(target);
         Ok(())
     }
 
@@ -547,17 +681,28 @@ impl SqliteSaver {
                            (SELECT 1 FROM checkpoints AS c WHERE c.thread_id = checkpoint_writes.thread_id
                             AND c.checkpoint_ns = checkpoint_writes.checkpoint_ns
                             AND c.checkpoint_id = checkpoint_writes.checkpoint_id)",
-                        // Blobs no remaining checkpoint refers to.
-                        "DELETE FROM checkpoint_blobs WHERE thread_id = ?1 AND NOT EXISTS
-                           (SELECT 1 FROM checkpoints AS c, json_each(c.checkpoint, '$.channel_versions') AS j
-                            WHERE c.thread_id = checkpoint_blobs.thread_id
-                            AND c.checkpoint_ns = checkpoint_blobs.checkpoint_ns
-                            AND j.key = checkpoint_blobs.channel AND j.value = checkpoint_blobs.version)",
+                        // Blobs no remaining checkpoint refers to, directly or as the base of a delta.
+                        "WITH RECURSIVE keep(ns, channel, version) AS (
+                           SELECT c.checkpoint_ns, j.key, j.value
+                           FROM checkpoints AS c, json_each(c.checkpoint, '$.channel_versions') AS j
+                           WHERE c.thread_id = ?1
+                           UNION
+                           SELECT b.checkpoint_ns, b.channel, CAST(substr(b.type, 8) AS INTEGER) FROM keep
+                           JOIN checkpoint_blobs AS b ON b.thread_id = ?1 AND b.checkpoint_ns = keep.ns
+                            AND b.channel = keep.channel AND b.version = keep.version
+                           WHERE b.type LIKE 'append:%'
+                         )
+                         DELETE FROM checkpoint_blobs WHERE thread_id = ?1 AND NOT EXISTS
+                           (SELECT 1 FROM keep WHERE keep.ns = checkpoint_blobs.checkpoint_ns
+                            AND keep.channel = checkpoint_blobs.channel AND keep.version = checkpoint_blobs.version)",
                     ] {
                         sqlx::query(sql).bind(thread_id).execute(&mut *tx).await.map_err(db)?;
                     }
                 }
                 tx.commit().await.map_err(db)?;
+                for thread_id in thread_ids {
+                    self.deltas.forget_thread(thread_id);
+                }
                 Ok(())
             }
             other => Err(Error::InvalidInput { message: format!("prune strategy {other:?} is not supported") }),
@@ -602,6 +747,11 @@ impl Checkpointer for SqliteSaver {
         task_path: &'a str,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.put_writes_impl(config, writes, task_id, task_path))
+    }
+
+    /// One `BEGIN IMMEDIATE ... COMMIT` for the whole batch: one fsync instead of one per save.
+    fn save_batch<'a>(&'a self, ops: &'a [SaveOp]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.save_batch_impl(ops))
     }
 
     fn delete_thread<'a>(&'a self, thread_id: &'a str) -> BoxFuture<'a, Result<()>> {

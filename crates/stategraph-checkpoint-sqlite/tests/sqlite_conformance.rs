@@ -42,6 +42,7 @@ async fn sqlite_file_passes_the_conformance_suite() {
     let saver = Arc::new(SqliteSaver::open(dir.path().join("cp.db")).await.unwrap());
     testkit::run_all(&*saver).await;
     testkit::corrupted_blob_is_typed_error(&*saver, |k, c| corrupt(&saver, k, c)).await;
+    testkit::corrupted_list_base_is_typed_error(&*saver, |k, c| corrupt(&saver, k, c)).await;
     testkit::concurrent_writers_spawned(saver.clone()).await;
     integrity_ok(&saver).await;
     saver.close().await;
@@ -52,6 +53,7 @@ async fn sqlite_memory_passes_the_conformance_suite() {
     let saver = Arc::new(SqliteSaver::open_in_memory().await.unwrap());
     testkit::run_all(&*saver).await;
     testkit::corrupted_blob_is_typed_error(&*saver, |k, c| corrupt(&saver, k, c)).await;
+    testkit::corrupted_list_base_is_typed_error(&*saver, |k, c| corrupt(&saver, k, c)).await;
     testkit::concurrent_writers_spawned(saver.clone()).await;
     integrity_ok(&saver).await;
 }

@@ -127,5 +127,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .thread_name("stategraph-saver")
         .enable_all()
         .build()
-        .map_err(|e| Error::Backend { backend: "runtime", message: format!("cannot start a runtime: {e}"), source: None })
+        .map_err(|e| Error::Backend {
+            backend: "runtime",
+            message: format!("cannot start a runtime: {e}"),
+            source: None,
+        })
 }

@@ -8,7 +8,7 @@ use stategraph_value::Value;
 
 use crate::error::{Error, Result};
 use crate::id::CheckpointId;
-use crate::saver::Checkpointer;
+use crate::saver::{Checkpointer, SaveOp};
 use crate::storage::CheckpointHeader;
 use crate::types::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointTuple, ListFilter, PendingWrite,
@@ -162,13 +162,24 @@ impl InMemorySaver {
         new_versions: &ChannelVersions,
         only_if_latest: bool,
     ) -> Result<CheckpointConfig> {
+        let mut threads = self.write();
+        Self::put_locked(&mut threads, config, checkpoint, metadata, new_versions, only_if_latest)
+    }
+
+    fn put_locked(
+        threads: &mut HashMap<String, Thread>,
+        config: &CheckpointConfig,
+        checkpoint: &Checkpoint,
+        metadata: &CheckpointMetadata,
+        new_versions: &ChannelVersions,
+        only_if_latest: bool,
+    ) -> Result<CheckpointConfig> {
         let stored = Stored {
             header: CheckpointHeader::of(checkpoint),
             metadata: metadata.clone(),
             metadata_value: metadata.to_value()?,
             parent: config.checkpoint_id,
         };
-        let mut threads = self.write();
         if only_if_latest {
             let latest = threads
                 .get(&config.thread_id)
@@ -199,8 +210,18 @@ impl InMemorySaver {
         task_id: &str,
         task_path: &str,
     ) -> Result<()> {
-        let id = config.require_checkpoint_id()?;
         let mut threads = self.write();
+        Self::put_writes_locked(&mut threads, config, writes, task_id, task_path)
+    }
+
+    fn put_writes_locked(
+        threads: &mut HashMap<String, Thread>,
+        config: &CheckpointConfig,
+        writes: &[(String, Value)],
+        task_id: &str,
+        task_path: &str,
+    ) -> Result<()> {
+        let id = config.require_checkpoint_id()?;
         let thread = threads.entry(config.thread_id.clone()).or_default();
         let stored = thread.writes.entry((config.checkpoint_ns.clone(), id)).or_default();
         for (i, (channel, value)) in writes.iter().enumerate() {
@@ -287,6 +308,25 @@ impl Checkpointer for InMemorySaver {
         task_path: &'a str,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { self.put_writes_sync(config, writes, task_id, task_path) })
+    }
+
+    /// Under one write lock: no reader sees half a batch, and `put_next` checks see the earlier
+    /// puts of the batch.
+    fn save_batch<'a>(&'a self, ops: &'a [SaveOp]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut threads = self.write();
+            for op in ops {
+                match op {
+                    SaveOp::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
+                        Self::put_locked(&mut threads, config, checkpoint, metadata, new_versions, *only_if_latest)?;
+                    }
+                    SaveOp::PutWrites { config, writes, task_id, task_path } => {
+                        Self::put_writes_locked(&mut threads, config, writes, task_id, task_path)?;
+                    }
+                }
+            }
+            Ok(())
+        })
     }
 
     fn delete_thread<'a>(&'a self, thread_id: &'a str) -> BoxFuture<'a, Result<()>> {

@@ -4,9 +4,12 @@
 //! - one *checkpoint* row: the [`CheckpointHeader`] (everything but the values) and the metadata;
 //! - *blob* rows keyed by `(thread, ns, channel, version)`: one per channel version, written only
 //!   when `put` is told the version is new ([`encode_blobs`]);
+//!   A list that only grows may be stored as a delta on an earlier version ([`DeltaCache`],
+//!   [`decode_channel`]);
 //! - *write* rows keyed by `(thread, ns, checkpoint id, task id, idx)` ([`encode_writes`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use stategraph_value::Value;
@@ -14,7 +17,7 @@ use stategraph_value::Value;
 use crate::codec::{Serde, TAG_EMPTY};
 use crate::error::{Error, Result};
 use crate::id::CheckpointId;
-use crate::types::{ChannelVersions, Checkpoint, special_write_idx};
+use crate::types::{ChannelVersions, Checkpoint, CheckpointConfig, special_write_idx};
 
 /// A checkpoint without its id and channel values: what the checkpoint row stores (as JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,4 +157,409 @@ pub fn encode_writes(serde: &dyn Serde, writes: &[(String, Value)]) -> Result<Ve
 pub fn version_to_i64(version: u64) -> Result<i64> {
     i64::try_from(version)
         .map_err(|_| Error::InvalidInput { message: format!("channel version {version} exceeds i64::MAX") })
+}
+
+// ----- append-only lists stored as deltas --------------------------------------------------------
+//
+// A channel holding a list that only grows (a conversation's messages) changes at every step. Stored
+// whole, a 1,000-message list costs 1,000 messages of bytes per step, quadratic over a run. Instead,
+// when a list extends the list stored at an earlier version of the same (thread, ns, channel), the
+// blob holds only the new items and names its base: type tag `append:<base version>`, bytes
+// `[format][base item count][xxh3 of the base row's bytes][inner tag length][inner tag][inner bytes]`
+// where the inner bytes are the codec's encoding of the new items as a list. A full copy is written
+// at least every `full_every` versions, so a read follows a short chain; readers reject chains
+// longer than `MAX_CHAIN`, bases that are not older, and bases whose item count or bytes differ
+// from what the delta was written against (a base overwritten or damaged later): SG102, or SG103
+// when the base row is gone. The base version is in the tag so SQL can follow chains
+// (`WITH RECURSIVE`) in the same query that loads the blobs, and prune can keep them.
+
+/// Prefix of the type tag of a delta blob (`append:<base version>`).
+pub const TAG_APPEND_PREFIX: &str = "append:";
+/// How many versions a delta chain may have before a full copy is written.
+pub const FULL_EVERY: u32 = 32;
+/// The longest delta chain a reader follows (longer: SG102).
+pub const MAX_CHAIN: usize = 64;
+/// How many bytes of remembered lists (counted as their stored size) a [`DeltaCache`] keeps by
+/// default. The lists are shared with the engine's state while a run is live, so this bounds only
+/// what stays alive after runs end.
+pub const DEFAULT_CACHE_BUDGET: usize = 8 << 20;
+
+const DELTA_FORMAT: u8 = 1;
+const DELTA_HEADER: usize = 1 + 8 + 8 + 1;
+
+/// The type tag of a delta on `base`.
+///
+/// ```
+/// use stategraph_checkpoint::storage::{append_tag, parse_append_tag};
+/// assert_eq!(append_tag(7), "append:7");
+/// assert_eq!(parse_append_tag("append:7").unwrap().unwrap(), 7);
+/// assert!(parse_append_tag("msgpack").is_none());
+/// assert_eq!(parse_append_tag("append:x").unwrap().unwrap_err().code(), "SG102");
+/// ```
+pub fn append_tag(base: u64) -> String {
+    format!("{TAG_APPEND_PREFIX}{base}")
+}
+
+/// The base version of a delta tag; `None` for other tags.
+pub fn parse_append_tag(type_tag: &str) -> Option<Result<u64>> {
+    let rest = type_tag.strip_prefix(TAG_APPEND_PREFIX)?;
+    Some(rest.parse::<u64>().map_err(|e| Error::corrupt(format!("delta tag '{type_tag}'"), e)))
+}
+
+fn fingerprint(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+/// Whether `new` starts with the items of `old`. Items the engine did not touch are the same
+/// `Arc`s, so the common case is one pointer compare per item.
+fn extends(old: &[Value], new: &[Value]) -> bool {
+    new.len() >= old.len()
+        && old.iter().zip(new).all(|(a, b)| match (a, b) {
+            (Value::Object(x), Value::Object(y)) if Arc::ptr_eq(x, y) => true,
+            (Value::Array(x), Value::Array(y)) if Arc::ptr_eq(x, y) => true,
+            (Value::String(x), Value::String(y)) if Arc::ptr_eq(x, y) => true,
+            _ => a == b,
+        })
+}
+
+type CacheKey = (String, String, String);
+
+/// What the saver last stored for a (thread, ns, channel) holding a list.
+#[derive(Clone, Debug)]
+struct Remembered {
+    version: u64,
+    list: Arc<Vec<Value>>,
+    /// The stored row's tag, length and fingerprint, checked before a delta is based on it.
+    row_tag: String,
+    row_len: usize,
+    row_fingerprint: u64,
+    /// Deltas since the last full copy (0: the row is a full copy).
+    chain: u32,
+    /// Bytes of the rows a read of this version loads (the cache's budget unit).
+    weight: usize,
+    used: u64,
+}
+
+#[derive(Debug, Default)]
+struct CacheState {
+    entries: HashMap<CacheKey, Remembered>,
+    weight: usize,
+    tick: u64,
+}
+
+/// Remembers, per (thread, ns, channel), the list a saver stored last, so the next version of the
+/// channel can be stored as a delta on it (see the module docs). SQL savers hold one; its changes
+/// are staged per write ([`Staged`]) and applied only once the write commits, so a rolled-back
+/// write never becomes a base.
+///
+/// ```
+/// use stategraph_checkpoint::storage::{DeltaCache, Staged, decode_channel};
+/// use stategraph_checkpoint::{Checkpoint, CheckpointConfig, MsgpackSerde};
+/// use stategraph_value::Value;
+/// let cache = DeltaCache::new();
+/// let config = CheckpointConfig::thread("t");
+/// let mut rows = std::collections::HashMap::new();
+/// let mut cp = Checkpoint::empty();
+/// for version in 1..=3u64 {
+///     let items: Vec<Value> = (0..version * 10).map(Value::from).collect();
+///     cp.channel_values.insert("messages".into(), Value::from(items));
+///     let new_versions = [("messages".to_owned(), version)].into();
+///     let mut staged = Staged::default();
+///     let bases = cache.candidates(&config, &cp, &new_versions, &staged);
+///     // A backend checks each base is still stored as remembered; here they all are.
+///     let blobs = cache.encode_blobs(&MsgpackSerde, &config, &cp, &new_versions, &bases, &mut staged).unwrap();
+///     cache.commit(staged);
+///     for b in blobs {
+///         rows.insert(b.version, (b.type_tag, b.bytes));
+///     }
+/// }
+/// assert_eq!(rows[&3].0, "append:2");
+/// let missing = |v| panic!("version {v} is stored");
+/// let value = decode_channel(&MsgpackSerde, &rows, 3, missing, |v| format!("version {v}")).unwrap();
+/// assert_eq!(value.unwrap().as_array().unwrap().len(), 30);
+/// ```
+#[derive(Debug)]
+pub struct DeltaCache {
+    state: Mutex<CacheState>,
+    budget: usize,
+    full_every: u32,
+}
+
+impl Default for DeltaCache {
+    fn default() -> DeltaCache {
+        DeltaCache::new()
+    }
+}
+
+/// The cache changes of uncommitted writes, in order. Later puts of the same batch see them.
+#[derive(Debug, Default)]
+pub struct Staged {
+    changes: Vec<(CacheKey, Option<Remembered>)>,
+}
+
+impl Staged {
+    /// A mark: [`DeltaCache::commit_prefix`] with it applies the changes staged before it.
+    pub fn mark(&self) -> usize {
+        self.changes.len()
+    }
+
+    fn get(&self, key: &CacheKey) -> Option<Option<&Remembered>> {
+        self.changes.iter().rev().find(|(k, _)| k == key).map(|(_, r)| r.as_ref())
+    }
+}
+
+/// A delta [`DeltaCache::candidates`] proposes: its base row must still be stored with this tag
+/// and length (the backend checks inside its write transaction) before it is passed to
+/// [`DeltaCache::encode_blobs`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaseCheck {
+    /// The channel.
+    pub channel: String,
+    /// The base version.
+    pub base_version: u64,
+    /// The base row's type tag.
+    pub type_tag: String,
+    /// The base row's byte length.
+    pub len: usize,
+}
+
+impl DeltaCache {
+    /// A cache with the default budget and a full copy every [`FULL_EVERY`] versions.
+    pub fn new() -> DeltaCache {
+        DeltaCache::with_limits(DEFAULT_CACHE_BUDGET, FULL_EVERY)
+    }
+
+    /// A cache keeping about `budget` bytes of lists (always at least the most recent one), and a
+    /// full copy every `full_every` versions (1: never a delta).
+    pub fn with_limits(budget: usize, full_every: u32) -> DeltaCache {
+        DeltaCache { state: Mutex::new(CacheState::default()), budget, full_every: full_every.max(1) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        // Every change is applied whole under the lock, so a poisoned lock is still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn remembered(&self, staged: &Staged, key: &CacheKey) -> Option<Remembered> {
+        match staged.get(key) {
+            Some(r) => r.cloned(),
+            None => self.lock().entries.get(key).cloned(),
+        }
+    }
+
+    fn delta_base(&self, staged: &Staged, key: &CacheKey, version: u64, list: &[Value]) -> Option<Remembered> {
+        let base = self.remembered(staged, key)?;
+        let worth_it = base.chain + 1 < self.full_every
+            && base.version < version
+            // Mostly new items: a full copy costs about the same and starts a fresh chain.
+            && list.len().saturating_sub(base.list.len()) <= list.len() / 2;
+        (worth_it && extends(&base.list, list)).then_some(base)
+    }
+
+    /// The deltas `put` could write for `checkpoint`: one per list channel in `new_versions` that
+    /// extends the list remembered for it. The backend checks each base row and passes the ones
+    /// still stored as remembered to [`encode_blobs`](DeltaCache::encode_blobs).
+    pub fn candidates(
+        &self,
+        config: &CheckpointConfig,
+        checkpoint: &Checkpoint,
+        new_versions: &ChannelVersions,
+        staged: &Staged,
+    ) -> Vec<BaseCheck> {
+        let mut out = Vec::new();
+        for (channel, &version) in new_versions {
+            let Some(Value::Array(list)) = checkpoint.channel_values.get(channel) else { continue };
+            let key = (config.thread_id.clone(), config.checkpoint_ns.clone(), channel.clone());
+            if let Some(base) = self.delta_base(staged, &key, version, list) {
+                out.push(BaseCheck {
+                    channel: channel.clone(),
+                    base_version: base.version,
+                    type_tag: base.row_tag,
+                    len: base.row_len,
+                });
+            }
+        }
+        out
+    }
+
+    /// The blobs `put` stores (like [`encode_blobs`](crate::storage::encode_blobs)), as deltas for
+    /// the channels in `verified`, and the cache changes they imply, staged in `staged`.
+    pub fn encode_blobs(
+        &self,
+        serde: &dyn Serde,
+        config: &CheckpointConfig,
+        checkpoint: &Checkpoint,
+        new_versions: &ChannelVersions,
+        verified: &[BaseCheck],
+        staged: &mut Staged,
+    ) -> Result<Vec<BlobRow>> {
+        let mut rows = Vec::with_capacity(new_versions.len());
+        for (channel, &version) in new_versions {
+            let key = (config.thread_id.clone(), config.checkpoint_ns.clone(), channel.clone());
+            let value = checkpoint.channel_values.get(channel);
+            let delta = match value {
+                Some(Value::Array(list)) if verified.iter().any(|c| &c.channel == channel) => self
+                    .delta_base(staged, &key, version, list)
+                    .filter(|b| verified.iter().any(|c| &c.channel == channel && c.base_version == b.version)),
+                _ => None,
+            };
+            let row = match (value, delta) {
+                (Some(Value::Array(list)), Some(base)) => {
+                    let new_items = Value::from(list[base.list.len()..].to_vec());
+                    let (inner_tag, inner) =
+                        serde.dumps(&new_items).map_err(|e| e.at(format!("channel '{channel}'")))?;
+                    let tag_len = u8::try_from(inner_tag.len()).map_err(|_| Error::Encode {
+                        what: format!("channel '{channel}'"),
+                        message: format!("type tag '{inner_tag}' is longer than 255 bytes"),
+                    })?;
+                    let mut bytes = Vec::with_capacity(DELTA_HEADER + inner_tag.len() + inner.len());
+                    bytes.push(DELTA_FORMAT);
+                    bytes.extend_from_slice(&(base.list.len() as u64).to_le_bytes());
+                    bytes.extend_from_slice(&base.row_fingerprint.to_le_bytes());
+                    bytes.push(tag_len);
+                    bytes.extend_from_slice(inner_tag.as_bytes());
+                    bytes.extend_from_slice(&inner);
+                    let row = BlobRow { channel: channel.clone(), version, type_tag: append_tag(base.version), bytes };
+                    let remembered = Remembered {
+                        version,
+                        list: list.clone(),
+                        row_tag: row.type_tag.clone(),
+                        row_len: row.bytes.len(),
+                        row_fingerprint: fingerprint(&row.bytes),
+                        chain: base.chain + 1,
+                        weight: base.weight + row.bytes.len(),
+                        used: 0,
+                    };
+                    staged.changes.push((key, Some(remembered)));
+                    row
+                }
+                (Some(value), _) => {
+                    let (type_tag, bytes) = serde.dumps(value).map_err(|e| e.at(format!("channel '{channel}'")))?;
+                    let row = BlobRow { channel: channel.clone(), version, type_tag, bytes };
+                    let remembered = match value {
+                        Value::Array(list) => Some(Remembered {
+                            version,
+                            list: list.clone(),
+                            row_tag: row.type_tag.clone(),
+                            row_len: row.bytes.len(),
+                            row_fingerprint: fingerprint(&row.bytes),
+                            chain: 0,
+                            weight: row.bytes.len(),
+                            used: 0,
+                        }),
+                        _ => None,
+                    };
+                    staged.changes.push((key, remembered));
+                    row
+                }
+                (None, _) => {
+                    staged.changes.push((key, None));
+                    BlobRow { channel: channel.clone(), version, type_tag: TAG_EMPTY.to_owned(), bytes: Vec::new() }
+                }
+            };
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
+    /// Applies every staged change (the write committed).
+    pub fn commit(&self, staged: Staged) {
+        let mark = staged.mark();
+        self.commit_prefix(staged, mark);
+    }
+
+    /// Applies the changes staged before `mark` (a batch committed its first operations only).
+    pub fn commit_prefix(&self, mut staged: Staged, mark: usize) {
+        staged.changes.truncate(mark);
+        if staged.changes.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        for (key, change) in staged.changes {
+            if let Some(old) = state.entries.remove(&key) {
+                state.weight -= old.weight;
+            }
+            if let Some(mut r) = change {
+                state.tick += 1;
+                r.used = state.tick;
+                state.weight += r.weight;
+                state.entries.insert(key, r);
+            }
+        }
+        // Least recently written first; the most recent entry always stays.
+        while state.weight > self.budget && state.entries.len() > 1 {
+            let Some(oldest) = state.entries.iter().min_by_key(|(_, r)| r.used).map(|(k, _)| k.clone()) else {
+                break;
+            };
+            if let Some(old) = state.entries.remove(&oldest) {
+                state.weight -= old.weight;
+            }
+        }
+    }
+
+    /// Forgets a thread (deleted, pruned or overwritten by a copy).
+    pub fn forget_thread(&self, thread_id: &str) {
+        let mut state = self.lock();
+        let mut freed = 0;
+        state.entries.retain(|(t, _, _), r| {
+            let keep = t != thread_id;
+            if !keep {
+                freed += r.weight;
+            }
+            keep
+        });
+        state.weight -= freed;
+    }
+}
+
+/// The value of a channel at `version`, following delta chains through `rows` (version → stored
+/// tag and bytes of that channel). `missing(v)` makes the error for an absent row (SG103);
+/// `location(v)` names a row in decode errors. `None`: the channel holds no value at `version`.
+pub fn decode_channel(
+    serde: &dyn Serde,
+    rows: &HashMap<u64, (String, Vec<u8>)>,
+    version: u64,
+    missing: impl Fn(u64) -> Error,
+    location: impl Fn(u64) -> String,
+) -> Result<Option<Value>> {
+    // Walk back to the full copy: (delta version, its base version).
+    let mut chain: Vec<(u64, u64)> = Vec::new();
+    let mut at = version;
+    let (tag, bytes) = loop {
+        let (tag, bytes) = rows.get(&at).ok_or_else(|| missing(at))?;
+        let Some(base) = parse_append_tag(tag) else { break (tag, bytes) };
+        let base = base.map_err(|e| e.at(location(at)))?;
+        if base >= at || chain.len() >= MAX_CHAIN {
+            return Err(Error::corrupt(location(at), format!("bad delta base {base} (chain of {})", chain.len())));
+        }
+        chain.push((at, base));
+        at = base;
+    };
+    let full = decode_blob(serde, tag, bytes, || location(at))?;
+    if chain.is_empty() {
+        return Ok(full);
+    }
+    let Some(Value::Array(list)) = full else {
+        return Err(Error::corrupt(location(at), "the base of a delta is not a list"));
+    };
+    let mut items = Arc::unwrap_or_clone(list);
+    for &(at, base) in chain.iter().rev() {
+        let bytes = &rows[&at].1;
+        let base_bytes = &rows[&base].1;
+        let corrupt = |message: &str| Error::corrupt(location(at), message);
+        if bytes.len() < DELTA_HEADER || bytes[0] != DELTA_FORMAT {
+            return Err(corrupt("bad delta header"));
+        }
+        let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let (base_len, base_fingerprint, tag_len) = (word(1), word(9), usize::from(bytes[17]));
+        if base_len != items.len() as u64 || base_fingerprint != fingerprint(base_bytes) {
+            return Err(corrupt("the delta's base was changed after the delta was written"));
+        }
+        let inner_tag = bytes.get(DELTA_HEADER..DELTA_HEADER + tag_len).ok_or_else(|| corrupt("truncated delta"))?;
+        let inner_tag = std::str::from_utf8(inner_tag).map_err(|_| corrupt("delta tag is not UTF-8"))?;
+        let new_items = serde.loads(inner_tag, &bytes[DELTA_HEADER + tag_len..]).map_err(|e| e.at(location(at)))?;
+        let Value::Array(new_items) = new_items else { return Err(corrupt("delta items are not a list")) };
+        items.extend(Arc::unwrap_or_clone(new_items));
+    }
+    Ok(Some(Value::from(items)))
 }

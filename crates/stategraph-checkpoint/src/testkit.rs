@@ -57,6 +57,7 @@ pub async fn run_all(saver: &dyn Checkpointer) {
     put_next_chain(saver).await;
     put_next_stale_parent_conflicts(saver).await;
     put_next_namespaces_independent(saver).await;
+    run_batch_and_append(saver).await;
 }
 
 // ----- helpers -----------------------------------------------------------------------------------
@@ -888,4 +889,257 @@ async fn race_round(
 
 fn parent_step(cp: &Checkpoint) -> i64 {
     cp.channel_versions.get("runner").map_or(-1, |v| *v as i64 - 2)
+}
+
+// ----- save_batch ---------------------------------------------------------------------------------
+
+/// A conversation-like batch: `put_next` steps appending to `messages`, `put_writes` between them.
+fn batch_ops(thread: &str, steps: usize) -> (Vec<crate::SaveOp>, Vec<Checkpoint>) {
+    let mut ops = Vec::new();
+    let mut made: Vec<Checkpoint> = Vec::new();
+    let mut config = CheckpointConfig::thread(thread);
+    for i in 0..steps {
+        let messages: Vec<Value> = (0..=i).map(|k| val(json!({"id": k, "text": format!("message {k}")}))).collect();
+        let (cp, new_versions) =
+            step(made.last(), &[("messages", Some(Value::from(messages))), ("n", Some(Value::from(i as i64)))]);
+        let source = if i == 0 { CheckpointSource::Input } else { CheckpointSource::Loop };
+        ops.push(crate::SaveOp::Put {
+            config: config.clone(),
+            checkpoint: Box::new(cp.clone()),
+            metadata: meta(source, i as i64 - 1),
+            new_versions,
+            only_if_latest: i % 3 != 2,
+        });
+        config = config.with_id(cp.id);
+        ops.push(crate::SaveOp::PutWrites {
+            config: config.clone(),
+            writes: vec![("n".into(), Value::from(100 + i as i64)), (ERROR.into(), Value::from("boom"))],
+            task_id: format!("task-{i}"),
+            task_path: "~".into(),
+        });
+        made.push(cp);
+    }
+    (ops, made)
+}
+
+/// Replaces the thread id in results, to compare two threads holding the same checkpoints.
+fn rethread(mut tuples: Vec<CheckpointTuple>, thread: &str) -> Vec<CheckpointTuple> {
+    for t in &mut tuples {
+        t.config.thread_id = thread.to_owned();
+        if let Some(p) = &mut t.parent_config {
+            p.thread_id = thread.to_owned();
+        }
+    }
+    tuples
+}
+
+/// A batch of puts and put_writes stores exactly what the same operations applied one by one do.
+pub async fn save_batch_equals_one_by_one(saver: &dyn Checkpointer) {
+    let (one, batched) = (uid("batch-one"), uid("batch-all"));
+    let (ops, made) = batch_ops(&one, 12);
+    for op in &ops {
+        saver.save_batch(std::slice::from_ref(op)).await.expect("a batch of one");
+    }
+    let (ops_b, _) = batch_ops(&batched, 0);
+    assert!(ops_b.is_empty());
+    let retarget = |op: &crate::SaveOp| {
+        let mut op = op.clone();
+        match &mut op {
+            crate::SaveOp::Put { config, .. } | crate::SaveOp::PutWrites { config, .. } => {
+                config.thread_id = batched.clone();
+            }
+        }
+        op
+    };
+    let all: Vec<crate::SaveOp> = ops.iter().map(retarget).collect();
+    saver.save_batch(&all).await.expect("the whole batch");
+    let a = list(saver, &ListFilter::thread(&one)).await;
+    let b = rethread(list(saver, &ListFilter::thread(&batched)).await, &one);
+    assert_eq!(a.len(), made.len());
+    assert_eq!(a, b);
+    for cp in &made {
+        let x = get(saver, &CheckpointConfig::thread(&one).with_id(cp.id)).await.unwrap();
+        let y = get(saver, &CheckpointConfig::thread(&batched).with_id(cp.id)).await.unwrap();
+        assert_eq!(x.checkpoint, *cp);
+        assert_eq!(rethread(vec![y], &one), vec![x]);
+    }
+}
+
+/// A batch whose third operation conflicts keeps the first two and applies nothing after it.
+pub async fn save_batch_stops_at_first_failure(saver: &dyn Checkpointer) {
+    let thread = uid("batch-fail");
+    let (mut ops, made) = batch_ops(&thread, 3);
+    // ops: put c0, writes c0, put c1, writes c1, put c2, writes c2. Make the third op (put c1)
+    // a put_next from a stale parent (the empty thread).
+    if let crate::SaveOp::Put { config, only_if_latest, .. } = &mut ops[2] {
+        config.checkpoint_id = None;
+        *only_if_latest = true;
+    }
+    let err = saver.save_batch(&ops).await.expect_err("the third op conflicts");
+    assert_eq!(err.code(), "SG107", "{err}");
+    let stored = list(saver, &ListFilter::thread(&thread)).await;
+    assert_eq!(ids(&stored), [made[0].id], "only the first put is stored");
+    assert_eq!(stored[0].checkpoint, made[0]);
+    assert_eq!(stored[0].pending_writes.len(), 2, "the second op (writes) is stored");
+    assert!(get(saver, &CheckpointConfig::thread(&thread).with_id(made[1].id)).await.is_none());
+    // The thread continues normally from what was stored.
+    saver
+        .save_batch(
+            &ops[2..3]
+                .iter()
+                .cloned()
+                .map(|mut op| {
+                    if let crate::SaveOp::Put { config, .. } = &mut op {
+                        config.checkpoint_id = Some(made[0].id);
+                    }
+                    op
+                })
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .expect("resume");
+    assert_eq!(get(saver, &CheckpointConfig::thread(&thread)).await.unwrap().checkpoint, made[1]);
+}
+
+/// An empty batch stores nothing and succeeds.
+pub async fn save_batch_empty_is_noop(saver: &dyn Checkpointer) {
+    saver.save_batch(&[]).await.expect("an empty batch");
+}
+
+// ----- growing lists (stored as deltas by the SQL savers) ----------------------------------------
+
+fn appended(prev: Option<&Value>, items: impl IntoIterator<Item = Value>) -> Value {
+    let mut list = prev.and_then(Value::as_array).cloned().unwrap_or_default();
+    list.extend(items);
+    Value::from(list)
+}
+
+/// Appends one message per step, `n` steps, from `start` (parent `config`); returns the configs
+/// and checkpoints, oldest first.
+async fn append_steps(
+    saver: &dyn Checkpointer,
+    mut config: CheckpointConfig,
+    start: Option<Checkpoint>,
+    n: usize,
+    label: &str,
+    first_version: Option<u64>,
+) -> Vec<Checkpoint> {
+    let mut made: Vec<Checkpoint> = Vec::new();
+    let mut last = start;
+    for i in 0..n {
+        let prev = last.as_ref();
+        let value = appended(
+            prev.and_then(|c| c.channel_values.get("messages")),
+            [val(json!({"role": label, "i": i, "text": format!("{label} {i} {}", "x".repeat(40))}))],
+        );
+        let (mut cp, mut nv) = step(prev, &[("messages", Some(value)), ("step", Some(Value::from(i as i64)))]);
+        if let (0, Some(v)) = (i, first_version) {
+            // Versions no other branch used (a fork must not overwrite the main line's blobs).
+            for channel in ["messages", "step"] {
+                cp.channel_versions.insert(channel.into(), v);
+                nv.insert(channel.into(), v);
+            }
+        }
+        config = put(saver, &config, &cp, &meta(CheckpointSource::Loop, i as i64), &nv).await;
+        last = Some(cp.clone());
+        made.push(cp);
+    }
+    made
+}
+
+async fn check_all(saver: &dyn Checkpointer, thread: &str, made: &[Checkpoint]) {
+    for cp in made {
+        let t = get(saver, &CheckpointConfig::thread(thread).with_id(cp.id)).await.expect("stored");
+        assert_eq!(t.checkpoint, *cp, "checkpoint {} of thread {thread}", cp.id);
+    }
+}
+
+/// A list appended 100 times reads back exactly at every checkpoint of its history.
+pub async fn appended_list_round_trips(saver: &dyn Checkpointer) {
+    let thread = uid("append");
+    let made = append_steps(saver, CheckpointConfig::thread(&thread), None, 100, "main", None).await;
+    check_all(saver, &thread, &made).await;
+    let listed = list(saver, &ListFilter::thread(&thread)).await;
+    let mut newest_first = made.clone();
+    newest_first.reverse();
+    assert_eq!(listed.into_iter().map(|t| t.checkpoint).collect::<Vec<_>>(), newest_first);
+}
+
+/// A branch appending to an older version of the list (a fork) and the main line continuing both
+/// read back exactly.
+pub async fn appended_list_after_fork(saver: &dyn Checkpointer) {
+    let thread = uid("append-fork");
+    let main = append_steps(saver, CheckpointConfig::thread(&thread), None, 20, "main", None).await;
+    // Fork from step 5 with a fresh version (above every version the main line used).
+    let fork_at = main[5].clone();
+    let fork_config = CheckpointConfig::thread(&thread).with_id(fork_at.id);
+    let fork = append_steps(saver, fork_config, Some(fork_at), 10, "fork", Some(1_000)).await;
+    // The main line continues from its latest checkpoint.
+    let last = main.last().cloned().unwrap();
+    let more_config = CheckpointConfig::thread(&thread).with_id(last.id);
+    let more = append_steps(saver, more_config, Some(last), 10, "more", None).await;
+    check_all(saver, &thread, &main).await;
+    check_all(saver, &thread, &fork).await;
+    check_all(saver, &thread, &more).await;
+    assert_eq!(fork[0].channel_values["messages"].as_array().unwrap().len(), 7);
+    assert_eq!(more[9].channel_values["messages"].as_array().unwrap().len(), 30);
+}
+
+/// copy_thread, delete_thread and prune keep every base a remaining checkpoint needs, and the
+/// list keeps growing correctly afterwards.
+pub async fn appended_list_survives_copy_delete_prune(saver: &dyn Checkpointer) {
+    let (source, target) = (uid("append-src"), uid("append-dst"));
+    let made = append_steps(saver, CheckpointConfig::thread(&source), None, 45, "a", None).await;
+    saver.copy_thread(&source, &target).await.expect("copy");
+    saver.delete_thread(&source).await.expect("delete");
+    check_all(saver, &target, &made).await;
+    assert!(list(saver, &ListFilter::thread(&source)).await.is_empty());
+    saver.prune(std::slice::from_ref(&target), PruneStrategy::KeepLatest).await.expect("prune");
+    let latest = made.last().cloned().unwrap();
+    assert_eq!(get(saver, &CheckpointConfig::thread(&target)).await.unwrap().checkpoint, latest);
+    let config = CheckpointConfig::thread(&target).with_id(latest.id);
+    let after = append_steps(saver, config, Some(latest), 40, "b", None).await;
+    check_all(saver, &target, &after).await;
+    saver.prune(std::slice::from_ref(&target), PruneStrategy::KeepLatest).await.expect("prune again");
+    assert_eq!(get(saver, &CheckpointConfig::thread(&target)).await.unwrap().checkpoint, after[39]);
+    // The source thread id is reused from scratch.
+    let fresh = append_steps(saver, CheckpointConfig::thread(&source), None, 3, "c", None).await;
+    check_all(saver, &source, &fresh).await;
+}
+
+/// Runs the save_batch and growing-list checks (part of [`run_all`]).
+pub async fn run_batch_and_append(saver: &dyn Checkpointer) {
+    save_batch_equals_one_by_one(saver).await;
+    save_batch_stops_at_first_failure(saver).await;
+    save_batch_empty_is_noop(saver).await;
+    appended_list_round_trips(saver).await;
+    appended_list_after_fork(saver).await;
+    appended_list_survives_copy_delete_prune(saver).await;
+}
+
+/// A damaged base of a stored list (bytes, or its tag) is a typed error when a later version that
+/// builds on it is read, never a panic or a wrong value. `corrupt` damages one blob in storage.
+pub async fn corrupted_list_base_is_typed_error<F, Fut>(saver: &dyn Checkpointer, corrupt: F)
+where
+    F: Fn(BlobKey, Corruption) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for (corruption, codes) in [
+        (Corruption::Bytes(vec![0x92, 0x01]), &["SG102"][..]),
+        (Corruption::TypeTag("pickle".into()), &["SG101"][..]),
+        (Corruption::TypeTag("append:999".into()), &["SG102", "SG103"][..]),
+        (Corruption::TypeTag("append:zz".into()), &["SG102", "SG103"][..]),
+    ] {
+        let thread = uid("corrupt-list");
+        let made = append_steps(saver, CheckpointConfig::thread(&thread), None, 5, "m", None).await;
+        let key =
+            BlobKey { thread_id: thread.clone(), checkpoint_ns: String::new(), channel: "messages".into(), version: 2 };
+        corrupt(key, corruption.clone()).await;
+        let err = saver.get_tuple(&CheckpointConfig::thread(&thread)).await.expect_err("a damaged base must fail");
+        assert!(codes.contains(&err.code()), "{corruption:?}: {err}");
+        assert!(err.is_data_error());
+        // Versions before the damaged one still read.
+        let first = get(saver, &CheckpointConfig::thread(&thread).with_id(made[0].id)).await.unwrap();
+        assert_eq!(first.checkpoint, made[0]);
+    }
 }
