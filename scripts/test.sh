@@ -13,6 +13,8 @@ ensure_postgres
 
 step "python venv with langgraph (spec export tests)"
 ensure_langgraph_venv
+# The server's suite drives it with the official client (crates/stategraph-server/tests/python).
+"$HOME/.cache/sg-venv/bin/pip" install -q -r crates/stategraph-server/tests/python/requirements.txt
 
 step "rust toolchain"
 ensure_rust

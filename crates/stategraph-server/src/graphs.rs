@@ -1,0 +1,316 @@
+//! The graphs a server serves, each with its system assistant (LangGraph's: one per graph, id
+//! `uuid5(6ba7b821-9dad-11d1-80b4-00c04fd430c8, graph_id)`), its drawing and its JSON schemas.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Value as Json, json};
+use sha1::{Digest, Sha1};
+use stategraph_core::checkpoint::Checkpointer;
+use stategraph_core::{CompileOptions, CompiledGraph, MermaidOptions};
+use stategraph_spec::{CompileContext, GraphSpec, NodeKindRegistry};
+use uuid::Uuid;
+
+use crate::config::ServerConfig;
+use crate::error::ServerError;
+
+/// The namespace the LangGraph server derives system assistant ids in (one digit off
+/// `uuid.NAMESPACE_URL`; the recorded ids prove this is the one used).
+const ASSISTANT_NAMESPACE: Uuid = Uuid::from_u128(0x6ba7b821_9dad_11d1_80b4_00c04fd430c8);
+
+/// The id of the system assistant of `graph_id`: `uuid5(6ba7b821-…, graph_id)`, as the
+/// LangGraph server derives it (so clients that hard-code it keep working).
+pub fn assistant_id_for(graph_id: &str) -> Uuid {
+    let mut hasher = Sha1::new();
+    hasher.update(ASSISTANT_NAMESPACE.as_bytes());
+    hasher.update(graph_id.as_bytes());
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_sha1_bytes(bytes).into_uuid()
+}
+
+/// One served graph.
+pub(crate) struct GraphEntry {
+    pub(crate) graph_id: String,
+    pub(crate) assistant_id: Uuid,
+    pub(crate) graph: CompiledGraph,
+    pub(crate) created_at: String,
+    pub(crate) description: Option<String>,
+    pub(crate) state_schema: Json,
+}
+
+/// Every served graph, in the order they were configured.
+pub(crate) struct Graphs {
+    entries: Vec<Arc<GraphEntry>>,
+}
+
+impl Graphs {
+    /// Compiles every configured graph with `saver` as checkpointer.
+    pub(crate) fn load(config: &ServerConfig, saver: Arc<dyn Checkpointer>) -> Result<Graphs, ServerError> {
+        let now = crate::time::now();
+        let mut entries: Vec<Arc<GraphEntry>> = Vec::new();
+        let add = |entries: &mut Vec<Arc<GraphEntry>>, entry: GraphEntry| {
+            if entries.iter().any(|e| e.graph_id == entry.graph_id) {
+                return Err(ServerError::Config(format!("graph id `{}` is configured twice", entry.graph_id)));
+            }
+            entries.push(Arc::new(entry));
+            Ok(())
+        };
+        for (id, def) in &config.graphs {
+            let options = CompileOptions {
+                name: def.options.name.clone().or_else(|| Some(id.clone())),
+                checkpointer: Some(saver.clone()),
+                ..def.options.clone()
+            };
+            let graph =
+                def.graph.compile_with(options).map_err(|e| ServerError::Config(format!("graph `{id}`: {e}")))?;
+            let props: serde_json::Map<String, Json> =
+                def.graph.schema().keys().map(|(k, _)| (k.to_owned(), json!({"title": title(k)}))).collect();
+            let state_schema = json!({"properties": props, "title": format!("{id}_state"), "type": "object"});
+            add(
+                &mut entries,
+                GraphEntry {
+                    graph_id: id.clone(),
+                    assistant_id: assistant_id_for(id),
+                    graph,
+                    created_at: now.clone(),
+                    description: None,
+                    state_schema,
+                },
+            )?;
+        }
+        let mut files: Vec<(String, PathBuf)> = config.spec_files.clone();
+        if let Some(dir) = &config.specs_dir {
+            files.extend(spec_files_in(dir)?);
+        }
+        let registry = NodeKindRegistry::with_builtins();
+        for (id, path) in files {
+            add(&mut entries, load_spec(&id, &path, &registry, saver.clone(), &now)?)?;
+        }
+        Ok(Graphs { entries })
+    }
+
+    /// All graphs.
+    pub(crate) fn all(&self) -> &[Arc<GraphEntry>] {
+        &self.entries
+    }
+
+    /// The graph with this id.
+    pub(crate) fn by_graph_id(&self, graph_id: &str) -> Option<&Arc<GraphEntry>> {
+        self.entries.iter().find(|e| e.graph_id == graph_id)
+    }
+
+    /// The graph of an assistant id, or of a bare graph id (run bodies accept both).
+    pub(crate) fn resolve(&self, assistant: &str) -> Option<&Arc<GraphEntry>> {
+        match Uuid::parse_str(assistant) {
+            Ok(id) => self.entries.iter().find(|e| e.assistant_id == id),
+            Err(_) => self.by_graph_id(assistant),
+        }
+    }
+
+    /// The ids, for error messages.
+    pub(crate) fn ids(&self) -> Vec<&str> {
+        self.entries.iter().map(|e| e.graph_id.as_str()).collect()
+    }
+}
+
+fn spec_files_in(dir: &Path) -> Result<Vec<(String, PathBuf)>, ServerError> {
+    let read =
+        std::fs::read_dir(dir).map_err(|e| ServerError::Config(format!("cannot read {}: {e}", dir.display())))?;
+    let mut out = Vec::new();
+    for entry in read.flatten() {
+        let path = entry.path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !path.is_file() || !matches!(ext, "json" | "yaml" | "yml") {
+            continue;
+        }
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+            out.push((stem.to_owned(), path.clone()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn load_spec(
+    id: &str,
+    path: &Path,
+    registry: &NodeKindRegistry,
+    saver: Arc<dyn Checkpointer>,
+    now: &str,
+) -> Result<GraphEntry, ServerError> {
+    let problems = |ps: Vec<stategraph_spec::Problem>| {
+        let list: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
+        ServerError::Config(format!("spec {} (graph `{id}`): {}", path.display(), list.join("; ")))
+    };
+    let spec = GraphSpec::from_path(path).map_err(problems)?;
+    let compiled =
+        stategraph_spec::compile_in(&spec, registry, &CompileContext::new().with_path(path)).map_err(problems)?;
+    // The spec compiler makes a graph without persistence; compile its builder again with ours.
+    let options = CompileOptions { name: Some(spec.name.clone()), checkpointer: Some(saver), ..Default::default() };
+    let graph =
+        compiled.builder().compile_with(options).map_err(|e| ServerError::Config(format!("graph `{id}`: {e}")))?;
+    let props: serde_json::Map<String, Json> = spec
+        .state
+        .iter()
+        .map(|(k, s)| {
+            let mut p = match &s.schema {
+                Some(Json::String(t)) => json!({"type": t}),
+                Some(Json::Object(o)) => Json::Object(o.clone()),
+                _ => json!({}),
+            };
+            p["title"] = json!(title(k));
+            p["default"] = s.default.clone().unwrap_or(Json::Null);
+            (k.clone(), p)
+        })
+        .collect();
+    Ok(GraphEntry {
+        graph_id: id.to_owned(),
+        assistant_id: assistant_id_for(id),
+        graph,
+        created_at: now.to_owned(),
+        description: spec.description.clone(),
+        state_schema: json!({"properties": props, "title": format!("{}_state", spec.name), "type": "object"}),
+    })
+}
+
+/// `snake_case` -> `Snake Case`, as pydantic titles fields.
+fn title(key: &str) -> String {
+    key.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl GraphEntry {
+    /// The system assistant, as `GET /assistants/{id}` shows it.
+    pub(crate) fn assistant_json(&self) -> Json {
+        json!({
+            "assistant_id": self.assistant_id.to_string(),
+            "graph_id": self.graph_id,
+            "config": {},
+            "context": {},
+            "metadata": {"created_by": "system"},
+            "name": self.graph_id,
+            "created_at": self.created_at,
+            "updated_at": self.created_at,
+            "version": 1,
+            "description": self.description,
+        })
+    }
+
+    /// `GET /assistants/{id}/schemas`.
+    pub(crate) fn schemas_json(&self) -> Json {
+        json!({
+            "graph_id": self.graph_id,
+            "input_schema": null,
+            "output_schema": null,
+            "state_schema": self.state_schema,
+            "config_schema": {},
+            "context_schema": null,
+        })
+    }
+
+    /// `GET /assistants/{id}/graph`: nodes and edges, read from the engine's Mermaid drawing
+    /// (the engine has no structured drawing API yet).
+    pub(crate) fn drawing_json(&self, xray: bool) -> Json {
+        let text = self.graph.draw_mermaid_with(MermaidOptions { xray, ..Default::default() });
+        mermaid_to_json(&text)
+    }
+}
+
+/// Parses the flowchart the engine draws into LangGraph's drawable-graph JSON.
+pub(crate) fn mermaid_to_json(text: &str) -> Json {
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    for raw in text.lines() {
+        let line = raw.trim().trim_end_matches(';');
+        if line.is_empty()
+            || line.starts_with("---")
+            || line.starts_with("graph ")
+            || line.starts_with("classDef")
+            || line.starts_with("subgraph")
+            || line == "end"
+            || !raw.starts_with('\t')
+        {
+            continue;
+        }
+        if let Some((source, rest, conditional)) = split_edge(line) {
+            let (label, target) = rest;
+            let mut e = json!({"source": unescape(source), "target": unescape(target)});
+            if conditional {
+                e["conditional"] = json!(true);
+            }
+            if let Some(l) = label {
+                e["data"] = json!(l);
+            }
+            edges.push(e);
+            continue;
+        }
+        // A node: `id(label)` or `id([<p>label</p>]):::class`.
+        let id_end = line.find('(').unwrap_or(line.len());
+        let id = unescape(&line[..id_end]);
+        if id == "__end__" {
+            nodes.push(json!({"id": id}));
+        } else {
+            let name = id.rsplit(':').next().unwrap_or(&id).to_owned();
+            nodes.push(json!({"id": id, "type": "runnable", "data": {"name": name}}));
+        }
+    }
+    // LangGraph lists `__end__` last.
+    if let Some(i) = nodes.iter().position(|n| n["id"] == "__end__") {
+        let end = nodes.remove(i);
+        nodes.push(end);
+    }
+    json!({"nodes": nodes, "edges": edges})
+}
+
+type EdgeParts<'a> = (&'a str, (Option<&'a str>, &'a str), bool);
+
+fn split_edge(line: &str) -> Option<EdgeParts<'_>> {
+    if let Some((s, t)) = line.split_once(" --> ") {
+        return Some((s.trim(), (None, t.trim()), false));
+    }
+    if let Some((s, t)) = line.split_once(" -.-> ") {
+        return Some((s.trim(), (None, t.trim()), true));
+    }
+    if let Some((s, rest)) = line.split_once(" -. ") {
+        let (label, t) = rest.split_once(" .-> ")?;
+        let label = label.trim().trim_start_matches("&nbsp;").trim_end_matches("&nbsp;");
+        return Some((s.trim(), (Some(label), t.trim()), true));
+    }
+    None
+}
+
+/// Undoes Mermaid id escaping (`\3a` is `:`).
+fn unescape(id: &str) -> String {
+    id.replace("\\3a", ":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assistant_ids_match_langgraph() {
+        assert_eq!(assistant_id_for("simple").to_string(), "5e0f6b46-d00f-5af4-87dc-ea2105ff526d");
+        assert_eq!(assistant_id_for("approval").to_string(), "e234584d-b7bf-527f-9d06-ba77f8f5172d");
+        assert_eq!(assistant_id_for("nested").to_string(), "0813419b-f0e6-579e-bdee-18d9fdf48632");
+    }
+
+    #[test]
+    fn mermaid_parses_to_nodes_and_edges() {
+        let text = "graph TD;\n\t__start__([<p>__start__</p>]):::first\n\ta(a)\n\tinner\\3ab(b)\n\t__end__([<p>__end__</p>]):::last\n\t__start__ --> a;\n\ta -. &nbsp;go&nbsp; .-> inner\\3ab;\n\ta -.-> __end__;\n";
+        let j = mermaid_to_json(text);
+        assert_eq!(j["nodes"][2], json!({"id": "inner:b", "type": "runnable", "data": {"name": "b"}}));
+        assert_eq!(j["nodes"][3], json!({"id": "__end__"}));
+        assert_eq!(j["edges"][0], json!({"source": "__start__", "target": "a"}));
+        assert_eq!(j["edges"][1], json!({"source": "a", "target": "inner:b", "conditional": true, "data": "go"}));
+        assert_eq!(j["edges"][2], json!({"source": "a", "target": "__end__", "conditional": true}));
+    }
+}

@@ -1,0 +1,181 @@
+//! # stategraph-server
+//!
+//! A LangGraph-Server-compatible HTTP API over Stategraph graphs, so the official clients
+//! (Python `langgraph-sdk`, JS `@langchain/langgraph-sdk`, LangGraph Studio) drive the engine
+//! unchanged: assistants, threads, runs (background, streamed as SSE, or waited for), state,
+//! history, forks, interrupts and resume.
+//!
+//! ```no_run
+//! use serde_json::json;
+//! use stategraph_core::{NodeContext, NodeError, Schema, State, StateGraph, END, START};
+//! use stategraph_server::{Database, ServerConfig};
+//!
+//! # async fn run() -> Result<(), stategraph_server::ServerError> {
+//! let mut graph = StateGraph::new(Schema::new().last_value("greeting"));
+//! graph
+//!     .add_node("greet", |_s: State, _c: NodeContext| async { Ok::<_, NodeError>(json!({"greeting": "hi"})) })
+//!     .add_edge(START, "greet")
+//!     .add_edge("greet", END);
+//! let config = ServerConfig::new()
+//!     .with_graph("greeter", graph)
+//!     .with_database(Database::Sqlite("stategraph.db".into()));
+//! stategraph_server::serve(config).await // 127.0.0.1:2024 until Ctrl-C / SIGTERM
+//! # }
+//! ```
+//!
+//! The wire contract is LangGraph Server 0.16's as recorded from a real `langgraph dev`
+//! (`../shared/langgraph-server-api/`): JSON bodies, `{"detail": ...}` errors with the same
+//! status codes, SSE framed byte for byte the same way, system assistants with the same ids.
+//!
+//! This crate has no feature flags.
+
+#![forbid(unsafe_code)]
+
+mod api;
+mod config;
+mod error;
+mod graphs;
+mod runs;
+mod sse;
+mod state;
+mod store;
+mod time;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use stategraph_checkpoint_sqlite::SqliteSaver;
+use stategraph_core::checkpoint::{Checkpointer, InMemorySaver};
+
+pub use config::{Database, GraphDefinition, Limits, ServerConfig};
+pub use error::ServerError;
+pub use graphs::assistant_id_for;
+
+/// Builds the API as an axum [`Router`](axum::Router): opens the database, compiles the graphs.
+/// For embedding the API in another axum application; [`serve`] binds and serves it.
+pub async fn router(config: &ServerConfig) -> Result<axum::Router, ServerError> {
+    let (saver, pool): (Arc<dyn Checkpointer>, _) = match &config.database {
+        Database::Sqlite(path) => {
+            let saver = SqliteSaver::open(path).await.map_err(|e| ServerError::Engine(e.into()))?;
+            let pool = saver.pool().clone();
+            (Arc::new(saver), pool)
+        }
+        Database::Memory => {
+            // One connection that never closes: an in-memory SQLite database lives only as long
+            // as its connection.
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect("sqlite::memory:")
+                .await?;
+            (Arc::new(InMemorySaver::new()), pool)
+        }
+    };
+    let store = store::Store::open(pool).await?;
+    let graphs = graphs::Graphs::load(config, saver.clone())?;
+    let state = Arc::new(state::AppState {
+        graphs,
+        store,
+        saver,
+        runs: runs::RunManager::default(),
+        limits: config.limits.clone(),
+        auth_token: config.auth_token.clone(),
+    });
+    Ok(api::router(state))
+}
+
+/// Checks the configuration is safe to serve: any address but loopback needs a token.
+fn check_bind(config: &ServerConfig) -> Result<(), ServerError> {
+    if !config.host.is_loopback() && config.auth_token.as_deref().is_none_or(str::is_empty) {
+        return Err(ServerError::Config(format!(
+            "refusing to listen on {} without an auth token: set `auth_token` (clients then send \
+             `Authorization: Bearer <token>` or `x-api-key: <token>`), or bind 127.0.0.1",
+            config.host
+        )));
+    }
+    Ok(())
+}
+
+/// A server running in the background (see [`spawn`]).
+pub struct RunningServer {
+    /// The address it listens on (with the port the OS picked when `port` was 0).
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl RunningServer {
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets open requests finish, and returns.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.map_err(|e| ServerError::Io(std::io::Error::other(e)))?
+    }
+}
+
+/// Binds and serves in a background task (tests, the desktop app's in-process server).
+pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    check_bind(&config)?;
+    let app = router(&config).await?;
+    let listener = tokio::net::TcpListener::bind((config.host, config.port)).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve_on(listener, app, async {
+        let _ = rx.await;
+    }));
+    Ok(RunningServer { addr, shutdown: Some(tx), task })
+}
+
+/// Binds `config.host:config.port` and serves until Ctrl-C or SIGTERM. Refuses (with
+/// [`ServerError::Config`]) to bind a non-loopback address without an auth token.
+///
+/// At shutdown the listener closes and open requests are given the chance to finish; runs still
+/// in flight are dropped at their next await point. Their checkpoints up to the last completed
+/// step are in the database (durability `async`/`sync`), and their records, left `running`, are
+/// marked `error` when the server starts again; a new run with `input: null` continues the thread.
+pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
+    check_bind(&config)?;
+    let app = router(&config).await?;
+    let listener = tokio::net::TcpListener::bind((config.host, config.port)).await?;
+    tracing::info!(addr = %listener.local_addr()?, "stategraph server listening");
+    serve_on(listener, app, shutdown_signal()).await
+}
+
+async fn serve_on(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
