@@ -4,6 +4,8 @@
 //! stategraph validate graph.yaml                  # every problem as `pointer: CODE message`
 //! stategraph run graph.yaml --input '{"q": "hi"}' # prints the final state
 //! stategraph run graph.yaml --input @in.json --stream updates   # events as JSON lines
+//! stategraph run graph.yaml --input '{}' --thread t1 --checkpointer sqlite:runs.db
+//! stategraph resume graph.yaml --thread t1 --checkpointer sqlite:runs.db --resume '"yes"'
 //! stategraph export graph.yaml --format python    # also mermaid, json, yaml
 //! stategraph schema                               # the JSON Schema of the format
 //! ```
@@ -11,11 +13,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use futures::StreamExt;
-use stategraph_core::{RunConfig, StreamMode, StreamOptions};
+use stategraph_checkpoint::Checkpointer;
+use stategraph_core::{Command as Resume, Input, RunConfig, StreamMode, StreamOptions};
 use stategraph_spec::{
     CompileContext, GraphSpec, Http, HttpPolicy, NodeKindRegistry, Problem, compile_in, validate_in,
 };
@@ -39,23 +43,28 @@ enum Command {
         file: PathBuf,
     },
     /// Run a spec on an input and print the final state as JSON.
+    ///
+    /// With `--thread` and `--checkpointer`, every step is saved, and a run that pauses at one
+    /// of the spec's `interrupts` prints its state (with `__interrupt__` when a node asked a
+    /// question) and can be continued with `stategraph resume`.
     Run {
         /// The spec file (`.json`, else YAML).
         file: PathBuf,
         /// The input: a JSON object, or `@FILE` to read it from a file.
         #[arg(long, default_value = "{}")]
         input: String,
-        /// Print stream events as JSON lines instead of the final state
-        /// (comma-separated: values, updates, custom, tasks, debug).
-        #[arg(long, value_name = "MODES")]
-        stream: Option<String>,
-        /// Let `http` nodes reach this host (repeatable; `*.example.com` for subdomains).
-        /// No host is allowed otherwise.
-        #[arg(long = "allow-host", value_name = "HOST")]
-        allow_hosts: Vec<String>,
-        /// Most supersteps before the run fails.
-        #[arg(long)]
-        recursion_limit: Option<usize>,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Continue a paused thread: the value answers the pending interrupt (`null` just goes on).
+    Resume {
+        /// The spec file the thread was started with.
+        file: PathBuf,
+        /// The resume value, JSON (or `@FILE`).
+        #[arg(long, default_value = "null")]
+        resume: String,
+        #[command(flatten)]
+        options: RunOptions,
     },
     /// Print a spec in another format.
     Export {
@@ -71,6 +80,28 @@ enum Command {
         #[arg(long)]
         typescript: bool,
     },
+}
+
+/// How a run is carried out and shown.
+#[derive(clap::Args)]
+struct RunOptions {
+    /// Print stream events as JSON lines instead of the final state
+    /// (comma-separated: values, updates, custom, tasks, debug, checkpoints).
+    #[arg(long, value_name = "MODES")]
+    stream: Option<String>,
+    /// Let `http` nodes reach this host (repeatable; `*.example.com` for subdomains).
+    /// No host is allowed otherwise.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_hosts: Vec<String>,
+    /// Most supersteps before the run fails.
+    #[arg(long)]
+    recursion_limit: Option<usize>,
+    /// The thread the run belongs to (its checkpoints are saved under it).
+    #[arg(long, value_name = "ID")]
+    thread: Option<String>,
+    /// Where checkpoints go: `memory`, `sqlite:PATH` or `postgres:URL`.
+    #[arg(long, value_name = "SAVER", requires = "thread")]
+    checkpointer: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -99,9 +130,20 @@ fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate { file } => validate(&file),
-        Command::Run { file, input, stream, allow_hosts, recursion_limit } => {
+        Command::Run { file, input, options } => {
+            let input: serde_json::Value = serde_json::from_str(&read_arg(&input)?)
+                .context("--input is not valid JSON (give a JSON object or @FILE)")?;
             let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(run(&file, &input, stream.as_deref(), allow_hosts, recursion_limit))
+            runtime.block_on(run(&file, Input::from(input), options))
+        }
+        Command::Resume { file, resume, options } => {
+            if options.thread.is_none() || options.checkpointer.is_none() {
+                bail!("resume needs the --thread and the --checkpointer the run was started with");
+            }
+            let value: serde_json::Value =
+                serde_json::from_str(&read_arg(&resume)?).context("--resume is not valid JSON")?;
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(run(&file, Input::from(Resume::new().resume(value)), options))
         }
         Command::Export { file, format } => export(&file, format),
         Command::Schema { typescript } => {
@@ -157,20 +199,38 @@ fn validate(file: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(
-    file: &Path,
-    input: &str,
-    stream: Option<&str>,
-    allow_hosts: Vec<String>,
-    recursion_limit: Option<usize>,
-) -> Result<ExitCode> {
-    let input_text = match input.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read the input file {path}"))?,
-        None => input.to_owned(),
-    };
-    let input: serde_json::Value =
-        serde_json::from_str(&input_text).context("--input is not valid JSON (give a JSON object or @FILE)")?;
-    let modes = match stream {
+/// The text of an argument that may be `@FILE`.
+fn read_arg(arg: &str) -> Result<String> {
+    match arg.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {path}")),
+        None => Ok(arg.to_owned()),
+    }
+}
+
+/// The checkpointer a `--checkpointer` value names.
+async fn checkpointer(spec: &str) -> Result<Arc<dyn Checkpointer>> {
+    if spec == "memory" {
+        return Ok(Arc::new(stategraph_checkpoint::InMemorySaver::new()));
+    }
+    if let Some(path) = spec.strip_prefix("sqlite:") {
+        let saver = stategraph_checkpoint_sqlite::SqliteSaver::open(path)
+            .await
+            .with_context(|| format!("cannot open the SQLite checkpointer at {path}"))?;
+        return Ok(Arc::new(saver));
+    }
+    if spec.starts_with("postgres:") || spec.starts_with("postgresql:") {
+        let url = spec.strip_prefix("postgres:").filter(|u| !u.starts_with("//")).unwrap_or(spec);
+        let saver = stategraph_checkpoint_postgres::PostgresSaver::connect(url)
+            .await
+            .context("cannot connect the PostgreSQL checkpointer")?;
+        return Ok(Arc::new(saver));
+    }
+    bail!("--checkpointer must be `memory`, `sqlite:PATH` or `postgres:URL`, not `{spec}`")
+}
+
+async fn run(file: &Path, input: Input, options: RunOptions) -> Result<ExitCode> {
+    let RunOptions { stream, allow_hosts, recursion_limit, thread, checkpointer: saver } = options;
+    let modes = match stream.as_deref() {
         None => Vec::new(),
         Some(list) => list
             .split(',')
@@ -184,13 +244,20 @@ async fn run(
     let mut registry = NodeKindRegistry::with_builtins();
     let policy = allow_hosts.into_iter().fold(HttpPolicy::default(), HttpPolicy::allow_host);
     registry.register("http", Http::new(policy));
-    let graph = match compile_in(&spec, &registry, &context(file)) {
+    let mut cx = context(file);
+    if let Some(saver) = &saver {
+        cx = cx.with_checkpointer(checkpointer(saver).await?);
+    }
+    let graph = match compile_in(&spec, &registry, &cx) {
         Ok(graph) => graph,
         Err(problems) => return Ok(report(file, &problems)),
     };
     let mut config = RunConfig::default();
     if let Some(limit) = recursion_limit {
         config.recursion_limit = limit;
+    }
+    if let Some(thread) = thread {
+        config = config.with_thread(thread);
     }
     let mut out = std::io::stdout().lock();
     if modes.is_empty() {

@@ -62,3 +62,25 @@ fn failures_are_reported_with_their_code() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("SG030 node `fetch` failed") && stderr.contains("no host is allowed"), "{stderr}");
 }
+
+#[test]
+fn a_paused_thread_resumes_from_its_sqlite_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("runs.db").display());
+    let spec = example("approval_gate.yaml");
+    let input = r#"{"customer": "Ada", "amount": 12.5}"#;
+    let out = stategraph(&["run", &spec, "--input", input, "--thread", "r-17", "--checkpointer", &db]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let paused: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(paused["log"], json!(["drafted"]));
+    // A new process picks the thread up from the database.
+    let out = stategraph(&["resume", &spec, "--thread", "r-17", "--checkpointer", &db]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let done: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(done["log"], json!(["drafted", "paid"]));
+    assert_eq!(done["message"], json!("Refund of 12.50 EUR for Ada"));
+    // Resuming needs to know where the thread is.
+    let out = stategraph(&["resume", &spec]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--thread and the --checkpointer"));
+}

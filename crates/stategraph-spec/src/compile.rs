@@ -24,14 +24,28 @@ use crate::validate::validate_in;
 /// let cx = CompileContext::new().with_limits(Limits { max_nodes: 50, ..Default::default() });
 /// assert!(cx.path.is_none());
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct CompileContext {
     /// Document limits.
     pub limits: Limits,
     /// The file the spec was read from.
     pub path: Option<PathBuf>,
+    /// The checkpointer the compiled graph saves its runs with (needed for the spec's
+    /// `interrupts` to pause and resume). Nested specs run inside their parent's run.
+    pub checkpointer: Option<Arc<dyn stategraph_checkpoint::Checkpointer>>,
     /// Keys of the specs being compiled, outermost first (see [`KindContext::stack`]).
     stack: Vec<String>,
+}
+
+impl std::fmt::Debug for CompileContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompileContext")
+            .field("limits", &self.limits)
+            .field("path", &self.path)
+            .field("checkpointer", &self.checkpointer.is_some())
+            .field("stack", &self.stack)
+            .finish()
+    }
 }
 
 impl CompileContext {
@@ -43,6 +57,12 @@ impl CompileContext {
     /// With these limits.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Runs of the compiled graph save their checkpoints with `checkpointer`.
+    pub fn with_checkpointer(mut self, checkpointer: Arc<dyn stategraph_checkpoint::Checkpointer>) -> Self {
+        self.checkpointer = Some(checkpointer);
         self
     }
 
@@ -58,12 +78,17 @@ impl CompileContext {
     pub fn nested(&self, key: impl Into<String>, path: Option<PathBuf>) -> Self {
         let mut stack = self.stack.clone();
         stack.push(key.into());
-        CompileContext { limits: self.limits.clone(), path, stack }
+        CompileContext { limits: self.limits.clone(), path, checkpointer: None, stack }
     }
 
     /// The context a kind was given, as a context to compile nested specs in.
     pub(crate) fn from_kind(cx: &KindContext<'_>) -> Self {
-        CompileContext { limits: cx.limits.clone(), path: cx.path.map(Path::to_path_buf), stack: cx.stack.to_vec() }
+        CompileContext {
+            limits: cx.limits.clone(),
+            path: cx.path.map(Path::to_path_buf),
+            checkpointer: None,
+            stack: cx.stack.to_vec(),
+        }
     }
 
     /// The keys of the specs being compiled, outermost first.
@@ -85,8 +110,9 @@ pub(crate) fn file_key(path: &Path) -> String {
 ///
 /// State keys become channels (a reducer channel when `reducer` is set, else last-value) with
 /// their defaults; nodes are built by their kinds; plain edges, joins and conditional edges map to
-/// the engine's; retry policies are attached to their nodes. Interrupts are validated but not
-/// compiled: the engine has no interrupts yet. Every problem, including the engine's own compile
+/// the engine's; retry policies are attached to their nodes; `interrupts` become the graph's
+/// static breakpoints (a paused run can be resumed only with a checkpointer: see
+/// [`CompileContext::with_checkpointer`]). Every problem, including the engine's own compile
 /// errors ([`Code::Engine`]), comes back with a pointer.
 pub fn compile(spec: &GraphSpec, registry: &NodeKindRegistry) -> Result<CompiledGraph, Vec<Problem>> {
     compile_with(spec, registry, &Limits::default())
@@ -164,9 +190,14 @@ pub fn compile_in(
             }
         }
     }
-    graph
-        .compile_with(CompileOptions { name: Some(spec.name.clone()), ..Default::default() })
-        .map_err(|e| vec![engine_problem(spec, &e)])
+    let options = CompileOptions {
+        name: Some(spec.name.clone()),
+        checkpointer: cx.checkpointer.clone(),
+        interrupt_before: spec.interrupts.before.clone(),
+        interrupt_after: spec.interrupts.after.clone(),
+        ..Default::default()
+    };
+    graph.compile_with(options).map_err(|e| vec![engine_problem(spec, &e)])
 }
 
 fn retry_policy(spec: &RetrySpec) -> RetryPolicy {

@@ -47,7 +47,13 @@ fn native() -> CompiledGraph {
     )
     .add_edge("accept", END)
     .add_edge("reject", END);
-    g.compile_with(CompileOptions { name: Some("review".into()), ..Default::default() }).unwrap()
+    // The spec's `interrupts: {before: [accept]}`.
+    g.compile_with(CompileOptions {
+        name: Some("review".into()),
+        interrupt_before: vec!["accept".into()],
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 /// Output and the stream of `values` events of one run.
@@ -72,13 +78,29 @@ async fn a_spec_and_the_same_graph_in_rust_behave_the_same() {
         let (a, b) = (run(&spec, input.clone()).await, run(&native, input.clone()).await);
         assert_eq!(a, b, "input {input}");
     }
+    // The spec's `interrupts: {before: [accept]}` pause the run before `accept`.
     let (out, _) = run(&spec, json!({})).await;
     assert_eq!(
         out,
-        json!({"log": ["draft", "a", "b", "accepted"], "score": 7, "verdict": "accept", "notes": {"a": "ok", "b": "fine"}})
+        json!({"log": ["draft", "a", "b"], "score": 7, "verdict": "accept", "notes": {"a": "ok", "b": "fine"}})
     );
     assert_eq!(spec.draw_mermaid(), native.draw_mermaid());
     assert_eq!(spec.node_names(), native.node_names());
+}
+
+#[tokio::test]
+async fn interrupts_pause_and_a_checkpointer_resumes() {
+    use stategraph_core::Command;
+    let saver = std::sync::Arc::new(stategraph_checkpoint::InMemorySaver::new());
+    let cx = stategraph_spec::CompileContext::new().with_checkpointer(saver);
+    let graph =
+        stategraph_spec::compile_in(&GraphSpec::from_json(JSON).unwrap(), &NodeKindRegistry::with_builtins(), &cx)
+            .unwrap();
+    let thread = || RunConfig::default().with_thread("t1");
+    let paused = graph.invoke(json!({}), thread()).await.unwrap();
+    assert_eq!(paused["log"], json!(["draft", "a", "b"]));
+    let done = graph.invoke(Command::new().resume(json!(null)), thread()).await.unwrap();
+    assert_eq!(done["log"], json!(["draft", "a", "b", "accepted"]));
 }
 
 #[tokio::test]

@@ -202,10 +202,8 @@ export type Condition = {
 };
 
 /**
- * Static interrupts: pause the run before or after these nodes.
- *
- * The engine has no interrupts yet: they are kept in the spec and their node ids are validated,
- * and they take effect once the engine supports them (the persistence issue).
+ * Static interrupts: pause the run before or after these nodes (LangGraph's `interrupt_before`
+ * and `interrupt_after`). Resuming a paused run needs a checkpointer.
  */
 export interface Interrupts {
   /**
