@@ -13,8 +13,51 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use sqlx::AssertSqlSafe;
-use stategraph_checkpoint::testkit::workload::{Bench, Operation};
+use stategraph_checkpoint::testkit::workload::{Bench, Conversation, Operation, Planned};
+use stategraph_checkpoint::{Checkpointer, SaveOp};
 use stategraph_checkpoint_postgres::{PostgresOptions, PostgresSaver};
+
+const BATCH: usize = 8;
+
+/// Steps per second stored one `put_next` + one `put_writes` at a time, and the same saves handed
+/// over `BATCH` steps at a time to `save_batch` (what `async` durability does when the run is
+/// faster than the disk).
+async fn batch_case(saver: &dyn Checkpointer, name: &str, rounds: usize) -> (f64, f64) {
+    let mut rates = [0.0; 2];
+    for (k, batched) in [false, true].into_iter().enumerate() {
+        let (mut conversation, start) = Conversation::plan_start(&format!("{name}-batch-{batched}"));
+        saver.put_next(&start.config, &start.checkpoint, &start.metadata, &start.new_versions).await.unwrap();
+        let began = std::time::Instant::now();
+        for _ in 0..rounds {
+            let mut ops = Vec::new();
+            for _ in 0..BATCH {
+                let Planned { config, checkpoint, new_versions, metadata } = conversation.plan_step();
+                ops.push(SaveOp::Put {
+                    config,
+                    checkpoint: Box::new(checkpoint),
+                    metadata,
+                    new_versions,
+                    only_if_latest: true,
+                });
+                ops.push(SaveOp::PutWrites {
+                    config: conversation.config().clone(),
+                    writes: conversation.task_writes(),
+                    task_id: "task".into(),
+                    task_path: "~".into(),
+                });
+            }
+            if batched {
+                saver.save_batch(&ops).await.unwrap();
+            } else {
+                for op in &ops {
+                    saver.save_batch(std::slice::from_ref(op)).await.unwrap();
+                }
+            }
+        }
+        rates[k] = (rounds * BATCH) as f64 / began.elapsed().as_secs_f64();
+    }
+    (rates[0], rates[1])
+}
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
@@ -51,6 +94,7 @@ fn main() {
         rows.push(if total.is_zero() { "-".to_owned() } else { format!("{:.0}", n as f64 / total.as_secs_f64()) });
     }
     group.finish();
+    let (one, batched) = rt.block_on(batch_case(&saver, name, 25));
     rt.block_on(async {
         sqlx::query(AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
             .execute(saver.pool())
@@ -62,5 +106,9 @@ fn main() {
     println!(
         "\n| backend | put | put_writes | get_tuple | list (10) |\n|---|---:|---:|---:|---:|\n| {name} | {} |\n\n(operations per second)",
         rows.join(" | ")
+    );
+    println!(
+        "\n| backend | steps/s one by one | steps/s in batches of {BATCH} | speed-up |\n|---|---:|---:|---:|\n| {name} | {one:.0} | {batched:.0} | {:.1}x |",
+        batched / one
     );
 }
