@@ -55,11 +55,15 @@ async fn streamed_chunks_are_not_repeated_and_returned_messages_are_streamed_who
     assert_eq!(meta["langgraph_triggers"], value!(["branch:to:model"]));
     assert_eq!(meta["langgraph_path"], value!(["__pregel_pull", "model"]));
     assert_eq!(meta["ls_provider"], Value::from("test"));
-    assert!(meta["checkpoint_ns"].as_str().unwrap().starts_with("model:"));
+    assert!(meta["langgraph_checkpoint_ns"].as_str().unwrap().starts_with("model:"));
+    assert_eq!(meta["checkpoint_ns"], meta["langgraph_checkpoint_ns"]);
+    // As in LangGraph, a returned message has `checkpoint_ns` only inside a subgraph.
+    assert!(events[2][1].get("checkpoint_ns").is_none(), "{:?}", events[2][1]);
     // The tool's message was not streamed by the node: it is streamed whole, with an id.
     assert_eq!(events[2][0]["type"], Value::from("tool"));
     assert!(events[2][0]["id"].as_str().is_some_and(|id| !id.is_empty()));
     assert_eq!(events[2][1]["langgraph_node"], Value::from("tool"));
+    assert_eq!(events[2][1]["ls_integration"], Value::from("langgraph"));
 }
 
 #[tokio::test]
@@ -83,4 +87,34 @@ async fn nothing_is_built_when_messages_are_not_streamed() {
         n += 1;
     }
     assert_eq!(n, 1);
+}
+
+/// The id the stream shows for a message a node returned without one is the id the state keeps.
+#[tokio::test]
+async fn a_returned_message_keeps_the_id_it_was_streamed_with() {
+    let mut g = StateGraph::new(schema());
+    g.add_node(
+        "tool",
+        sync_node(|_s: State, _c: NodeContext| {
+            Ok::<Value, NodeError>(value!({"messages": [{"type": "tool", "content": "42", "tool_call_id": "c1"}]}))
+        }),
+    );
+    g.add_edge(START, "tool");
+    g.add_edge("tool", END);
+    let graph = g.compile().unwrap();
+    let mut s = graph.stream(
+        value!({"messages": [{"type": "human", "content": "hi", "id": "h1"}]}),
+        RunConfig::new(),
+        StreamOptions::modes([StreamMode::Messages, StreamMode::Values]),
+    );
+    let (mut streamed, mut last_values) = (Vec::new(), Value::Null);
+    while let Some(ev) = s.next().await {
+        let ev = ev.unwrap();
+        match ev.mode {
+            StreamMode::Messages => streamed.push(ev.data[0].clone()),
+            _ => last_values = ev.data,
+        }
+    }
+    assert_eq!(streamed.len(), 1, "the input message is not streamed: {streamed:?}");
+    assert_eq!(last_values["messages"][1]["id"], streamed[0]["id"]);
 }

@@ -274,7 +274,7 @@ impl NodeContext {
         if let Some(id) = message.get("id").and_then(Value::as_str) {
             self.info.sink.first_sight_of_message(id);
         }
-        let mut metadata = crate::pregel::message_metadata(&self.info);
+        let mut metadata = crate::pregel::message_metadata(&self.info, true);
         for (k, v) in extra {
             metadata.insert(k, v);
         }

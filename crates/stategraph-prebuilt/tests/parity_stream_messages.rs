@@ -1,9 +1,6 @@
 //! The `messages` stream mode against Python LangGraph 1.2.24: the same ReAct loop (a model node
 //! that streams fixed chunks, a tool node with `add`) streamed the same ways must yield the same
 //! events — chunk for chunk, with the same metadata. Fixtures: `parity/record_stream.py`.
-//!
-//! Differences of the engine's own messages metadata from LangGraph's, kept visible here rather
-//! than hidden in the fixtures (see [`RETURNED_MESSAGE_KEYS`]).
 
 use std::sync::Arc;
 
@@ -15,20 +12,6 @@ use stategraph_prebuilt::{
 };
 
 const FIXTURE: &str = include_str!("parity/fixtures/stream_messages.json");
-
-/// Where the engine's `messages` events differ from LangGraph's (engine behaviour, reported to the
-/// engine's owners rather than worked around here). The comparison drops these from both sides:
-///
-/// - a message a node *returned* (not streamed by a model): LangGraph's metadata has
-///   `ls_integration: "langgraph"` and `checkpoint_ns` only inside subgraphs; the engine never adds
-///   the first and always adds the second;
-/// - a chunk streamed inside a subgraph: LangGraph's `checkpoint_ns` is the subgraph's namespace
-///   (`assistant:<id>`), the engine's the task's (`assistant:<id>|agent:<id>`, as
-///   `langgraph_checkpoint_ns`, which both agree on);
-/// - the input messages of a task: LangGraph marks them as seen when the task starts, so a
-///   subgraph node returning the whole conversation streams only the new messages; the engine
-///   streams the user's message too (the `subgraph_not_streamed` case).
-const RETURNED_MESSAGE_KEYS: &[&str] = &["ls_integration", "checkpoint_ns"];
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 struct Add {
@@ -113,8 +96,8 @@ fn record(case: &Json, namespace: &[String], mode: StreamMode, data: Json) -> Js
     Json::Object(out)
 }
 
-/// Drops the engine differences listed at [`RETURNED_MESSAGE_KEYS`] from an event; `None` for an
-/// echoed input message.
+/// `None` for an echoed input message (LangGraph marks a task's input messages as seen; so does
+/// the engine, and this keeps both sides' user message out of the comparison).
 fn without_engine_differences(mut event: Json) -> Option<Json> {
     if event["mode"] != "messages" {
         return Some(event);
@@ -122,15 +105,6 @@ fn without_engine_differences(mut event: Json) -> Option<Json> {
     let kind = event["message"]["type"].as_str().unwrap().to_owned();
     if kind == "human" {
         return None;
-    }
-    let nested = event["metadata"]["langgraph_checkpoint_ns"].as_str().is_some_and(|ns| ns.contains('|'));
-    let md = event["metadata"].as_object_mut().unwrap();
-    if kind != "AIMessageChunk" {
-        for k in RETURNED_MESSAGE_KEYS {
-            md.remove(*k);
-        }
-    } else if nested {
-        md.remove("checkpoint_ns");
     }
     Some(event)
 }

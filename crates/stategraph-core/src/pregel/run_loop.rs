@@ -801,6 +801,7 @@ impl Loop {
                 None => start_output(&self.g, &t.input)?,
             },
             Some(func) => {
+                self.mark_input_messages_seen(&t.input);
                 let info = Arc::new(self.task_info(t, node, pad));
                 let span = tracing::debug_span!("stategraph.node", node = %node.name, task = %t.id);
                 call_with_retry(func, node, &t.input, info).instrument(span).await?
@@ -814,6 +815,7 @@ impl Loop {
             }
             Err(e) => return Err(e),
         }
+        self.ensure_message_ids(&mut writes);
         for &e in &node.edges {
             writes.push((e, Value::Null));
         }
@@ -879,25 +881,71 @@ impl Loop {
                 other => vec![other],
             };
             for m in candidates.into_iter().filter(|m| is_message(m)) {
-                let mut m = m.clone();
-                let id = match m.get("id").and_then(Value::as_str) {
-                    Some(id) => id.to_owned(),
-                    None => {
-                        let id = uuid::Uuid::now_v7().to_string();
-                        if let Some(o) = m.as_object_mut() {
-                            o.insert("id".into(), Value::from(id.as_str()));
-                        }
-                        id
-                    }
-                };
-                if !self.sink.first_sight_of_message(&id) {
+                // `ensure_message_ids` gave every message an id before the writes were applied.
+                let Some(id) = m.get("id").and_then(Value::as_str) else { continue };
+                if !self.sink.first_sight_of_message(id) {
                     continue;
                 }
                 let meta = metadata.get_or_insert_with(|| {
                     let info = self.task_info(t, &self.g.nodes[t.node], self.idle_pad.clone());
-                    Value::from(message_metadata(&info))
+                    let mut md = message_metadata(&info, false);
+                    md.insert("ls_integration".into(), Value::from("langgraph"));
+                    Value::from(md)
                 });
-                self.sink.emit(StreamMode::Messages, Value::from(vec![m, meta.clone()]));
+                self.sink.emit(StreamMode::Messages, Value::from(vec![m.clone(), meta.clone()]));
+            }
+        }
+    }
+
+    /// Gives every message dict a task wrote an id, before the writes are stored or applied, so
+    /// the `messages` stream, the state and a parent graph all see the same id (LangGraph's
+    /// `ensure_message_ids`). Only when messages are streamed: ids are otherwise the reducer's job.
+    fn ensure_message_ids(&self, writes: &mut [(ChannelId, Value)]) {
+        if !self.sink.wants(StreamMode::Messages) {
+            return;
+        }
+        fn fix(m: &mut Value) {
+            if is_message(m)
+                && m.get("id").and_then(Value::as_str).is_none()
+                && let Some(o) = m.as_object_mut()
+            {
+                o.insert("id".into(), Value::from(uuid::Uuid::now_v7().to_string()));
+            }
+        }
+        for (c, v) in writes.iter_mut() {
+            if self.g.channels[*c].role == ChannelRole::Internal {
+                continue;
+            }
+            match v {
+                Value::Array(items) => {
+                    if items.iter().any(|m| is_message(m) && m.get("id").and_then(Value::as_str).is_none()) {
+                        for m in std::sync::Arc::make_mut(items).iter_mut() {
+                            fix(m);
+                        }
+                    }
+                }
+                other => fix(other),
+            }
+        }
+    }
+
+    /// Marks the messages a task receives as already streamed (LangGraph's `on_chain_start`), so
+    /// a node that returns the conversation it was given streams only what it added.
+    fn mark_input_messages_seen(&self, input: &algo::TaskInput) {
+        if !self.sink.wants(StreamMode::Messages) {
+            return;
+        }
+        let value = input.to_value();
+        let Some(obj) = value.as_object() else { return };
+        for v in obj.values() {
+            let items: Vec<&Value> = match v {
+                Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for m in items.into_iter().filter(|m| is_message(m)) {
+                if let Some(id) = m.get("id").and_then(Value::as_str) {
+                    self.sink.first_sight_of_message(id);
+                }
             }
         }
     }
@@ -1045,8 +1093,10 @@ impl Loop {
     }
 }
 
-/// LangGraph's metadata of a task, as `messages` events carry it.
-pub(crate) fn message_metadata(info: &TaskInfo) -> Map {
+/// LangGraph's metadata of a task, as `messages` events carry it. `checkpoint_ns` is the
+/// outermost task's namespace: on chunks a node streams always, on messages a node returned only
+/// inside a subgraph (`streamed` false) — what LangGraph's callback metadata shows.
+pub(crate) fn message_metadata(info: &TaskInfo, streamed: bool) -> Map {
     let ns = if info.parent_ns.is_empty() {
         format!("{}:{}", info.node, info.task_id)
     } else {
@@ -1068,8 +1118,11 @@ pub(crate) fn message_metadata(info: &TaskInfo) -> Map {
     let kind =
         if info.triggers.first().is_some_and(|t| &**t == "__pregel_push") { "__pregel_push" } else { "__pregel_pull" };
     m.insert("langgraph_path".into(), Value::from(vec![Value::from(kind), Value::from(info.node.clone())]));
-    m.insert("langgraph_checkpoint_ns".into(), Value::from(ns.as_str()));
-    m.insert("checkpoint_ns".into(), Value::from(ns));
+    if streamed || !info.parent_ns.is_empty() {
+        let outermost = ns.split('|').next().unwrap_or_default();
+        m.insert("checkpoint_ns".into(), Value::from(outermost));
+    }
+    m.insert("langgraph_checkpoint_ns".into(), Value::from(ns));
     m
 }
 
