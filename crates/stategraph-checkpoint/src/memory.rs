@@ -57,8 +57,6 @@ struct Thread {
 struct Stored {
     header: CheckpointHeader,
     metadata: CheckpointMetadata,
-    /// The metadata as JSON, for filtering.
-    metadata_value: Value,
     parent: Option<CheckpointId>,
 }
 
@@ -138,7 +136,13 @@ impl InMemorySaver {
                     None => checkpoints.range(..),
                 };
                 for (&id, stored) in range {
-                    if filter.metadata.as_ref().is_none_or(|m| metadata_matches(&stored.metadata_value, m)) {
+                    // The metadata as JSON only when a filter needs it: building it on every put
+                    // cost as much as the rest of the put.
+                    let matches = filter
+                        .metadata
+                        .as_ref()
+                        .is_none_or(|m| stored.metadata.to_value().is_ok_and(|v| metadata_matches(&v, m)));
+                    if matches {
                         found.push((id, thread_id, thread, ns, stored));
                     }
                 }
@@ -177,7 +181,6 @@ impl InMemorySaver {
         let stored = Stored {
             header: CheckpointHeader::of(checkpoint),
             metadata: metadata.clone(),
-            metadata_value: metadata.to_value()?,
             parent: config.checkpoint_id,
         };
         if only_if_latest {
