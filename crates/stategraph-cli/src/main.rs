@@ -7,6 +7,7 @@
 //! stategraph run graph.yaml --input '{}' --thread t1 --checkpointer sqlite:runs.db
 //! stategraph resume graph.yaml --thread t1 --checkpointer sqlite:runs.db --resume '"yes"'
 //! stategraph export graph.yaml --format python    # also mermaid, json, yaml
+//! stategraph import lg_graph.json > graph.yaml     # from LangGraph's get_graph().to_json()
 //! stategraph schema                               # the JSON Schema of the format
 //! ```
 
@@ -72,6 +73,18 @@ enum Command {
         file: PathBuf,
         /// What to print.
         #[arg(long, value_enum)]
+        format: Format,
+    },
+    /// Turn LangGraph's `graph.get_graph().to_json()` output into a spec skeleton (same nodes
+    /// and edges; every node a `passthrough` to give a real kind; conditions route on `route`).
+    Import {
+        /// The JSON file (`-` for stdin).
+        file: PathBuf,
+        /// The spec's name (default: the file's stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// Print YAML (default) or JSON.
+        #[arg(long, value_enum, default_value = "yaml")]
         format: Format,
     },
     /// Print the JSON Schema of the spec format (or its TypeScript declarations).
@@ -146,6 +159,7 @@ fn real_main() -> Result<ExitCode> {
             runtime.block_on(run(&file, Input::from(Resume::new().resume(value)), options))
         }
         Command::Export { file, format } => export(&file, format),
+        Command::Import { file, name, format } => import(&file, name, format),
         Command::Schema { typescript } => {
             if typescript {
                 print!("{}", stategraph_spec::typescript());
@@ -271,6 +285,26 @@ async fn run(file: &Path, input: Input, options: RunOptions) -> Result<ExitCode>
         let line = serde_json::json!({"mode": event.mode.as_str(), "namespace": event.namespace, "data": event.data.to_json()});
         writeln!(out, "{line}")?;
         out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(file: &Path, name: Option<String>, format: Format) -> Result<ExitCode> {
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let json: serde_json::Value = serde_json::from_str(&text).context("the input is not JSON")?;
+    let name = name.unwrap_or_else(|| file.file_stem().map_or("imported".into(), |s| s.to_string_lossy().into_owned()));
+    let spec = match GraphSpec::from_langgraph_json(&json, &name) {
+        Ok(spec) => spec,
+        Err(problems) => return Ok(report(file, &problems)),
+    };
+    match format {
+        Format::Json => println!("{}", spec.to_json()),
+        Format::Yaml => print!("{}", spec.to_yaml()),
+        Format::Mermaid | Format::Python => bail!("import prints a spec: --format yaml or json"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -120,3 +120,34 @@ fn python_export_runs_with_langgraph_and_ends_in_the_same_state() {
     }
     assert!(compared.len() >= 3, "fully translatable examples compared: {compared:?}");
 }
+
+#[test]
+fn import_of_langgraphs_graph_json_draws_the_same_graph() {
+    let Some(python) = python() else { return };
+    let python = python.as_str();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["review_pipeline", "prompt_router", "approval_gate"] {
+        let path = examples().into_iter().find(|f| f.ends_with(format!("{name}.yaml"))).unwrap();
+        let module = dir.path().join(format!("{name}.py"));
+        std::fs::write(&module, text(&stategraph(&["export", &path.display().to_string(), "--format", "python"])))
+            .unwrap();
+        // LangGraph's own description of the graph, and its drawing.
+        let script = format!(
+            "import runpy, json\ng = runpy.run_path({:?})['graph'].get_graph()\n\
+             open({:?}, 'w').write(json.dumps(g.to_json(), default=str))\nprint(g.draw_mermaid(), end='')",
+            module.display().to_string(),
+            dir.path().join(format!("{name}.json")).display().to_string()
+        );
+        let theirs = run_python(python, &["-c", &script])
+            .replace("<hr/><small><em>__interrupt = before</em></small>", "")
+            .replace("<hr/><small><em>__interrupt = after</em></small>", "");
+        let imported = dir.path().join(format!("{name}.yaml"));
+        let json = dir.path().join(format!("{name}.json")).display().to_string();
+        std::fs::write(&imported, text(&stategraph(&["import", &json, "--name", name]))).unwrap();
+        let imported = imported.display().to_string();
+        let validate = stategraph(&["validate", &imported]);
+        assert!(validate.status.success(), "{}", String::from_utf8_lossy(&validate.stdout));
+        let ours = text(&stategraph(&["export", &imported, "--format", "mermaid"]));
+        assert_eq!(ours, theirs, "{name}");
+    }
+}

@@ -43,7 +43,9 @@
 //!   JSON pointer;
 //! - [`compile`] builds the engine graph, with nodes from a [`NodeKindRegistry`] (built in:
 //!   `passthrough`, `set`; hosts register their own [`NodeKind`]s);
-//! - [`GraphSpec::to_json`], [`GraphSpec::to_yaml`] and [`GraphSpec::to_mermaid`] export it, and
+//! - [`GraphSpec::to_json`], [`GraphSpec::to_yaml`], [`GraphSpec::to_mermaid`] and
+//!   [`GraphSpec::to_python`] (LangGraph code) export it,
+//!   [`GraphSpec::from_langgraph_json`] imports LangGraph's `get_graph().to_json()`, and
 //!   [`json_schema`] is the published JSON Schema of the format
 //!   (`crates/stategraph-spec/schema/graph-spec.schema.json`).
 //!
@@ -52,6 +54,7 @@
 #![forbid(unsafe_code)]
 
 mod compile;
+mod import;
 mod kinds;
 mod parse;
 mod problem;
@@ -63,6 +66,7 @@ mod typescript;
 mod validate;
 
 pub use compile::{CompileContext, compile, compile_in, compile_with};
+pub use import::IMPORTED_ROUTE_KEY;
 pub use kinds::{FileLoader, Http, HttpPolicy, LoadedSpec, SpecLoader, SpecRef, Subgraph};
 pub use parse::migrate;
 pub use problem::{Code, Limits, Problem};
