@@ -86,12 +86,14 @@ fn timed(timeout: Duration) -> NodeKindRegistry {
 
 #[tokio::test]
 async fn an_infinite_loop_stops_at_the_timeout() {
-    let timeout = Duration::from_millis(300);
+    // The bound: stopped within 1.1x the configured timeout (the run alone is timed).
+    let timeout = Duration::from_secs(1);
+    let graph = compile(&spec("loop { }"), &timed(timeout)).unwrap();
     let start = Instant::now();
-    let err = run_with("loop { }", &timed(timeout), json!({"count": 1})).await.unwrap_err();
+    let err = graph.invoke(json!({"count": 1}), RunConfig::default()).await.unwrap_err().to_string();
     let took = start.elapsed();
-    assert!(err.contains("timed out after 300 ms"), "{err}");
-    assert!(took >= timeout && took < timeout.mul_f64(1.1) + Duration::from_millis(50), "took {took:?}");
+    assert!(err.contains("timed out after 1000 ms"), "{err}");
+    assert!(took >= timeout && took < timeout.mul_f64(1.1), "took {took:?}");
 }
 
 #[tokio::test]
