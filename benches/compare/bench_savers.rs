@@ -36,7 +36,7 @@ use shapes::{NAMES, Shape};
 use stategraph::prelude::{Checkpointer, Durability, InMemorySaver};
 use stategraph::sqlite::{Durability as SqliteSync, SqliteOptions, SqliteSaver};
 
-fn main() {
+pub(crate) fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some(cmd @ ("time" | "dump" | "rss")) => Options::parse(&args[1..]).and_then(|o| match cmd {
