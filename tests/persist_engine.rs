@@ -384,3 +384,30 @@ async fn get_state_with_subgraphs_shows_where_a_paused_subgraph_stands() {
         assert_eq!(sub.metadata.as_ref().unwrap().parents.len(), 1, "{}: parents name the outer checkpoint", b.name);
     }
 }
+
+/// Replaying an older checkpoint with exit durability saves the branch at the end (its parent is
+/// not the thread's latest checkpoint, by design: that is not a conflict).
+#[tokio::test]
+async fn replay_with_exit_durability_saves_the_branch() {
+    for b in backends("replay_exit").await {
+        let mut g = StateGraph::new(counter_schema());
+        g.add_node("one", sync_node(|_s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({"log": ["one"]}))));
+        g.add_node("two", sync_node(|_s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({"log": ["two"]}))));
+        g.add_edge(START, "one");
+        g.add_edge("one", "two");
+        g.add_edge("two", END);
+        let graph = g.compile_with(CompileOptions::with_checkpointer(b.saver.clone())).unwrap();
+        let t = thread("replay_exit");
+        let config = RunConfig::new().with_thread(&t).with_durability(Durability::Sync);
+        graph.invoke(value!({"log": []}), config.clone()).await.unwrap();
+        let cfg = CheckpointConfig::thread(&t);
+        let history = graph.get_state_history(&cfg, ListFilter::default()).await.unwrap();
+        let before_two = history.iter().find(|s| s.next == vec!["two"]).unwrap().config.checkpoint_id.unwrap();
+        let replay = config.with_durability(Durability::Exit).with_checkpoint(before_two);
+        let out = graph.invoke(Value::Null, replay).await.unwrap();
+        assert_eq!(out["log"], value!(["one", "two"]), "{}", b.name);
+        let latest = graph.get_state(&cfg).await.unwrap();
+        assert!(latest.next.is_empty(), "{}", b.name);
+        assert_eq!(latest.values["log"], value!(["one", "two"]), "{}", b.name);
+    }
+}

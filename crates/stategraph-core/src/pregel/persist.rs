@@ -175,6 +175,9 @@ pub(crate) struct Persistence {
     queue: Option<(mpsc::Sender<SaveOp>, JoinHandle<Result<()>>)>,
     /// `exit` durability: the last checkpoint and the writes made after it, saved at the end.
     exit_checkpoint: Option<(Stored, CheckpointMetadata, Option<CheckpointConfig>)>,
+    /// `exit` durability: whether the final save must find its parent still the latest (not
+    /// when the run's first checkpoint was a fork).
+    exit_guard: bool,
     exit_writes: Vec<TaskWritesRecord>,
 }
 
@@ -193,6 +196,7 @@ impl Persistence {
             guard: true,
             queue: None,
             exit_checkpoint: None,
+            exit_guard: true,
             exit_writes: Vec::new(),
         }
     }
@@ -221,7 +225,10 @@ impl Persistence {
                 // Keep the parent of the first checkpoint of the run: the final one hangs there.
                 let first_parent = match self.exit_checkpoint.take() {
                     Some((_, _, p)) => p,
-                    None => Some(parent).filter(|p| p.checkpoint_id.is_some()),
+                    None => {
+                        self.exit_guard = guard;
+                        Some(parent).filter(|p| p.checkpoint_id.is_some())
+                    }
                 };
                 self.exit_checkpoint = Some((stored, metadata, first_parent));
                 self.exit_writes.clear();
@@ -310,7 +317,7 @@ impl Persistence {
             let versions: Vec<u64> =
                 g.channels.iter().map(|c| stored.channel_versions.get(&*c.name).copied().unwrap_or(0)).collect();
             let nv = new_versions(g, &stored, &self.saved_versions);
-            put_one(&*self.saver, &parent, &stored, &metadata, &nv, true).await?;
+            put_one(&*self.saver, &parent, &stored, &metadata, &nv, self.exit_guard).await?;
             self.saved_versions = versions;
         }
         if let (false, Some(config)) = (self.exit_writes.is_empty(), self.config.clone()) {
