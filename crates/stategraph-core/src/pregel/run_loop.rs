@@ -287,7 +287,8 @@ impl Loop {
             });
             self.persist = Some(tokio::sync::Mutex::new(p));
         }
-        let has_checkpoint = self.checkpoint.versions.iter().any(|&v| v > 0);
+        // LangGraph asks whether the checkpoint has channel versions; a loaded one always has.
+        let has_checkpoint = loaded_source.is_some();
         let parent_resuming = self.config.parent.as_ref().and_then(|p| p.persist.as_ref()).map(|p| p.resuming);
         let input_is_command = matches!(input, Input::Command(_));
         self.resuming = has_checkpoint
