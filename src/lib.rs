@@ -11,16 +11,16 @@
 pub use stategraph_core::*;
 
 pub mod typed;
+/// The PostgreSQL checkpointer (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use stategraph_checkpoint_postgres as postgres;
+/// The SQLite checkpointer (feature `sqlite`).
+#[cfg(feature = "sqlite")]
+pub use stategraph_checkpoint_sqlite as sqlite;
 #[cfg(feature = "macros")]
 pub use stategraph_macros::State;
 #[cfg(feature = "prebuilt")]
 pub use stategraph_prebuilt as prebuilt;
-/// The SQLite checkpointer (feature `sqlite`).
-#[cfg(feature = "sqlite")]
-pub use stategraph_checkpoint_sqlite as sqlite;
-/// The PostgreSQL checkpointer (feature `postgres`).
-#[cfg(feature = "postgres")]
-pub use stategraph_checkpoint_postgres as postgres;
 #[doc(hidden)]
 pub use typed::__private;
 
@@ -43,12 +43,12 @@ macro_rules! value {
 /// shadow Rust's `Send` trait. Import it as `stategraph::Send`.
 pub mod prelude {
     pub use crate::value;
+    pub use stategraph_core::checkpoint::{CheckpointConfig, Checkpointer, InMemorySaver};
     pub use stategraph_core::{
         ChannelSpec, Command, CompileOptions, CompiledGraph, Durability, END, INTERRUPT_KEY, Interrupt, Managed,
         NodeContext, NodeError, NodeOptions, NodeOutput, Overwrite, PathMap, Reducer, RetryPolicy, Route, RunConfig,
         START, Schema, State, StateGraph, StateSnapshot, StreamMode, StreamOptions, Value,
     };
-    pub use stategraph_core::checkpoint::{CheckpointConfig, Checkpointer, InMemorySaver};
     #[cfg(feature = "macros")]
     pub use stategraph_macros::State;
 }
