@@ -98,7 +98,7 @@ fn record(case: &Json, namespace: &[String], mode: StreamMode, data: Json) -> Js
 
 /// `None` for an echoed input message (LangGraph marks a task's input messages as seen; so does
 /// the engine, and this keeps both sides' user message out of the comparison).
-fn without_engine_differences(mut event: Json) -> Option<Json> {
+fn without_engine_differences(event: Json) -> Option<Json> {
     if event["mode"] != "messages" {
         return Some(event);
     }
