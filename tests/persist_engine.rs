@@ -411,3 +411,24 @@ async fn replay_with_exit_durability_saves_the_branch() {
         assert_eq!(latest.values["log"], value!(["one", "two"]), "{}", b.name);
     }
 }
+
+/// Regression: user metadata named like a checkpoint's own key (`run_id`, `step`) made the stored
+/// metadata unreadable on SQLite ("duplicate field").
+#[tokio::test]
+async fn user_metadata_with_reserved_names_does_not_break_stored_metadata() {
+    for b in backends("reserved_metadata").await {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let graph = approval_graph(b.saver.clone(), runs);
+        let t = thread("reserved_metadata");
+        let mut config = RunConfig::new().with_thread(&t).with_run_id("run-1").with_durability(Durability::Sync);
+        config.metadata.insert("run_id".into(), Value::from("user-value"));
+        config.metadata.insert("step".into(), Value::from(99));
+        config.metadata.insert("user".into(), Value::from("ana"));
+        graph.invoke(value!({"log": []}), config).await.unwrap();
+        let history = graph.get_state_history(&CheckpointConfig::thread(&t), ListFilter::default()).await.unwrap();
+        let m = history[0].metadata.as_ref().unwrap();
+        assert_eq!(m.run_id.as_deref(), Some("run-1"), "{}", b.name);
+        assert_ne!(m.step, 99, "{}", b.name);
+        assert_eq!(m.extra.get("user"), Some(&Value::from("ana")), "{}", b.name);
+    }
+}

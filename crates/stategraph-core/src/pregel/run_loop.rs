@@ -476,8 +476,13 @@ impl Loop {
             let mut metadata = CheckpointMetadata::new(source, self.step);
             metadata.parents = p.parents.clone();
             metadata.run_id = self.config.run_id.clone();
+            // User metadata is stored beside the checkpoint's own keys; a user key with the name
+            // of one of those (`run_id`, `step`, ...) would make the stored metadata ambiguous,
+            // so the checkpoint's own value wins.
             for (k, v) in &self.config.metadata {
-                metadata.extra.insert(k.clone(), v.clone());
+                if !matches!(&**k, "source" | "step" | "parents" | "run_id") {
+                    metadata.extra.insert(k.clone(), v.clone());
+                }
             }
             let nv = persist::new_versions(&self.g, &stored, &p.saved_versions);
             p.put(stored, metadata, nv, &self.checkpoint.versions).await?;
