@@ -22,6 +22,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import statistics
@@ -35,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
-from py_shapes import RANDOM_STRING_KEYS, RECURSION_LIMIT, SHAPES  # noqa: E402
+from py_shapes import RANDOM_STRING_KEYS, RECURSION_LIMIT, SAVER_SHAPES, SHAPES  # noqa: E402
 
 TARGET = 100.0
 # With a checkpointer (issue 3): speed per backend, and react_agent_100x's peak RSS.
@@ -64,12 +65,29 @@ def build_rust(example: str = "bench_shapes", features: tuple[str, ...] = ()) ->
     raise SystemExit(f"cargo did not report the {example} executable")
 
 
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def message_dict(m):
+    """A langchain-core message as its `model_dump()` (the shape Stategraph's messages have), with
+    the id `add_messages` generated for a tool message (a fresh uuid4 on each side) replaced by a
+    placeholder. Other ids, and every other field, are compared as they are."""
+    if hasattr(m, "model_dump"):
+        m = m.model_dump()
+    if isinstance(m, dict) and m.get("type") == "tool" and UUID.fullmatch(str(m.get("id"))):
+        m = {**m, "id": "<generated uuid4>"}
+    return m
+
+
 def normalise(out: dict) -> str:
-    """Canonical JSON of a final state. Random strings (wide_state) are compared by length."""
+    """Canonical JSON of a final state. Random strings (wide_state) are compared by length;
+    LangChain message objects (react_prebuilt) as their `model_dump()`, see `message_dict`."""
     out = dict(out)
     for k in RANDOM_STRING_KEYS:
         if isinstance(out.get(k), str):
             out[k] = f"<{len(out[k])} random letters>"
+    if isinstance(out.get("messages"), list):
+        out["messages"] = [message_dict(m) for m in out["messages"]]
     # sort_keys: key order is not part of the state; json.dumps tells true from 1, unlike ==.
     return json.dumps(out, sort_keys=True)
 
@@ -380,7 +398,7 @@ def main() -> int:
     unknown = [s for s in shapes if s not in SHAPES]
     if unknown:
         raise SystemExit(f"unknown shapes: {unknown}; known: {list(SHAPES)}")
-    saver_shapes = args.shapes or (QUICK_SAVER_SHAPES if quick else list(SHAPES))
+    saver_shapes = args.shapes or (QUICK_SAVER_SHAPES if quick else SAVER_SHAPES)
     run_plain, run_saver = not args.savers, not args.no_savers
 
     started = time.perf_counter()

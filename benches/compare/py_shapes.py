@@ -8,7 +8,10 @@ keep the two files in step (same nodes, edges, state keys, reducers, and data wr
 The shapes follow LangGraph's own suite (``libs/langgraph/bench/``), with two deliberate changes:
 inputs are deterministic (so outputs can be compared across languages), and ``react_agent`` uses
 plain-dict messages with ``operator.add`` instead of ``create_react_agent`` and LangChain message
-objects (the Rust side has no LangChain; comparing against the prebuilt agent would flatter Rust).
+objects (an engine-only comparison). ``react_prebuilt`` is the same conversation through the
+prebuilt agents of both sides: LangGraph's ``create_react_agent`` with langchain-core messages,
+``add_messages``, ``ToolNode`` and a ``@tool``, against ``stategraph_prebuilt::create_react_agent``
+(``benches/shapes/prebuilt.rs``).
 """
 
 import operator
@@ -18,6 +21,10 @@ from functools import partial
 from random import choice
 from typing import Annotated, Any
 
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import tool as lc_tool
 from typing_extensions import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -207,6 +214,59 @@ def react_agent(n: int, checkpointer=None):
     return builder.compile(checkpointer=checkpointer), {"messages": [{"role": "human", "id": "human-0", "content": "hi?"}]}
 
 
+# --- react_prebuilt_Nx: the same conversation through LangGraph's prebuilt ReAct agent ------------
+
+
+class ScriptedChatModel(BaseChatModel):
+    """A fake chat model answering from a script, like the Rust twin's ``BenchModel``: the answer
+    is chosen by the length of the conversation (one human message, then an (ai, tool) pair
+    per round), so the graph can be invoked again and again. ``bind_tools`` returns the model
+    itself (``create_react_agent`` binds the tools; the script does not need them)."""
+
+    responses: list[AIMessage]
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        i = min((len(messages) - 1) // 2, len(self.responses) - 1)
+        return ChatResult(generations=[ChatGeneration(message=self.responses[i])])
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(self, tools, **kwargs):
+        return self
+
+
+@lc_tool
+def search(query: str) -> str:
+    """Searches for the query."""
+    return f"result for query: {query}" * 10
+
+
+def react_prebuilt(n: int, checkpointer=None):
+    import warnings
+
+    from langgraph.prebuilt import create_react_agent
+
+    # Stategraph's ScriptedModel reports its name in `response_metadata`, as LangChain's provider
+    # models do; the scripted messages carry the same on both sides.
+    meta = {"model_name": "scripted"}
+    responses = [
+        AIMessage(
+            content="",
+            id=f"ai-{i}",
+            tool_calls=[{"id": f"call-{i}", "name": "search", "args": {"query": query_for(i)}}],
+            response_metadata=meta,
+        )
+        for i in range(n)
+    ] + [AIMessage(content="answer" * 100, id="ai-final", response_metadata=meta)]
+    with warnings.catch_warnings():
+        # "create_react_agent has been moved to `langchain.agents`": langgraph 1.x keeps it.
+        warnings.simplefilter("ignore")
+        graph = create_react_agent(ScriptedChatModel(responses=responses), [search], checkpointer=checkpointer)
+    return graph, {"messages": [HumanMessage("hi?", id="human-0")]}
+
+
 # --- wide_state_KxN: LangGraph's shape, 16 keys with assorted reducers, looped until len > N ---
 
 
@@ -282,6 +342,13 @@ def wide_state(n: int, outer: int, inner: int, checkpointer=None):
 # Keys whose values are random strings of a given length (compared by length only).
 RANDOM_STRING_KEYS = ("primary_issue_medium", "email_thread_id", "bot_id")
 
+# Shapes timed with a saver by default (`compare.py --savers` without shape names): the
+# react_prebuilt shapes run with a saver only when named.
+SAVER_SHAPES = [
+    "sequential_10", "sequential_1000", "fanout_static_100", "fanout_to_subgraph_10x",
+    "fanout_to_subgraph_100x", "react_agent_10x", "react_agent_100x", "wide_state_25x300", "wide_state_15x600",
+]
+
 # name -> f(checkpointer=None) -> (compiled graph, input)
 SHAPES: dict[str, Any] = {
     "sequential_10": lambda cp=None: sequential(10, cp),
@@ -291,6 +358,8 @@ SHAPES: dict[str, Any] = {
     "fanout_to_subgraph_100x": lambda cp=None: fanout_to_subgraph(100, cp),
     "react_agent_10x": lambda cp=None: react_agent(10, cp),
     "react_agent_100x": lambda cp=None: react_agent(100, cp),
+    "react_prebuilt_10x": lambda cp=None: react_prebuilt(10, cp),
+    "react_prebuilt_100x": lambda cp=None: react_prebuilt(100, cp),
     "wide_state_25x300": lambda cp=None: wide_state(300, 5, 5, cp),
     "wide_state_15x600": lambda cp=None: wide_state(600, 3, 5, cp),
 }

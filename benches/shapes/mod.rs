@@ -9,6 +9,8 @@
 //! Lives in `benches/shapes/mod.rs` rather than `benches/shapes.rs` because Cargo would take
 //! every `benches/*.rs` for a bench target of its own.
 
+mod prebuilt;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,7 +19,7 @@ use stategraph::prelude::*;
 use stategraph::{Map, Node, Value, sync_node};
 
 /// Shape names, in the order they are reported.
-pub(crate) const NAMES: [&str; 9] = [
+pub(crate) const NAMES: [&str; 11] = [
     "sequential_10",
     "sequential_1000",
     "fanout_static_100",
@@ -25,6 +27,8 @@ pub(crate) const NAMES: [&str; 9] = [
     "fanout_to_subgraph_100x",
     "react_agent_10x",
     "react_agent_100x",
+    "react_prebuilt_10x",
+    "react_prebuilt_100x",
     "wide_state_25x300",
     "wide_state_15x600",
 ];
@@ -55,6 +59,17 @@ impl Shape {
     }
 
     fn build(name: &str, options: CompileOptions) -> Option<Shape> {
+        // The prebuilt agent compiles itself (with `options`).
+        let prebuilt = match name {
+            "react_prebuilt_10x" => Some(("react_prebuilt_10x", 10)),
+            "react_prebuilt_100x" => Some(("react_prebuilt_100x", 100)),
+            _ => None,
+        };
+        if let Some((name, n)) = prebuilt {
+            let graph = prebuilt::react_prebuilt(n, options);
+            let input = prebuilt::react_prebuilt_input();
+            return Some(Shape { name, graph, input, config: RunConfig::new().with_recursion_limit(RECURSION_LIMIT) });
+        }
         let (name, builder, input) = match name {
             "sequential_10" => ("sequential_10", sequential(10), json!({"messages": [], "count": 0}).into()),
             "sequential_1000" => ("sequential_1000", sequential(1000), json!({"messages": [], "count": 0}).into()),
