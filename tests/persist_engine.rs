@@ -432,3 +432,35 @@ async fn user_metadata_with_reserved_names_does_not_break_stored_metadata() {
         assert_eq!(m.extra.get("user"), Some(&Value::from("ana")), "{}", b.name);
     }
 }
+
+/// A cancelled run stops at the next step boundary with its last checkpoint saved; invoking the
+/// thread again finishes it.
+#[tokio::test]
+async fn cancel_stops_at_a_step_boundary_and_the_thread_resumes() {
+    for b in backends("cancel").await {
+        let token = stategraph::CancelToken::new();
+        let mut g = StateGraph::new(counter_schema());
+        let t2 = token.clone();
+        g.add_node(
+            "one",
+            sync_node(move |_s: State, _c: NodeContext| {
+                t2.cancel(); // e.g. SIGTERM arrives while `one` runs
+                Ok::<Value, NodeError>(value!({"log": ["one"]}))
+            }),
+        );
+        g.add_node("two", sync_node(|_s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({"log": ["two"]}))));
+        g.add_edge(START, "one");
+        g.add_edge("one", "two");
+        g.add_edge("two", END);
+        let graph = g.compile_with(CompileOptions::with_checkpointer(b.saver.clone())).unwrap();
+        let t = thread("cancel");
+        let config = RunConfig::new().with_thread(&t);
+        let err = graph.invoke(value!({"log": []}), config.clone().with_cancel(token)).await.unwrap_err();
+        assert_eq!(err.code(), "SG060", "{}", b.name);
+        let snap = graph.get_state(&CheckpointConfig::thread(&t)).await.unwrap();
+        assert_eq!(snap.values["log"], value!(["one"]), "{}: the step that was running finished", b.name);
+        assert_eq!(snap.next, vec!["two"], "{}", b.name);
+        let out = graph.invoke(Value::Null, config).await.unwrap();
+        assert_eq!(out["log"], value!(["one", "two"]), "{}", b.name);
+    }
+}

@@ -37,6 +37,8 @@ pub struct RunConfig {
     pub interrupt_before: Option<Vec<String>>,
     /// Pause after these nodes ran (`"*"`: every node); overrides the compiled graph's list.
     pub interrupt_after: Option<Vec<String>>,
+    /// Stops the run at the next superstep boundary when cancelled (see [`CancelToken`]).
+    pub cancel: Option<CancelToken>,
     /// Set when a node invokes a nested graph, so that the nested run streams into the parent.
     pub(crate) parent: Option<ParentLink>,
 }
@@ -101,6 +103,7 @@ impl Default for RunConfig {
             durability: Durability::default(),
             interrupt_before: None,
             interrupt_after: None,
+            cancel: None,
             parent: None,
         }
     }
@@ -168,10 +171,46 @@ impl RunConfig {
         self.interrupt_after = Some(nodes.into_iter().map(Into::into).collect());
         self
     }
+    /// Lets `token` stop the run cleanly: see [`CancelToken`].
+    pub fn with_cancel(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
     /// The checkpointer address of this run: its thread, namespace and checkpoint.
     pub fn checkpoint_config(&self) -> Option<CheckpointConfig> {
         let thread = self.thread_id.clone()?;
         Some(CheckpointConfig { thread_id: thread, checkpoint_ns: String::new(), checkpoint_id: self.checkpoint_id })
+    }
+}
+
+/// Asks a run to stop at the next superstep boundary: the step in progress finishes, its
+/// checkpoint is saved (with the run's durability), and the run returns `Error::Cancelled`
+/// (SG060). A later run on the thread resumes from there, as after any stop. This is how a server
+/// drains runs on shutdown; dropping a run's future instead stops it at once, mid-step (finished
+/// tasks' writes are kept when their saves were already handed over).
+///
+/// ```
+/// use stategraph::CancelToken;
+/// let token = CancelToken::new();
+/// assert!(!token.is_cancelled());
+/// token.clone().cancel();
+/// assert!(token.is_cancelled());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<std::sync::atomic::AtomicBool>);
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        CancelToken::default()
+    }
+    /// Asks every run holding a clone of this token to stop at its next superstep boundary.
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    /// Whether [`cancel`](CancelToken::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

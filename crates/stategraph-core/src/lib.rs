@@ -41,7 +41,7 @@ pub mod types;
 pub mod value;
 
 pub use channels::{Channel, ChannelKind, ChannelSpec, Reducer, Validator};
-pub use context::{DEFAULT_RECURSION_LIMIT, NodeContext, RunConfig};
+pub use context::{CancelToken, DEFAULT_RECURSION_LIMIT, NodeContext, RunConfig};
 pub use error::{Error, NodeError, Result};
 pub use graph::{
     CompileOptions, CompiledGraph, CurveStyle, EdgeSource, Input, MermaidOptions, PathMap, RouterFn, Schema,

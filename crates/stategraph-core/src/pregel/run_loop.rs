@@ -204,6 +204,9 @@ impl Loop {
     async fn run_inner(&mut self, input: Input) -> Result<Value> {
         let mut updated = self.start(input).await?;
         loop {
+            if self.config.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+                return Err(Error::Cancelled);
+            }
             if self.step > self.stop {
                 return Err(Error::GraphRecursion { limit: self.config.recursion_limit });
             }
