@@ -101,6 +101,24 @@ fn python_export_runs_with_langgraph_and_ends_in_the_same_state() {
             continue;
         }
         let input = spec.metadata["example_input"].to_string();
+        if let Some(answer) = spec.metadata.get("resume") {
+            // A `human` node pauses: both sides run to the pause and resume with the same answer.
+            let db = format!("sqlite:{}", dir.path().join(format!("{}.db", spec.name)).display());
+            text(&stategraph(&["run", &path, "--input", &input, "--thread", "t", "--checkpointer", &db]));
+            let answer = answer.to_string();
+            let resume = ["resume", &path, "--thread", "t", "--checkpointer", &db, "--resume", &answer];
+            let ours: Value = serde_json::from_str(&text(&stategraph(&resume))).unwrap();
+            let script = format!(
+                "import json, runpy\nfrom langgraph.types import Command\nm = runpy.run_path({:?})\n\
+                 cfg = {{'configurable': {{'thread_id': '1'}}}}\nm['graph'].invoke(m['with_defaults'](json.loads({input:?})), cfg)\n\
+                 print(json.dumps(m['graph'].invoke(Command(resume=json.loads({answer:?})), cfg)))",
+                module.display().to_string()
+            );
+            let theirs: Value = serde_json::from_str(&run_python(python, &["-c", &script])).unwrap();
+            assert_eq!(ours, theirs, "{path}: Stategraph vs the exported LangGraph code after resuming\n{code}");
+            compared.push(spec.name);
+            continue;
+        }
         let ours: Value = serde_json::from_str(&text(&stategraph(&["run", &path, "--input", &input]))).unwrap();
         let theirs: Value =
             serde_json::from_str(&run_python(python, &[&module.display().to_string(), &input])).unwrap();

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stategraph_core::{
-    ChannelSpec, CompileOptions, CompiledGraph, END, Error, NodeError, NodeOptions, PathMap, Reducer, RetryPolicy,
-    Route, RouterFn, START, Schema, State, StateGraph,
+    ChannelSpec, CompileOptions, CompiledGraph, END, Error, NodeError, NodeOptions, PathMap, RetryPolicy, Route,
+    RouterFn, START, Schema, State, StateGraph,
 };
 
 use crate::problem::{Code, Limits, Problem};
@@ -140,7 +140,7 @@ pub fn compile_in(
     let mut schema = Schema::new();
     for (key, s) in &spec.state {
         // Validation has checked the reducer names.
-        let mut channel = match s.reducer.as_deref().and_then(Reducer::builtin) {
+        let mut channel = match s.reducer.as_deref().and_then(crate::spec::reducer) {
             Some(reducer) => ChannelSpec::reducer(reducer),
             None => ChannelSpec::last_value(),
         };
@@ -156,7 +156,7 @@ pub fn compile_in(
         let Some(kind) = registry.get(&node.kind) else { continue };
         match kind.build_in(&node.id, &node.config, &kind_cx) {
             Ok(built) => {
-                let mut options = NodeOptions::new();
+                let mut options = NodeOptions::new().destinations(kind.destinations(&node.config));
                 if let Some(policy) = spec.retry.get(&node.id) {
                     options = options.retry(retry_policy(policy));
                 }

@@ -61,6 +61,7 @@ mod problem;
 mod python;
 mod registry;
 mod sandbox;
+mod schema_check;
 mod spec;
 mod typescript;
 mod validate;

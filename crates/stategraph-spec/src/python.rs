@@ -93,18 +93,21 @@ impl<'a> Writer<'a> {
         self.line("import sys");
         self.line("from typing import Annotated, Any");
         self.line("");
-        if uses("template") {
+        if uses("template") || uses("human") {
             self.line("import jinja2");
         }
         self.line("from typing_extensions import TypedDict");
         self.line("from langgraph.graph import END, START, StateGraph");
+        if spec.state.values().any(|s| s.reducer.as_deref() == Some("add_messages")) {
+            self.line("from langgraph.graph.message import add_messages");
+        }
         if !spec.retry.is_empty() {
             self.line("from langgraph.types import RetryPolicy");
         }
-        if !spec.interrupts.is_empty() {
+        if self.needs_checkpointer() {
             self.line("from langgraph.checkpoint.memory import InMemorySaver");
         }
-        if uses("template") {
+        if uses("template") || uses("human") {
             self.line("");
             self.line("_jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)");
             self.line("");
@@ -288,8 +291,10 @@ impl<'a> Writer<'a> {
             }
         }
         let mut args = vec![format!("name={}", string(&spec.name))];
-        if !spec.interrupts.is_empty() {
+        if self.needs_checkpointer() {
             args.push("checkpointer=InMemorySaver()".into());
+        }
+        if !spec.interrupts.is_empty() {
             let list = |ids: &[String]| format!("[{}]", ids.iter().map(|s| string(s)).collect::<Vec<_>>().join(", "));
             if !spec.interrupts.before.is_empty() {
                 args.push(format!("interrupt_before={}", list(&spec.interrupts.before)));
@@ -301,8 +306,13 @@ impl<'a> Writer<'a> {
         self.line(format!("graph = builder.compile({})", args.join(", ")));
     }
 
+    /// Static interrupts and `human` nodes pause, which LangGraph allows only with a checkpointer.
+    fn needs_checkpointer(&self) -> bool {
+        !self.spec.interrupts.is_empty() || self.spec.nodes.iter().any(|n| n.kind == "human")
+    }
+
     fn main(&mut self) {
-        let config = if self.spec.interrupts.is_empty() { "" } else { ", {\"configurable\": {\"thread_id\": \"1\"}}" };
+        let config = if !self.needs_checkpointer() { "" } else { ", {\"configurable\": {\"thread_id\": \"1\"}}" };
         self.line("");
         self.line("");
         self.line("def with_defaults(input: dict) -> dict:");
@@ -344,6 +354,7 @@ fn reducer_fn(name: &str) -> &'static str {
         "extend" => "_extend",
         "merge" => "_merge",
         "min" => "_min",
+        "add_messages" => "add_messages",
         _ => "_max",
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use stategraph_core::{BoxNode, NodeError, sync_node};
+use stategraph_prebuilt::{ChatModel, Tool};
 
 use crate::problem::{Code, Limits, join};
 use crate::sandbox::{Sandbox, ScriptLimits};
@@ -113,24 +114,43 @@ pub trait NodeKind: Send + Sync + 'static {
         let _ = (node_id, config);
         None
     }
+
+    /// The nodes a node of this config may go to with a `Command` (LangGraph's `destinations`),
+    /// declared to the engine for its checks and drawings. Default: none.
+    fn destinations(&self, config: &Map<String, Value>) -> Vec<String> {
+        let _ = config;
+        Vec::new()
+    }
 }
 
-/// Node kinds by name, and the script sandbox they share.
+/// Node kinds by name, the script sandbox they share, and the chat models and tools the host
+/// provides to `llm` and `tools` nodes.
 #[derive(Clone)]
 pub struct NodeKindRegistry {
     kinds: BTreeMap<String, Arc<dyn NodeKind>>,
     sandbox: Arc<Sandbox>,
+    models: BTreeMap<String, Arc<dyn ChatModel>>,
+    tools: BTreeMap<String, Arc<dyn Tool>>,
 }
 
 impl Default for NodeKindRegistry {
     fn default() -> Self {
-        NodeKindRegistry { kinds: BTreeMap::new(), sandbox: Arc::new(Sandbox::new(ScriptLimits::default())) }
+        NodeKindRegistry {
+            kinds: BTreeMap::new(),
+            sandbox: Arc::new(Sandbox::new(ScriptLimits::default())),
+            models: BTreeMap::new(),
+            tools: BTreeMap::new(),
+        }
     }
 }
 
 impl fmt::Debug for NodeKindRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NodeKindRegistry").field("kinds", &self.kinds.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("NodeKindRegistry")
+            .field("kinds", &self.kinds.keys().collect::<Vec<_>>())
+            .field("models", &self.models.keys().collect::<Vec<_>>())
+            .field("tools", &self.tools.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -142,10 +162,10 @@ impl NodeKindRegistry {
 
     /// A registry with the built-in kinds: `passthrough`, `set`, `script`, `transform`,
     /// `template`, `http` (allowing no host: register [`Http`](crate::Http) with an allow-list to
-    /// reach any) and `subgraph` (references are file paths, see [`FileLoader`](crate::FileLoader)).
-    ///
-    /// The `human` and `llm` kinds are registered by the crates that provide interrupts and chat
-    /// models, the same way a host registers its own.
+    /// reach any), `subgraph` (references are file paths, see [`FileLoader`](crate::FileLoader)),
+    /// `human` (an Agent Inbox interrupt), `llm` (a chat model from `stategraph-prebuilt`; models
+    /// named in specs come from [`register_model`](Self::register_model)) and `tools` (runs the
+    /// tools of [`register_tool`](Self::register_tool) that the last AI message calls).
     pub fn with_builtins() -> Self {
         let mut registry = Self::empty();
         registry
@@ -155,8 +175,60 @@ impl NodeKindRegistry {
             .register("transform", crate::kinds::Transform)
             .register("template", crate::kinds::Template)
             .register("http", crate::kinds::Http::deny_all())
-            .register("subgraph", crate::kinds::Subgraph::new(crate::kinds::FileLoader));
+            .register("subgraph", crate::kinds::Subgraph::new(crate::kinds::FileLoader))
+            .register("human", crate::kinds::Human)
+            .register("llm", crate::kinds::Llm)
+            .register("tools", crate::kinds::Tools);
         registry
+    }
+
+    /// Makes a chat model available to `llm` nodes as `{model: NAME}` (the host decides which
+    /// providers and keys a spec may use; a spec can also describe an OpenAI-compatible endpoint
+    /// or a scripted model itself).
+    ///
+    /// ```
+    /// use stategraph_prebuilt::{Message, ScriptedModel};
+    /// use stategraph_spec::NodeKindRegistry;
+    /// let mut registry = NodeKindRegistry::with_builtins();
+    /// registry.register_model("default", ScriptedModel::new([Message::ai("hi")]));
+    /// assert!(registry.model("default").is_some());
+    /// ```
+    pub fn register_model(&mut self, name: impl Into<String>, model: impl ChatModel) -> &mut Self {
+        self.models.insert(name.into(), Arc::new(model));
+        self
+    }
+
+    /// The model registered as `name`.
+    pub fn model(&self, name: &str) -> Option<&Arc<dyn ChatModel>> {
+        self.models.get(name)
+    }
+
+    /// Makes a tool available, by its name, to `llm` nodes (`tools: [NAME]`, offered to the
+    /// model) and `tools` nodes (which run the calls).
+    ///
+    /// ```
+    /// use stategraph_prebuilt::{ToolError, tool_fn};
+    /// use stategraph_spec::NodeKindRegistry;
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Id { id: String }
+    /// let lookup = tool_fn("lookup", "Finds a ticket.", |a: Id| async move { Ok::<_, ToolError>(a.id) });
+    /// let mut registry = NodeKindRegistry::with_builtins();
+    /// registry.register_tool(lookup);
+    /// assert!(registry.tool("lookup").is_some());
+    /// ```
+    pub fn register_tool(&mut self, tool: impl Tool) -> &mut Self {
+        self.tools.insert(tool.name().to_owned(), Arc::new(tool));
+        self
+    }
+
+    /// The tool called `name`.
+    pub fn tool(&self, name: &str) -> Option<&Arc<dyn Tool>> {
+        self.tools.get(name)
+    }
+
+    /// The names of the registered tools, sorted.
+    pub fn tool_names(&self) -> impl Iterator<Item = &str> {
+        self.tools.keys().map(String::as_str)
     }
 
     /// The same registry with a sandbox of other limits, for every script, transform and

@@ -76,7 +76,8 @@ pub struct StateKeySpec {
     /// absent = any value.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Value>,
-    /// How writes in one step combine: `add`, `append`, `extend`, `merge`, `min` or `max`.
+    /// How writes in one step combine: `add`, `append`, `extend`, `merge`, `min`, `max` or
+    /// `add_messages` (LangGraph's message-list reducer).
     /// Absent = the last value wins, and two writes in one step are an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reducer: Option<String>,
@@ -309,5 +310,14 @@ pub(crate) fn kind_name(value: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+/// The reducer called `name`: the engine's built-ins (`add`, `append`, `extend`, `merge`, `min`,
+/// `max`) and LangGraph's `add_messages` (from `stategraph-prebuilt`), for conversations.
+pub(crate) fn reducer(name: &str) -> Option<stategraph_core::Reducer> {
+    match name {
+        "add_messages" => Some(stategraph_prebuilt::add_messages_reducer()),
+        other => stategraph_core::Reducer::builtin(other),
     }
 }

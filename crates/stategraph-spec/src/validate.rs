@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
-use stategraph_core::{END, Reducer, START};
+use stategraph_core::{END, START};
 
 use crate::compile::CompileContext;
 use crate::problem::{Code, Limits, Problem, join};
@@ -63,12 +63,14 @@ fn check_state(spec: &GraphSpec, problems: &mut Vec<Problem>) {
     for (key, s) in &spec.state {
         let at = join("/state", key);
         if let Some(reducer) = &s.reducer
-            && Reducer::builtin(reducer).is_none()
+            && crate::spec::reducer(reducer).is_none()
         {
             problems.push(Problem::new(
                 Code::UnknownReducer,
                 join(&at, "reducer"),
-                format!("unknown reducer `{reducer}`; expected one of add, append, extend, merge, min, max"),
+                format!(
+                    "unknown reducer `{reducer}`; expected one of add, append, extend, merge, min, max, add_messages"
+                ),
             ));
         }
         let types = match &s.schema {

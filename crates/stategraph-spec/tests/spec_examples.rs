@@ -1,12 +1,14 @@
 //! Every spec in `examples/specs/` validates, compiles and runs on the input in its
-//! `metadata.example_input`, and its final state holds `metadata.expected`.
+//! `metadata.example_input`, and its final state holds `metadata.expected`. A spec that pauses
+//! (a `human` node) is then resumed with `metadata.resume` and must end holding
+//! `metadata.expected_after_resume`.
 
 use std::path::{Path, PathBuf};
 
 use axum::Router;
 use axum::routing::get;
 use serde_json::{Value, json};
-use stategraph_core::RunConfig;
+use stategraph_core::{Command, RunConfig};
 use stategraph_spec::{CompileContext, GraphSpec, Http, HttpPolicy, NodeKindRegistry, compile_in, validate_in};
 
 fn examples() -> Vec<PathBuf> {
@@ -49,19 +51,33 @@ async fn every_example_validates_compiles_and_runs() {
     let port = ticket_api().await;
     let mut registry = NodeKindRegistry::with_builtins();
     registry.register("http", Http::new(HttpPolicy::default().allow_host("127.0.0.1")));
+    let mut resumed = 0;
     for file in files {
         let spec = GraphSpec::from_path(&file).unwrap_or_else(|p| panic!("{}: {p:?}", file.display()));
-        let cx = CompileContext::new().with_path(&file);
+        let saver = std::sync::Arc::new(stategraph_checkpoint::InMemorySaver::new());
+        let cx = CompileContext::new().with_path(&file).with_checkpointer(saver);
         let problems = validate_in(&spec, &registry, &cx);
         assert!(problems.is_empty(), "{}: {problems:?}", file.display());
         let graph = compile_in(&spec, &registry, &cx).unwrap();
         let input = spec.metadata["example_input"].to_string().replace("PORT", &port);
         let input: Value = serde_json::from_str(&input).unwrap();
         let out = graph
-            .invoke(input, RunConfig::default())
+            .invoke(input, RunConfig::new().with_thread("example"))
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
             .to_json();
         assert!(contains(&out, &spec.metadata["expected"]), "{}: got {out:#}", file.display());
+        if let Some(answer) = spec.metadata.get("resume") {
+            assert!(out.get("__interrupt__").is_some(), "{}: expected a pause, got {out:#}", file.display());
+            let out = graph
+                .invoke(Command::new().resume(answer.clone()), RunConfig::new().with_thread("example"))
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+                .to_json();
+            let expected = &spec.metadata["expected_after_resume"];
+            assert!(contains(&out, expected), "{}: after resuming, got {out:#}", file.display());
+            resumed += 1;
+        }
     }
+    assert!(resumed >= 1, "no example pauses and resumes");
 }

@@ -214,7 +214,7 @@ fn sp015_condition_on_undeclared_key() {
 
 #[test]
 fn sp020_unknown_kind() {
-    let found = with(|d| d["nodes"][1]["kind"] = json!("llm"));
+    let found = with(|d| d["nodes"][1]["kind"] = json!("vector_search"));
     assert_eq!(found, one("SP020", "/nodes/1/kind"));
 }
 

@@ -60,7 +60,8 @@ export interface StateKeySpec {
    */
   type?: unknown;
   /**
-   * How writes in one step combine: `add`, `append`, `extend`, `merge`, `min` or `max`.
+   * How writes in one step combine: `add`, `append`, `extend`, `merge`, `min`, `max` or
+   * `add_messages` (LangGraph's message-list reducer).
    * Absent = the last value wins, and two writes in one step are an error.
    */
   reducer?: string | null;

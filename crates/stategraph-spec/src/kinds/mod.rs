@@ -2,6 +2,8 @@
 //! file, and the config-reading helpers they share.
 
 mod http;
+mod human;
+mod llm;
 mod script;
 mod subgraph;
 mod template;
@@ -12,6 +14,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use http::{Http, HttpPolicy};
+pub(crate) use human::Human;
+pub(crate) use llm::{Llm, Tools};
 pub(crate) use script::Script;
 pub use subgraph::{FileLoader, LoadedSpec, SpecLoader, SpecRef, Subgraph};
 pub(crate) use template::Template;

@@ -69,6 +69,11 @@ impl Templates {
         Self::new([("t", source)]).map(|_| ()).map_err(|(_, m)| m)
     }
 
+    /// Whether a template called `name` was compiled.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.env.get_template(name).is_ok()
+    }
+
     /// Renders template `name` with the state's keys as variables.
     pub(crate) fn render(&self, name: &str, state: &State) -> Result<String, String> {
         let template = self.env.get_template(name).map_err(|e| describe(&e))?;
