@@ -87,6 +87,32 @@ enum Command {
         #[arg(long, value_enum, default_value = "yaml")]
         format: Format,
     },
+    /// Serve graphs over the LangGraph Server API, so the official LangGraph SDKs (Python, JS)
+    /// and LangGraph tools drive them unchanged.
+    ///
+    /// Threads, runs and checkpoints live in one SQLite file and survive restarts. Binding to
+    /// anything but loopback requires a token (`--token` or `STATEGRAPH_API_KEY`), which clients
+    /// then send as `Authorization: Bearer ...` or `x-api-key`.
+    Serve {
+        /// A directory of spec files to serve (each file's stem is its graph id).
+        #[arg(long, value_name = "DIR")]
+        specs: Option<PathBuf>,
+        /// A `langgraph.json`-style config file (graphs, specs, database).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Where threads, runs and checkpoints are kept: a SQLite file, or `memory`.
+        #[arg(long, value_name = "PATH", default_value = "stategraph.db")]
+        db: String,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// Port to listen on (LangGraph's dev server uses 2024).
+        #[arg(long, default_value_t = 2024)]
+        port: u16,
+        /// Token clients must send (default: `$STATEGRAPH_API_KEY`); required beyond loopback.
+        #[arg(long)]
+        token: Option<String>,
+    },
     /// Print the JSON Schema of the spec format (or its TypeScript declarations).
     Schema {
         /// Print TypeScript declarations instead.
@@ -129,6 +155,47 @@ enum Format {
     Python,
 }
 
+/// `stategraph serve`: builds the server's configuration from the flags and runs it until
+/// Ctrl-C / SIGTERM.
+fn serve(
+    specs: Option<PathBuf>,
+    config: Option<PathBuf>,
+    db: &str,
+    host: std::net::IpAddr,
+    port: u16,
+    token: Option<String>,
+) -> Result<ExitCode> {
+    use stategraph_server::{Database, ServerConfig};
+    let mut cfg = match &config {
+        Some(path) => ServerConfig::from_file(path).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => ServerConfig::new(),
+    };
+    if let Some(dir) = specs {
+        if !dir.is_dir() {
+            bail!("--specs {}: not a directory", dir.display());
+        }
+        cfg = cfg.with_specs_dir(dir);
+    }
+    if config.is_none() || db != "stategraph.db" {
+        let database = match db {
+            "memory" => Database::Memory,
+            url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                bail!("--db: the server keeps threads and runs in SQLite for now; PostgreSQL is not supported yet")
+            }
+            path => Database::Sqlite(PathBuf::from(path)),
+        };
+        cfg = cfg.with_database(database);
+    }
+    cfg = cfg.with_bind(host, port);
+    if let Some(t) = token.or_else(|| std::env::var("STATEGRAPH_API_KEY").ok().filter(|t| !t.is_empty())) {
+        cfg = cfg.with_auth_token(t);
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    eprintln!("stategraph: serving on http://{host}:{port} (Ctrl-C to stop)");
+    runtime.block_on(stategraph_server::serve(cfg)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     match real_main() {
         Ok(code) => code,
@@ -159,6 +226,7 @@ fn real_main() -> Result<ExitCode> {
             runtime.block_on(run(&file, Input::from(Resume::new().resume(value)), options))
         }
         Command::Export { file, format } => export(&file, format),
+        Command::Serve { specs, config, db, host, port, token } => serve(specs, config, &db, host, port, token),
         Command::Import { file, name, format } => import(&file, name, format),
         Command::Schema { typescript } => {
             if typescript {
