@@ -25,8 +25,9 @@ struct Search {
 /// A scripted chat model, the twin of the Python side's `ScriptedChatModel`: it answers by the
 /// length of the conversation (one human message, then an (ai, tool) pair per round), so that
 /// the graph can be invoked again and again. `stategraph_prebuilt::ScriptedModel::from_fn` answers
-/// the same way but also records every request it receives (for tests), which across thousands
-/// of benchmark runs keeps every conversation alive; this one keeps nothing.
+/// the same way but also records the latest requests it receives (for tests); this one keeps
+/// nothing. It reads only the length of the history, which does not convert the state's message
+/// values to `Message`s (see `stategraph_prebuilt::History`).
 struct BenchModel {
     responses: Arc<Vec<Message>>,
 }

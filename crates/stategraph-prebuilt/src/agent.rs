@@ -11,9 +11,9 @@ use stategraph_core::{
 
 use crate::add_messages::{MESSAGES_KEY, MessagesState};
 use crate::message::{Content, Message};
-use crate::model::{ChatModel, ChatRequest, ToolSpec, call_model};
+use crate::model::{ChatModel, ChatRequest, History, ToolSpec, call_model};
 use crate::tool::{TOOLS_NODE, Tool, ToolNode, tools_condition};
-use crate::transform::{MessageTransform, messages_of};
+use crate::transform::{CheckedMessages, MessageTransform, history_of_checked, messages_of};
 
 /// The name of the model node.
 pub const AGENT_NODE: &str = "agent";
@@ -118,6 +118,7 @@ impl ReactAgent {
             tools: tool_node.specs(),
             prompt: self.prompt.clone(),
             pre_model: self.pre_model.clone(),
+            checked: Arc::default(),
         };
         let schema = MessagesState::schema().managed("remaining_steps", Managed::RemainingSteps);
         let mut graph = StateGraph::new(schema);
@@ -182,19 +183,26 @@ struct AgentNode {
     tools: Vec<ToolSpec>,
     prompt: Option<Message>,
     pre_model: Option<Arc<dyn MessageTransform>>,
+    /// The messages of the last call, known to convert (see [`CheckedMessages`]).
+    checked: Arc<CheckedMessages>,
 }
 
 impl Node for AgentNode {
     fn call(&self, input: State, ctx: NodeContext) -> BoxFuture<'static, NodeResult> {
         let this = self.clone();
         async move {
-            let mut messages = messages_of(&input)?;
-            if let Some(t) = &this.pre_model {
-                messages = t.apply(&messages)?;
-            }
-            if let Some(p) = &this.prompt {
-                messages.insert(0, p.clone());
-            }
+            let messages = match &this.pre_model {
+                Some(t) => {
+                    let mut messages = t.apply(&messages_of(&input)?)?;
+                    if let Some(p) = &this.prompt {
+                        messages.insert(0, p.clone());
+                    }
+                    History::new(messages)
+                }
+                // The history is not converted unless the model reads it: a call costs nothing per
+                // earlier message (the values share their strings with the state).
+                None => history_of_checked(&input, this.prompt.as_ref(), &this.checked)?,
+            };
             let request = ChatRequest { messages, tools: this.tools.clone(), ..ChatRequest::default() };
             // Token by token into the `messages` stream when the run streams it.
             let mut answer =

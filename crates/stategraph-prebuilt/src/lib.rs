@@ -103,12 +103,12 @@ pub use message::{
 };
 pub use message_graph::{CompiledMessageGraph, IntoMessages, MessageGraph};
 pub use model::{
-    BoundModel, ChatModel, ChatRequest, MessageChunk, ModelError, OpenAiChat, OpenAiConfig, ScriptedModel, TokenSplit,
-    ToolCallChunk, ToolSpec, call_model, collect_stream,
+    BoundModel, ChatModel, ChatRequest, History, MessageChunk, ModelError, OpenAiChat, OpenAiConfig, ScriptedModel,
+    TokenSplit, ToolCallChunk, ToolSpec, call_model, collect_stream,
 };
 pub use route::{Condition, last_message, route_first};
 pub use tool::{FnTool, TOOLS_NODE, Tool, ToolError, ToolNode, schema_of, tool_fn, tools_condition};
 pub use transform::{
     ApproxTokens, CountMessages, ExcludeToolCalls, Filter, MergeRuns, MessageTransform, Strategy, StripToolCalls,
-    TokenCounter, TransformNode, Trim, messages_of, transform_node,
+    TokenCounter, TransformNode, Trim, history_of, messages_of, transform_node,
 };

@@ -672,6 +672,50 @@ pub(crate) fn is_canonical(v: &Value) -> bool {
     }
 }
 
+/// Whether `v` is a human, system or tool message exactly as [`Message::into_value`] writes one
+/// without an id (same keys in the same order, string content, no `additional_kwargs`, a string
+/// or null name, a tool status named): then coercing it and giving it an id changes nothing but
+/// the id, so [`add_messages`](crate::add_messages) sets the id in place (as for a tool node's
+/// results) instead of converting the message.
+pub(crate) fn is_canonical_but_id(v: &Value) -> bool {
+    const BASE: [&str; 6] = ["content", "additional_kwargs", "response_metadata", "type", "name", "id"];
+    const TOOL: [&str; 3] = ["tool_call_id", "artifact", "status"];
+    let Some(m) = v.as_object() else { return false };
+    let kind = m.get("type").and_then(Value::as_str);
+    let rest: &[&str] = match kind {
+        Some("human" | "system") => &[],
+        Some("tool") => &TOOL,
+        _ => return false,
+    };
+    m.len() == BASE.len() + rest.len()
+        && m.keys().zip(BASE.iter().chain(rest)).all(|(k, want)| &**k == *want)
+        && matches!(m.get("content"), Some(Value::String(_)))
+        && m.get("additional_kwargs").and_then(Value::as_object).is_some_and(|o| o.is_empty())
+        && matches!(m.get("response_metadata"), Some(Value::Object(_)))
+        && matches!(m.get("name"), Some(Value::Null | Value::String(_)))
+        && matches!(m.get("id"), Some(Value::Null))
+        && (kind != Some("tool")
+            || (matches!(m.get("tool_call_id"), Some(Value::String(_)))
+                && matches!(m.get("status").and_then(Value::as_str), Some("success" | "error"))))
+}
+
+/// Whether [`coerce_message`] cannot fail on `v`: a canonical message ([`is_canonical`]) whose
+/// tool calls are in LangChain form with a name and whose tool status is known. A
+/// [`History`](crate::model::History) of such values converts them only when read.
+pub(crate) fn converts_infallibly(v: &Value) -> bool {
+    // A `role` would take precedence over `type` (and might be no role at all).
+    if !is_canonical(v) || v.get("role").is_some() {
+        return false;
+    }
+    match v["type"].as_str() {
+        Some("ai") => v["tool_calls"].as_array().is_some_and(|calls| {
+            calls.iter().all(|c| c.as_object().is_some_and(|o| !o.contains_key("function")) && c["name"].is_string())
+        }),
+        Some("tool") => matches!(&v["status"], Value::Null) || v["status"] == "success" || v["status"] == "error",
+        _ => true,
+    }
+}
+
 #[derive(Clone, Copy)]
 enum MessageKindName {
     Human,

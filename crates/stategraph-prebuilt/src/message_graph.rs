@@ -13,7 +13,7 @@ use stategraph_core::{
 use crate::add_messages::{MESSAGES_KEY, MessagesState};
 use crate::message::{Message, coerce_messages};
 use crate::model::{ChatModel, ChatRequest, call_model};
-use crate::transform::{MessageTransform, messages_of, transform_node};
+use crate::transform::{MessageTransform, history_of, messages_of, transform_node};
 
 /// What a message-graph node may return: one message, several, or none.
 pub trait IntoMessages {
@@ -73,7 +73,7 @@ impl Node for ModelNode {
     fn call(&self, input: State, ctx: NodeContext) -> BoxFuture<'static, NodeResult> {
         let model = self.0.clone();
         async move {
-            let request = ChatRequest::new(messages_of(&input)?);
+            let request = ChatRequest::new(history_of(&input, None)?);
             let answer = call_model(&*model, request, &ctx).await.map_err(crate::Error::from)?;
             let mut update = Map::new();
             update.insert(MESSAGES_KEY.into(), Value::from(vec![answer.into_value()]));

@@ -7,7 +7,7 @@
 //! Trim, filter and merge follow langchain-core's `trim_messages`, `filter_messages` and
 //! `merge_message_runs` (pinned by parity fixtures).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -15,7 +15,8 @@ use stategraph_core::{Map, Node, NodeContext, NodeResult, State, Value};
 
 use crate::add_messages::MESSAGES_KEY;
 use crate::error::{Error, Result};
-use crate::message::{Content, Kind, Message};
+use crate::message::{Content, Kind, Message, converts_infallibly};
+use crate::model::History;
 
 /// A function of a message list.
 pub trait MessageTransform: Send + Sync + 'static {
@@ -39,6 +40,74 @@ pub fn messages_of(state: &State) -> Result<Vec<Message>> {
         Some(other) => Err(Error::InvalidState(format!("`messages` is {}, not a list", other.kind()))),
         None => Ok(Vec::new()),
     }
+}
+
+/// Reads the message list of a state as the [`History`] of a model request: without converting
+/// the messages when the state holds them in the canonical shape (as
+/// [`add_messages`](crate::add_messages) writes them), so that a call costs nothing per earlier
+/// message until the model reads them; converted now (reporting errors) otherwise. `prefix`
+/// (e.g. a system prompt) comes first.
+pub fn history_of(state: &State, prefix: Option<&Message>) -> Result<History> {
+    let items = state_messages(state)?;
+    match History::lazy(prefix.into_iter().cloned().collect(), items.to_vec()) {
+        Some(history) => Ok(history),
+        None => convert_now(items, prefix),
+    }
+}
+
+fn state_messages(state: &State) -> Result<&[Value]> {
+    match state.get(MESSAGES_KEY) {
+        Some(Value::Array(items)) => Ok(items),
+        Some(other) => Err(Error::InvalidState(format!("`messages` is {}, not a list", other.kind()))),
+        None => Ok(&[]),
+    }
+}
+
+fn convert_now(items: &[Value], prefix: Option<&Message>) -> Result<History> {
+    let mut messages = Vec::with_capacity(items.len() + 1);
+    messages.extend(prefix.cloned());
+    for item in items.iter() {
+        messages.push(Message::from_value(item)?);
+    }
+    Ok(History::new(messages))
+}
+
+/// The messages a node saw on its last call that convert without error, held weakly (nothing is
+/// kept alive): [`history_of_checked`] checks only the messages that came since, so a model call
+/// of a growing conversation costs a check per new message and a pointer comparison per earlier
+/// one.
+///
+/// Sound because a message map is immutable while a weak reference to it exists (`Arc::get_mut`
+/// refuses and `Arc::make_mut` moves it), and its address is not reused while the weak reference
+/// keeps the allocation.
+#[derive(Default)]
+pub(crate) struct CheckedMessages(Mutex<Vec<Weak<Map>>>);
+
+/// [`history_of`], skipping the check of the messages `checked` saw last time.
+pub(crate) fn history_of_checked(
+    state: &State,
+    prefix: Option<&Message>,
+    checked: &CheckedMessages,
+) -> Result<History> {
+    let items = state_messages(state)?;
+    let mut seen = checked.0.lock().unwrap_or_else(|e| e.into_inner());
+    let known = items
+        .iter()
+        .zip(seen.iter())
+        .take_while(|(v, w)| matches!(v, Value::Object(m) if Arc::as_ptr(m) == w.as_ptr()))
+        .count();
+    if !items[known..].iter().all(converts_infallibly) {
+        drop(seen);
+        return convert_now(items, prefix);
+    }
+    seen.truncate(known);
+    seen.extend(items[known..].iter().map(|v| match v {
+        Value::Object(m) => Arc::downgrade(m),
+        // Not reached: a message that converts is an object.
+        _ => Weak::new(),
+    }));
+    drop(seen);
+    Ok(History::lazy_checked(prefix.into_iter().cloned().collect(), items.to_vec()))
 }
 
 /// A node that applies `transform` to the state's messages and replaces the history with the

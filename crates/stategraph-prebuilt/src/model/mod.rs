@@ -4,6 +4,7 @@
 
 mod call;
 mod chunk;
+mod history;
 mod openai;
 mod partial_json;
 mod scripted;
@@ -19,6 +20,7 @@ use stategraph_core::{Map, Value};
 
 pub use call::call_model;
 pub use chunk::{MessageChunk, ToolCallChunk, collect_stream};
+pub use history::History;
 pub use openai::{OpenAiChat, OpenAiConfig};
 pub use scripted::{ScriptedModel, TokenSplit};
 
@@ -94,8 +96,8 @@ pub struct ToolSpec {
 /// One call to a chat model.
 #[derive(Debug, Clone, Default)]
 pub struct ChatRequest {
-    /// The conversation.
-    pub messages: Vec<Message>,
+    /// The conversation (it reads like a `Vec<Message>`; see [`History`] for why it is not one).
+    pub messages: History,
     /// Tools the model may call.
     pub tools: Vec<ToolSpec>,
     /// Provider tool choice (`"auto"`, `"required"`, `{"type": "function", ...}`), if any.
@@ -106,8 +108,8 @@ pub struct ChatRequest {
 
 impl ChatRequest {
     /// A request with these messages and nothing else.
-    pub fn new(messages: Vec<Message>) -> Self {
-        ChatRequest { messages, ..ChatRequest::default() }
+    pub fn new(messages: impl Into<History>) -> Self {
+        ChatRequest { messages: messages.into(), ..ChatRequest::default() }
     }
 }
 

@@ -42,8 +42,11 @@ pub enum TokenSplit {
     Whole,
 }
 
+/// How many requests a [`ScriptedModel`] keeps unless told otherwise.
+const DEFAULT_REQUEST_LOG: usize = 256;
+
 /// Answers with prepared AI messages, in order, or with a function of the request; records
-/// every request it receives. Streams an answer in tokens ([`TokenSplit`], word by word unless
+/// the requests it receives (the latest 256, see [`record_requests`](Self::record_requests)). Streams an answer in tokens ([`TokenSplit`], word by word unless
 /// told otherwise) and each tool call in two fragments, the way providers do; or streams exactly
 /// the chunks it was given ([`from_chunks`](Self::from_chunks)).
 ///
@@ -64,7 +67,9 @@ pub enum TokenSplit {
 #[derive(Clone)]
 pub struct ScriptedModel {
     script: Arc<Script>,
-    requests: Arc<Mutex<Vec<ChatRequest>>>,
+    /// The latest requests, at most `request_log` of them.
+    requests: Arc<Mutex<VecDeque<ChatRequest>>>,
+    request_log: usize,
     delay: Option<Duration>,
     name: String,
     split: TokenSplit,
@@ -109,6 +114,7 @@ impl ScriptedModel {
         ScriptedModel {
             script: Arc::new(script),
             requests: Arc::default(),
+            request_log: DEFAULT_REQUEST_LOG,
             delay: None,
             name: "scripted".into(),
             split: TokenSplit::Words,
@@ -148,9 +154,30 @@ impl ScriptedModel {
         self
     }
 
-    /// The requests received so far.
+    /// Keeps at most the latest `limit` requests for [`requests`](Self::requests) (0: none);
+    /// the default keeps 256, so that a long run (a benchmark, a demo left running) does not keep
+    /// every conversation alive.
+    ///
+    /// ```
+    /// use stategraph_prebuilt::{ChatModel, Message, ScriptedModel};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let model = ScriptedModel::from_fn(|_| Ok(Message::ai("ok"))).record_requests(1);
+    /// model.invoke(vec![Message::human("a")]).await.unwrap();
+    /// model.invoke(vec![Message::human("b")]).await.unwrap();
+    /// let seen = model.requests();
+    /// assert_eq!(seen.len(), 1);
+    /// assert_eq!(seen[0].messages[0].text(), "b");
+    /// # });
+    /// ```
+    pub fn record_requests(mut self, limit: usize) -> Self {
+        self.request_log = limit;
+        self
+    }
+
+    /// The requests received so far (the latest 256 unless [`record_requests`](Self::record_requests)
+    /// says otherwise), oldest first.
     pub fn requests(&self) -> Vec<ChatRequest> {
-        self.requests.lock().expect("not poisoned").clone()
+        self.requests.lock().expect("not poisoned").iter().cloned().collect()
     }
 
     fn answer(&self, request: ChatRequest) -> Result<Answer, ModelError> {
@@ -162,7 +189,13 @@ impl ScriptedModel {
                 .ok_or_else(|| ModelError::Script("no scripted answer left".into())),
             Script::Fn(f) => f(&request).map(|m| Answer::Message(Box::new(m))),
         };
-        self.requests.lock().expect("not poisoned").push(request);
+        if self.request_log > 0 {
+            let mut log = self.requests.lock().expect("not poisoned");
+            while log.len() >= self.request_log {
+                log.pop_front();
+            }
+            log.push_back(request);
+        }
         Ok(match answer? {
             Answer::Message(mut m) => {
                 m.response_metadata.entry("model_name".into()).or_insert_with(|| self.name.as_str().into());
