@@ -55,6 +55,11 @@ pub use graphs::assistant_id_for;
 /// Builds the API as an axum [`Router`](axum::Router): opens the database, compiles the graphs.
 /// For embedding the API in another axum application; [`serve`] binds and serves it.
 pub async fn router(config: &ServerConfig) -> Result<axum::Router, ServerError> {
+    Ok(build(config).await?.0)
+}
+
+/// The router and the state behind it (serve drains the state's runs at shutdown).
+async fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<state::AppState>), ServerError> {
     let (saver, pool): (Arc<dyn Checkpointer>, _) = match &config.database {
         Database::Sqlite(path) => {
             let saver = SqliteSaver::open(path).await.map_err(|e| ServerError::Engine(e.into()))?;
@@ -83,8 +88,9 @@ pub async fn router(config: &ServerConfig) -> Result<axum::Router, ServerError> 
         runs: runs::RunManager::default(),
         limits: config.limits.clone(),
         auth_token: config.auth_token.clone(),
+        drain: stategraph_core::CancelToken::new(),
     });
-    Ok(api::router(state))
+    Ok((api::router(state.clone()), state))
 }
 
 /// Checks the configuration is safe to serve: any address but loopback needs a token.
@@ -138,17 +144,33 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
 /// Binds `config.host:config.port` and serves until Ctrl-C or SIGTERM. Refuses (with
 /// [`ServerError::Config`]) to bind a non-loopback address without an auth token.
 ///
-/// At shutdown the listener closes and open requests are given the chance to finish; runs still
-/// in flight are dropped at their next await point. Their checkpoints up to the last completed
-/// step are in the database (durability `async`/`sync`), and their records, left `running`, are
-/// marked `error` when the server starts again; a new run with `input: null` continues the thread.
+/// At Ctrl-C / SIGTERM the server *drains*: the listener closes, every run in flight stops at
+/// its next superstep boundary (the step that is running finishes and its checkpoint is saved),
+/// its record is marked `interrupted`, and open streams end; the server waits up to
+/// [`DRAIN_TIMEOUT`] for that. A new run on the thread with `input: null` continues where it
+/// stopped. A run still going after the timeout (a node that does not return) is dropped; its
+/// record, left `running`, is marked `error` when the server starts again.
 pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
     check_bind(&config)?;
-    let app = router(&config).await?;
+    let (app, state) = build(&config).await?;
     let listener = tokio::net::TcpListener::bind((config.host, config.port)).await?;
     tracing::info!(addr = %listener.local_addr()?, "stategraph server listening");
-    serve_on(listener, app, shutdown_signal()).await
+    let drain = state.drain.clone();
+    let signal = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: draining runs at their next step boundary");
+        drain.cancel();
+    };
+    serve_on(listener, app, signal).await?;
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    while state.runs.active_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
+
+/// How long a shutdown waits for runs to reach a step boundary.
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn serve_on(
     listener: tokio::net::TcpListener,

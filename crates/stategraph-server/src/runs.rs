@@ -118,6 +118,11 @@ impl RunManager {
         self.active.lock().unwrap_or_else(|e| e.into_inner()).get(run_id).cloned()
     }
 
+    /// How many runs are pending or running.
+    pub(crate) fn active_count(&self) -> usize {
+        self.active.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// The thread's pending and running runs.
     pub(crate) fn of_thread(&self, thread_id: &str) -> Vec<Arc<RunHandle>> {
         let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
@@ -512,7 +517,8 @@ async fn execute(
                 .with_thread(handle.thread_id.clone())
                 .with_run_id(handle.run_id.clone())
                 .with_durability(req.durability)
-                .with_context(Value::from(req.context.clone()));
+                .with_context(Value::from(req.context.clone()))
+                .with_cancel(state.drain.clone());
             if let Some(limit) = req.config.get("recursion_limit").and_then(Json::as_u64) {
                 config = config.with_recursion_limit(limit as usize);
             }
@@ -564,6 +570,8 @@ async fn execute(
                     drop(stream);
                     Outcome::Cancelled(action)
                 }
+                // A shutdown drain stopped the run at a step boundary, its checkpoint saved.
+                (None, Some(stategraph_core::Error::Cancelled)) => Outcome::Cancelled(CancelAction::Interrupt),
                 (None, Some(e)) => Outcome::Finished(Err(e)),
                 (None, None) => Outcome::Finished(Ok(stream.output().cloned().unwrap_or(Value::Null))),
             }

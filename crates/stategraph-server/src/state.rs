@@ -17,4 +17,7 @@ pub(crate) struct AppState {
     pub(crate) runs: RunManager,
     pub(crate) limits: Limits,
     pub(crate) auth_token: Option<String>,
+    /// Cancelled at shutdown: every run stops at its next superstep boundary, its checkpoint
+    /// saved, and is recorded as `interrupted`.
+    pub(crate) drain: stategraph_core::CancelToken,
 }
