@@ -20,6 +20,16 @@ step "rust toolchain"
 ensure_rust
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/stategraph-target}   # shared across clones
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# Small target dirs: no incremental caches, and line tables instead of full debug info (backtraces
+# keep file:line). Set for every cargo call alike, so nothing is compiled twice.
+export CARGO_INCREMENTAL=0
+export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
+# A machine with little disk left would fail mid-build: start the shared target dir afresh then.
+free_kb=$(df -Pk "$(dirname "$CARGO_TARGET_DIR")" 2>/dev/null | awk 'NR==2 {print $4}')
+if [ -n "${free_kb:-}" ] && [ "$free_kb" -lt $((15 * 1024 * 1024)) ] && [ -d "$CARGO_TARGET_DIR" ]; then
+  echo "less than 15 GiB free: removing $CARGO_TARGET_DIR to make room"
+  rm -rf "$CARGO_TARGET_DIR"
+fi
 # One flag set for every cargo call, so nothing is compiled twice with different features.
 FLAGS=(--workspace --locked)
 
