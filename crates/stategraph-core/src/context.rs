@@ -190,7 +190,7 @@ impl RunConfig {
 /// tasks' writes are kept when their saves were already handed over).
 ///
 /// ```
-/// use stategraph::CancelToken;
+/// use stategraph_core::CancelToken;
 /// let token = CancelToken::new();
 /// assert!(!token.is_cancelled());
 /// token.clone().cancel();
