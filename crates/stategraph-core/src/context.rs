@@ -214,6 +214,11 @@ impl CancelToken {
     }
 }
 
+/// The checkpoint namespace of a task: `node:<task id>`, after its graph's namespace and `|`.
+pub(crate) fn task_namespace(parent_ns: &str, node: &str, task_id: &str) -> String {
+    if parent_ns.is_empty() { format!("{node}:{task_id}") } else { format!("{parent_ns}|{node}:{task_id}") }
+}
+
 /// Facts about the task a node runs in.
 pub(crate) struct TaskInfo {
     pub(crate) node: Arc<str>,
@@ -231,6 +236,13 @@ pub(crate) struct TaskInfo {
     pub(crate) scratchpad: Arc<Scratchpad>,
     /// Persistence the task's nested graphs inherit.
     pub(crate) persist: Option<InheritedPersistence>,
+}
+
+impl TaskInfo {
+    /// `parent_ns|node:task_id`, built on first use.
+    pub(crate) fn checkpoint_ns(&self) -> &str {
+        self.checkpoint_ns.get_or_init(|| task_namespace(&self.parent_ns, &self.node, &self.task_id))
+    }
 }
 
 /// What a node sees of its run besides the state: the run context, the step, a stream writer, and
@@ -280,14 +292,7 @@ impl NodeContext {
     }
     /// The checkpoint namespace of this task (`node:<task id>`, nested with `|`).
     pub fn checkpoint_ns(&self) -> &str {
-        self.info.checkpoint_ns.get_or_init(|| {
-            let i = &self.info;
-            if i.parent_ns.is_empty() {
-                format!("{}:{}", i.node, i.task_id)
-            } else {
-                format!("{}|{}:{}", i.parent_ns, i.node, i.task_id)
-            }
-        })
+        self.info.checkpoint_ns()
     }
     /// Writes a value to the `custom` stream (LangGraph's `get_stream_writer()`). Does nothing
     /// when nobody streams `custom`.

@@ -288,7 +288,12 @@ pub struct Interrupt {
 impl Interrupt {
     /// The interrupt raised in the task with checkpoint namespace `ns`.
     pub fn from_ns(value: Value, ns: &str) -> Interrupt {
-        Interrupt { value, id: format!("{:032x}", xxhash_rust::xxh3::xxh3_128(ns.as_bytes())), response_schema: None }
+        Interrupt { value, id: Interrupt::id_for_ns(ns), response_schema: None }
+    }
+
+    /// The id of the interrupts of the task with checkpoint namespace `ns` (a resume map's key).
+    pub fn id_for_ns(ns: &str) -> String {
+        format!("{:032x}", xxhash_rust::xxh3::xxh3_128(ns.as_bytes()))
     }
 
     /// As LangGraph serialises it: `{"value": ..., "id": ..., "response_schema": ...}`.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use stategraph_checkpoint::{
-    CheckpointConfig, CheckpointMetadata, CheckpointSource, CheckpointTuple, Checkpointer, ERROR, INTERRUPT, ListFilter,
+    CheckpointConfig, CheckpointMetadata, CheckpointSource, CheckpointTuple, Checkpointer, ListFilter,
 };
 
 use super::compiled::{ChannelRole, CompiledGraph, GraphInner};
@@ -209,11 +209,7 @@ fn add_subgraph_states<'a>(
         for task in &mut snap.tasks {
             let Some(&n) = g.node_index.get(task.name.as_str()) else { continue };
             let Some(sub) = g.nodes[n].func.as_ref().and_then(|f| f.subgraph()) else { continue };
-            let ns = if snap.config.checkpoint_ns.is_empty() {
-                format!("{}:{}", task.name, task.id)
-            } else {
-                format!("{}|{}:{}", snap.config.checkpoint_ns, task.name, task.id)
-            };
+            let ns = crate::context::task_namespace(&snap.config.checkpoint_ns, &task.name, &task.id);
             let config =
                 CheckpointConfig { thread_id: snap.config.thread_id.clone(), checkpoint_ns: ns, checkpoint_id: None };
             if let Some(t) = saver.get_tuple(&config).await? {
@@ -269,36 +265,17 @@ fn snapshot(g: &GraphInner, t: &CheckpointTuple, apply_pending: bool) -> StateSn
         TaskPath::Push(i) => (0, i),
         _ => (1, p.node),
     });
-    let special = |c: &str| c == ERROR || c == INTERRUPT || c == stategraph_checkpoint::RESUME;
     let mut finished: Vec<TaskWrites> = Vec::new();
     let mut tasks = Vec::with_capacity(planned.len());
     let mut interrupts = Vec::new();
     for p in &planned {
-        let mine: Vec<_> = t.pending_writes.iter().filter(|w| w.task_id == p.id).collect();
-        let error = mine.iter().find(|w| w.channel == ERROR).map(|w| w.value.clone());
-        let task_interrupts: Vec<Interrupt> = mine
-            .iter()
-            .filter(|w| w.channel == INTERRUPT)
-            .flat_map(|w| w.value.as_array().map(|a| a.to_vec()).unwrap_or_default())
-            .filter_map(|v| Interrupt::from_value(&v))
-            .collect();
-        let state_writes: Map = mine
-            .iter()
-            .filter(|w| g.channel(&w.channel).is_some_and(|c| g.channels[c].role != ChannelRole::Internal))
-            .map(|w| (Arc::from(w.channel.as_str()), w.value.clone()))
-            .collect();
+        let record = persist::TaskRecord::of(&t.pending_writes, &p.id);
+        let error = record.error().cloned();
+        let task_interrupts: Vec<Interrupt> = record.interrupts().iter().filter_map(Interrupt::from_value).collect();
+        let state_writes = record.state_writes(g);
         let result = (!state_writes.is_empty()).then(|| Value::from(state_writes));
-        if apply_pending
-            && mine.iter().any(|w| !special(&w.channel))
-            && !mine.iter().any(|w| special(&w.channel) && w.channel != stategraph_checkpoint::RESUME)
-        {
-            let writes = mine.iter().filter_map(|w| g.channel(&w.channel).map(|c| (c, w.value.clone()))).collect();
-            finished.push(TaskWrites {
-                path: p.path.clone(),
-                node: Some(p.node),
-                pull: matches!(p.path, TaskPath::Pull(_)),
-                writes,
-            });
+        if apply_pending && let Some(w) = record.finished(g, &p.path, p.node) {
+            finished.push(w);
         }
         interrupts.extend(task_interrupts.iter().cloned());
         tasks.push(TaskSnapshot {

@@ -6,17 +6,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use stategraph_checkpoint::{
-    ChannelVersions, Checkpoint as Stored, CheckpointConfig, CheckpointId, CheckpointMetadata, Checkpointer, INTERRUPT,
-    SaveOp,
+    ChannelVersions, Checkpoint as Stored, CheckpointConfig, CheckpointId, CheckpointMetadata, Checkpointer, ERROR,
+    INTERRUPT, PendingWrite, RESUME, SaveOp,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::algo::Checkpoint;
+use super::algo::{Checkpoint, TaskPath, TaskWrites};
 use crate::channels::Channel;
 use crate::graph::compiled::{ChannelId, ChannelRole, GraphInner, NodeId};
 use crate::types::Durability;
-use crate::value::Value;
+use crate::value::{Map, Value};
 use crate::{Error, Result};
 
 /// The task id of writes that belong to no task (a resume value, an update given as input).
@@ -144,6 +144,56 @@ pub(crate) fn new_versions(g: &GraphInner, stored: &Stored, saved: &[u64]) -> Ch
         .collect()
 }
 
+/// What one task left under a checkpoint: its pending writes, read back. The run loop (which
+/// tasks need not run again), `get_state` and the `checkpoints` stream all read them the same way.
+pub(crate) struct TaskRecord<'a> {
+    writes: Vec<&'a PendingWrite>,
+}
+
+impl<'a> TaskRecord<'a> {
+    pub(crate) fn of(pending: &'a [PendingWrite], task_id: &str) -> Self {
+        TaskRecord { writes: pending.iter().filter(|w| w.task_id == task_id).collect() }
+    }
+
+    /// The error it failed with (`{"type", "message"}`).
+    pub(crate) fn error(&self) -> Option<&'a Value> {
+        self.writes.iter().find(|w| w.channel == ERROR).map(|w| &w.value)
+    }
+
+    /// The interrupts it is waiting on, as stored (`{"value", "id", "response_schema"}`).
+    pub(crate) fn interrupts(&self) -> Vec<Value> {
+        interrupt_values(self.writes.iter().copied())
+    }
+
+    /// Its writes to state keys.
+    pub(crate) fn state_writes(&self, g: &GraphInner) -> Map {
+        self.writes
+            .iter()
+            .filter(|w| g.channel(&w.channel).is_some_and(|c| g.channels[c].role != ChannelRole::Internal))
+            .map(|w| (Arc::from(w.channel.as_str()), w.value.clone()))
+            .collect()
+    }
+
+    /// Its writes, if it finished (no error, no interrupt, and more than consumed resume values).
+    pub(crate) fn finished(&self, g: &GraphInner, path: &TaskPath, node: NodeId) -> Option<TaskWrites> {
+        if self.writes.iter().any(|w| w.channel == ERROR || w.channel == INTERRUPT)
+            || self.writes.iter().all(|w| w.channel == RESUME)
+        {
+            return None;
+        }
+        let writes = self.writes.iter().filter_map(|w| g.channel(&w.channel).map(|c| (c, w.value.clone()))).collect();
+        Some(TaskWrites { path: path.clone(), node: Some(node), pull: matches!(path, TaskPath::Pull(_)), writes })
+    }
+}
+
+/// The interrupts stored in `__interrupt__` writes (each holds a list).
+pub(crate) fn interrupt_values<'a>(writes: impl Iterator<Item = &'a PendingWrite>) -> Vec<Value> {
+    writes
+        .filter(|w| w.channel == INTERRUPT)
+        .flat_map(|w| w.value.as_array().map(|a| a.to_vec()).unwrap_or_default())
+        .collect()
+}
+
 /// One write to store: a task's writes, under the checkpoint its step started from.
 pub(crate) struct TaskWritesRecord {
     pub(crate) task_id: String,
@@ -234,7 +284,6 @@ impl Persistence {
                 self.exit_writes.clear();
             }
             Durability::Sync => {
-                self.flush().await?;
                 put_one(&*self.saver, &parent, &stored, &metadata, &new_versions, guard).await?;
                 self.saved_versions = versions.to_vec();
             }
@@ -264,7 +313,6 @@ impl Persistence {
         match self.durability {
             Durability::Exit => self.exit_writes.push(record),
             Durability::Sync => {
-                self.flush().await?;
                 self.saver.put_writes(&config, &record.writes, &record.task_id, &record.task_path).await?;
             }
             Durability::Async => {

@@ -12,9 +12,9 @@ use stategraph_checkpoint::{
 };
 
 use super::algo::{self, Checkpoint, PlannedTask, TaskPath, TaskWrites};
-use super::persist::{self, NO_WRITES, NULL_TASK_ID, Persistence, TaskWritesRecord};
+use super::persist::{self, NO_WRITES, NULL_TASK_ID, Persistence, TaskRecord, TaskWritesRecord};
 use crate::channels::Channel;
-use crate::context::{InheritedPersistence, RunConfig, Scratchpad, TaskInfo};
+use crate::context::{InheritedPersistence, RunConfig, Scratchpad, TaskInfo, task_namespace};
 use crate::graph::compiled::{BranchDef, ChannelId, ChannelRole, GraphInner, Input, NodeDef, NodeId};
 use crate::stream::{Sink, StreamMode};
 use crate::types::{Command, CommandGraph, END, Goto, INTERRUPT_KEY, Interrupt, NodeOutput, START, Send, describe};
@@ -456,12 +456,9 @@ impl Loop {
 
     /// Ids of the interrupts the loaded checkpoint's tasks are waiting on.
     fn pending_interrupt_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .pending
+        let mut ids: Vec<String> = persist::interrupt_values(self.pending.iter())
             .iter()
-            .filter(|w| w.channel == INTERRUPT)
-            .flat_map(|w| w.value.as_array().map(|a| a.to_vec()).unwrap_or_default())
-            .filter_map(|i| Interrupt::from_value(&i).map(|i| i.id))
+            .filter_map(|i| Interrupt::from_value(i).map(|i| i.id))
             .collect();
         ids.sort();
         ids.dedup();
@@ -522,15 +519,7 @@ impl Loop {
         if !self.reuse_pending {
             return None;
         }
-        let mine: Vec<&PendingWrite> = self.pending.iter().filter(|w| w.task_id == t.id).collect();
-        if mine.is_empty() || mine.iter().any(|w| w.channel == ERROR || w.channel == INTERRUPT) {
-            return None;
-        }
-        if mine.iter().all(|w| w.channel == RESUME) {
-            return None;
-        }
-        let writes = mine.iter().filter_map(|w| self.g.channel(&w.channel).map(|c| (c, w.value.clone()))).collect();
-        Some(TaskWrites { path: t.path.clone(), node: Some(t.node), pull: matches!(t.path, TaskPath::Pull(_)), writes })
+        TaskRecord::of(&self.pending, &t.id).finished(&self.g, &t.path, t.node)
     }
 
     /// Runs one step: tasks that finished before reuse their writes, the others run; returns the
@@ -594,14 +583,8 @@ impl Loop {
             }
         }
         if let Some(map) = &self.resume_map {
-            let node = &self.g.nodes[t.node].name;
-            let ns = if self.namespace.is_empty() {
-                format!("{node}:{}", t.id)
-            } else {
-                format!("{}|{node}:{}", self.namespace, t.id)
-            };
-            let id = Interrupt::from_ns(Value::Null, &ns).id;
-            if let Some(v) = map.get(id.as_str()) {
+            let ns = task_namespace(&self.namespace, &self.g.nodes[t.node].name, &t.id);
+            if let Some(v) = map.get(Interrupt::id_for_ns(&ns).as_str()) {
                 resume.push(v.clone());
             }
         }
@@ -885,11 +868,7 @@ impl Loop {
             if self.g.channels[*c].role == ChannelRole::Internal {
                 continue;
             }
-            let candidates: Vec<&Value> = match v {
-                Value::Array(items) => items.iter().collect(),
-                other => vec![other],
-            };
-            for m in candidates.into_iter().filter(|m| is_message(m)) {
+            for m in messages_in(v) {
                 // `ensure_message_ids` gave every message an id before the writes were applied.
                 let Some(id) = m.get("id").and_then(Value::as_str) else { continue };
                 if !self.sink.first_sight_of_message(id) {
@@ -947,11 +926,7 @@ impl Loop {
         let value = input.to_value();
         let Some(obj) = value.as_object() else { return };
         for v in obj.values() {
-            let items: Vec<&Value> = match v {
-                Value::Array(items) => items.iter().collect(),
-                other => vec![other],
-            };
-            for m in items.into_iter().filter(|m| is_message(m)) {
+            for m in messages_in(v) {
                 if let Some(id) = m.get("id").and_then(Value::as_str) {
                     self.sink.first_sight_of_message(id);
                 }
@@ -980,28 +955,17 @@ impl Loop {
         let task_list: Value = tasks
             .iter()
             .map(|t| {
-                let mine: Vec<&PendingWrite> = self.pending.iter().filter(|w| w.task_id == t.id).collect();
-                let interrupts: Value = mine
-                    .iter()
-                    .filter(|w| w.channel == INTERRUPT)
-                    .flat_map(|w| w.value.as_array().map(|a| a.to_vec()).unwrap_or_default())
-                    .collect();
+                let record = TaskRecord::of(&self.pending, &t.id);
                 let mut m = obj! {"id" => t.id.as_str(), "name" => self.g.nodes[t.node].name.clone()};
                 let o = m.as_object_mut().expect("object");
-                if let Some(e) = mine.iter().find(|w| w.channel == ERROR) {
-                    o.insert("error".into(), e.value.clone());
+                if let Some(e) = record.error() {
+                    o.insert("error".into(), e.clone());
                 } else {
-                    let result: Map = mine
-                        .iter()
-                        .filter(|w| {
-                            self.g.channel(&w.channel).is_some_and(|c| self.g.channels[c].role != ChannelRole::Internal)
-                        })
-                        .map(|w| (Arc::from(w.channel.as_str()), w.value.clone()))
-                        .collect();
+                    let result = record.state_writes(&self.g);
                     if !result.is_empty() {
                         o.insert("result".into(), Value::from(result));
                     }
-                    o.insert("interrupts".into(), interrupts);
+                    o.insert("interrupts".into(), Value::from(record.interrupts()));
                 }
                 o.insert("state".into(), Value::Null);
                 m
@@ -1106,11 +1070,7 @@ impl Loop {
 /// outermost task's namespace: on chunks a node streams always, on messages a node returned only
 /// inside a subgraph (`streamed` false) — what LangGraph's callback metadata shows.
 pub(crate) fn message_metadata(info: &TaskInfo, streamed: bool) -> Map {
-    let ns = if info.parent_ns.is_empty() {
-        format!("{}:{}", info.node, info.task_id)
-    } else {
-        format!("{}|{}:{}", info.parent_ns, info.node, info.task_id)
-    };
+    let ns = info.checkpoint_ns();
     let mut m = Map::new();
     for (k, v) in &info.config.metadata {
         m.insert(k.clone(), v.clone());
@@ -1142,6 +1102,15 @@ fn is_message(v: &Value) -> bool {
             matches!(t, "ai" | "human" | "system" | "tool" | "function" | "chat" | "remove")
                 || t.ends_with("MessageChunk")
         })
+}
+
+/// The messages a state value holds: the value itself, or the items of a list.
+fn messages_in(v: &Value) -> impl Iterator<Item = &Value> {
+    let items: &[Value] = match v {
+        Value::Array(items) => items,
+        other => std::slice::from_ref(other),
+    };
+    items.iter().filter(|m| is_message(m))
 }
 
 /// A task's error as it appears in `tasks` and `debug` events: the error class and its message.
