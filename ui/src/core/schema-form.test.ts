@@ -49,6 +49,10 @@ describe("schema form", () => {
     expect(codeLanguage("template", { type: "string" })).toBe("template");
     expect(codeLanguage("expr", { type: "string" })).toBe("rhai");
     expect(codeLanguage("url", { type: "string" })).toBeNull();
+    expect(codeLanguage("body", { type: "string", "x-stategraph": "rhai" })).toBe("rhai");
+    expect(codeLanguage("code", { type: "string", "x-stategraph": "state-key" })).toBeNull();
+    const f = describeFields({ type: "object", properties: { key: { type: "string", "x-stategraph": "state-key" } } });
+    expect(f[0]?.kind).toBe("state-key");
   });
 
   it("builds a default config from required fields and defaults", () => {

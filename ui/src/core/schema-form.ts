@@ -24,11 +24,13 @@ export interface JsonSchema {
   additionalProperties?: boolean | JsonSchema;
   contentMediaType?: string;
   "x-editor"?: string;
+  /** Our editor hint (from the spec crate's kind info): `rhai`, `template`, `state-key`, `state-key-map`. */
+  "x-stategraph"?: string;
   [k: string]: unknown;
 }
 
 /** How one field is edited. */
-export type FieldKind = "string" | "code" | "number" | "integer" | "boolean" | "enum" | "object" | "array" | "json";
+export type FieldKind = "string" | "code" | "state-key" | "number" | "integer" | "boolean" | "enum" | "object" | "array" | "json";
 
 /** One form field. */
 export interface FieldDesc {
@@ -76,6 +78,9 @@ const CODE_NAMES = new Set(["code", "script", "expr", "expression", "template", 
 
 /** Is this string field edited as code (CodeMirror)? Returns the language hint or null. */
 export function codeLanguage(name: string, schema: JsonSchema): string | null {
+  const hint = schema["x-stategraph"];
+  if (hint === "rhai" || hint === "template") return hint;
+  if (hint === "state-key") return null;
   const f = schema.format ?? schema["x-editor"];
   if (typeof f === "string" && CODE_FORMATS.has(f)) return f === "code" || f === "script" || f === "expression" ? "rhai" : f;
   if (schema.contentMediaType?.includes("rhai")) return "rhai";
@@ -95,6 +100,7 @@ export function describeFields(schema: JsonSchema | null | undefined, root?: Jso
     let kind: FieldKind;
     let language: string | undefined;
     if (p.enum && p.enum.length) kind = "enum";
+    else if (t === "string" && p["x-stategraph"] === "state-key") kind = "state-key";
     else if (t === "string") {
       const lang = codeLanguage(name, p);
       kind = lang ? "code" : "string";
