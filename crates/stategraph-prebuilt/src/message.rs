@@ -767,6 +767,9 @@ fn is_falsy(v: &Value) -> bool {
         Value::String(s) => s.is_empty(),
         Value::Array(a) => a.is_empty(),
         Value::Object(o) => o.is_empty(),
+        // A host object (a Python object) is truthy unless the host says otherwise; the Python
+        // package never hands message contents to these helpers as host objects.
+        Value::Foreign(_) => false,
     }
 }
 
@@ -779,6 +782,7 @@ fn python_type(v: &Value) -> &'static str {
         Value::String(_) => "<class 'str'>",
         Value::Array(_) => "<class 'list'>",
         Value::Object(_) => "<class 'dict'>",
+        Value::Foreign(_) => "<class 'object'>",
     }
 }
 

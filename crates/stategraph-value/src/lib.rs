@@ -11,6 +11,10 @@
 //!
 //! This crate sits below the engine and the checkpointers, which both move these values.
 //!
+//! A host language embedding the engine (the Python package) can put its own objects into a value
+//! as [`Value::Foreign`]: the engine moves them like any other value without looking inside, and
+//! the host decides how they compare and how they are stored ([`HostValue`]).
+//!
 //! ```
 //! use stategraph_value::Value;
 //!
@@ -19,6 +23,7 @@
 //! assert_eq!(shared["messages"][0], serde_json::json!("hi"));
 //! ```
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -48,6 +53,64 @@ pub enum Value {
     Array(Arc<Vec<Value>>),
     /// An object.
     Object(Arc<Map>),
+    /// An object of the host language (e.g. a Python object that is not plain data), carried
+    /// opaquely: cloning shares it, and only the host looks inside.
+    Foreign(Foreign),
+}
+
+/// What the engine needs from a host object (see [`Value::Foreign`]).
+///
+/// The engine never inspects one: it clones (shares) it, compares it (`==` is identity, or
+/// [`host_eq`](HostValue::host_eq) when the host says more), and renders it as plain data only
+/// where it must show it (`Display`, `Serialize`, conversion to `serde_json::Value`). Checkpoints
+/// store host objects through a codec the host supplies; the default codec stores the rendering.
+pub trait HostValue: Any + Send + Sync {
+    /// Whether `other` is equal to this object (called only when they are not the same object).
+    fn host_eq(&self, other: &dyn HostValue) -> bool {
+        let _ = other;
+        false
+    }
+    /// Plain data standing for the object where the engine must show it (lossy).
+    fn to_json(&self) -> serde_json::Value;
+    /// The object's type name, for error messages.
+    fn type_name(&self) -> String;
+    /// `self` as `Any`, to get the host's type back.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A shared host object (see [`Value::Foreign`]).
+#[derive(Clone)]
+pub struct Foreign(Arc<dyn HostValue>);
+
+impl Foreign {
+    /// Wraps a host object.
+    pub fn new(value: impl HostValue) -> Foreign {
+        Foreign(Arc::new(value))
+    }
+    /// The host object, if it is a `T`.
+    pub fn downcast_ref<T: HostValue>(&self) -> Option<&T> {
+        self.0.as_any().downcast_ref::<T>()
+    }
+    /// The host object.
+    pub fn get(&self) -> &dyn HostValue {
+        &*self.0
+    }
+    /// Whether both are the same object.
+    pub fn ptr_eq(&self, other: &Foreign) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl PartialEq for Foreign {
+    fn eq(&self, other: &Foreign) -> bool {
+        self.ptr_eq(other) || self.0.host_eq(&*other.0)
+    }
+}
+
+impl fmt::Debug for Foreign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Foreign({})", self.0.type_name())
+    }
 }
 
 static NULL: Value = Value::Null;
@@ -177,6 +240,23 @@ impl Value {
             Value::String(_) => "a string",
             Value::Array(_) => "a list",
             Value::Object(_) => "an object",
+            Value::Foreign(_) => "a host object",
+        }
+    }
+    /// The host object, if this is one.
+    pub fn as_foreign(&self) -> Option<&Foreign> {
+        match self {
+            Value::Foreign(f) => Some(f),
+            _ => None,
+        }
+    }
+    /// Whether this value is or holds a host object (so a host codec must store it).
+    pub fn contains_foreign(&self) -> bool {
+        match self {
+            Value::Foreign(_) => true,
+            Value::Array(a) => a.iter().any(Value::contains_foreign),
+            Value::Object(m) => m.values().any(Value::contains_foreign),
+            _ => false,
         }
     }
     /// A deep copy as a `serde_json::Value`.
@@ -256,6 +336,7 @@ impl From<&Value> for serde_json::Value {
             Value::Object(m) => {
                 serde_json::Value::Object(m.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(v))).collect())
             }
+            Value::Foreign(f) => f.0.to_json(),
         }
     }
 }
@@ -364,6 +445,7 @@ impl PartialEq<serde_json::Value> for Value {
             (Value::Object(a), serde_json::Value::Object(b)) => {
                 a.len() == b.len() && a.iter().all(|(k, v)| b.get(&**k).is_some_and(|w| v == w))
             }
+            (Value::Foreign(f), other) => &f.0.to_json() == other,
             _ => false,
         }
     }
@@ -410,6 +492,7 @@ impl Serialize for Value {
                 }
                 map.end()
             }
+            Value::Foreign(f) => f.0.to_json().serialize(serializer),
         }
     }
 }
@@ -497,5 +580,37 @@ mod tests {
         assert_eq!(v, json!({"list": [1, 2, 3]}), "the original is untouched");
         let (Value::Array(x), Value::Array(y)) = (&v["list"], &w["list"]) else { unreachable!() };
         assert!(Arc::ptr_eq(x, y), "untouched children stay shared");
+    }
+
+    struct Token(u32);
+    impl HostValue for Token {
+        fn host_eq(&self, other: &dyn HostValue) -> bool {
+            other.as_any().downcast_ref::<Token>().is_some_and(|o| o.0 == self.0)
+        }
+        fn to_json(&self) -> serde_json::Value {
+            json!({"token": self.0})
+        }
+        fn type_name(&self) -> String {
+            "Token".into()
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
+
+    #[test]
+    fn host_objects_are_shared_compared_by_the_host_and_rendered_as_plain_data() {
+        let a = Value::Foreign(Foreign::new(Token(7)));
+        let list = Value::from(vec![Value::from(1), a.clone()]);
+        assert!(list.contains_foreign());
+        assert!(!Value::from(json!([1, {"x": 2}])).contains_foreign());
+        let (Value::Foreign(x), Value::Foreign(y)) = (&a, &list[1]) else { unreachable!() };
+        assert!(x.ptr_eq(y), "a clone shares the host object");
+        assert_eq!(x.downcast_ref::<Token>().map(|t| t.0), Some(7));
+        assert_eq!(a, Value::Foreign(Foreign::new(Token(7))), "equality is the host's");
+        assert_ne!(a, Value::Foreign(Foreign::new(Token(8))));
+        assert_eq!(list.to_string(), r#"[1,{"token":7}]"#);
+        assert_eq!(a.kind(), "a host object");
+        assert_eq!(format!("{x:?}"), "Foreign(Token)");
     }
 }
