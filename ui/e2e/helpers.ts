@@ -65,3 +65,9 @@ export async function renameSelected(page: Page, to: string) {
   await input.press("Enter");
   await expect(node(page, to)).toBeVisible();
 }
+
+/** Clears the selection: a click on an empty corner of the canvas, then Escape. */
+export async function deselect(page: Page) {
+  await page.locator(".react-flow__pane").click({ position: { x: 4, y: 4 } });
+  await page.keyboard.press("Escape");
+}

@@ -3,7 +3,7 @@
 import { test, expect } from "@playwright/test";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { connect, dropKind, node, renameSelected, selectNode, setCode, shot, spec } from "./helpers";
+import { connect, deselect, dropKind, node, renameSelected, selectNode, setCode, shot, spec } from "./helpers";
 
 const BASE = () => process.env.E2E_BASE_URL as string;
 
@@ -50,17 +50,14 @@ test("build a graph by drag and drop, validate, lay out, undo/redo, save, reload
   await shot(page, "01-built");
 
   // A state key for the route; the conditional edge reads it.
-  await page.getByTestId("canvas").click({ position: { x: 40, y: 500 } });
+  await deselect(page);
   await expect(page.getByTestId("graph-inspector")).toBeVisible();
   await page.getByTestId("new-state-key").fill("route");
   await page.getByTestId("add-state-key").click();
   await expect(page.getByTestId("state-key-route")).toBeVisible();
 
-  // The empty condition is a problem on the conditional edge: select the edge from the list.
-  await expect(page.getByTestId("validation-status")).toContainText("problem");
-  const condProblem = page.getByTestId("problem").filter({ hasText: "edge #2" }).first();
-  await expect(condProblem).toBeVisible();
-  await condProblem.click();
+  // Select the conditional edge (its branch label on the canvas) and route on the state key.
+  await page.getByTestId("rf__edge-e2.b0").locator(".react-flow__edge-textwrapper").click();
   await expect(page.getByTestId("edge-inspector")).toBeVisible();
   await page.getByText("state key", { exact: true }).click();
   await page.getByTestId("condition-key").selectOption("route");
@@ -91,7 +88,7 @@ test("build a graph by drag and drop, validate, lay out, undo/redo, save, reload
   expect(x("classify")).toBeLessThan(x("billing"));
   expect(x("billing")).toBeLessThan(x("finish"));
   await shot(page, "04-layout");
-  await page.getByTestId("canvas").click({ position: { x: 40, y: 500 } });
+  await deselect(page);
   await page.keyboard.press("ControlOrMeta+Z");
   expect((await spec(page)).nodes?.map((n) => n.position)).toEqual(before);
   await page.keyboard.press("ControlOrMeta+Shift+Z");
@@ -145,5 +142,23 @@ test("build a graph by drag and drop, validate, lay out, undo/redo, save, reload
   expect(pyText).toContain('"classify"');
   await shot(page, "07-export-python");
   await page.getByTestId("dialog-close").click();
+
+  // PNG of the canvas.
+  await page.getByTestId("menu-export").click();
+  const [png] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-png").click()]);
+  expect(png.suggestedFilename()).toBe("e2e_router.png");
+  const bytes = readFileSync((await png.path())!);
+  expect(bytes.subarray(1, 4).toString("latin1")).toBe("PNG");
+  expect(bytes.length).toBeGreaterThan(5000);
+
+  // Copy and paste a node through the system clipboard; undo removes the copy.
+  await node(page, "billing").click();
+  await page.keyboard.press("ControlOrMeta+C");
+  await page.keyboard.press("ControlOrMeta+V");
+  await expect(node(page, "billing_2")).toBeVisible();
+  expect((await spec(page)).nodes?.find((n) => n.id === "billing_2")?.kind).toBe("passthrough");
+  await deselect(page);
+  await page.keyboard.press("ControlOrMeta+Z");
+  await expect(node(page, "billing_2")).toHaveCount(0);
   expect(errors).toEqual([]);
 });
