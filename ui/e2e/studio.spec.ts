@@ -17,11 +17,11 @@ test("build a graph by drag and drop, validate, lay out, undo/redo, save, reload
 
   // Five nodes from the palette, each renamed in the inspector.
   const drops: [string, string, number, number][] = [
-    ["passthrough", "prepare", 180, 120],
-    ["script", "classify", 420, 120],
-    ["passthrough", "billing", 660, 40],
-    ["passthrough", "support", 660, 260],
-    ["passthrough", "finish", 900, 150],
+    ["passthrough", "prepare", 130, 160],
+    ["script", "classify", 330, 280],
+    ["passthrough", "billing", 560, 120],
+    ["passthrough", "support", 560, 420],
+    ["passthrough", "finish", 760, 280],
   ];
   for (const [kind, id, x, y] of drops) {
     await dropKind(page, kind, x, y);

@@ -27,6 +27,12 @@ export async function checkServer(): Promise<void> {
     });
   } catch (e) {
     const missing = e instanceof ApiError && e.unavailable;
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+      st.setServer({ state: "partial", message: `${api.connection.apiUrl} needs a token: enter it here`, studio: false, writable: false, specsDir: null });
+      st.setKinds(FALLBACK_KINDS, false);
+      st.openDialog("connect");
+      return;
+    }
     st.setServer({
       state: "partial",
       message: missing ? `${api.connection.apiUrl} has no studio API (a langgraph dev server?)` : describeError("Studio info", e),
