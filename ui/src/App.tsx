@@ -191,6 +191,9 @@ export function App() {
   useEffect(() => {
     installTestHooks();
     void checkServer().then(() => {
+      // The desktop app passes a file to open at launch; a `#spec=<name>` link opens a server spec.
+      const launch = window.__STATEGRAPH__?.open;
+      if (launch) return void A.openLaunchFile(launch.path, launch.content);
       const m = /[#&]spec=([^&]+)/.exec(window.location.hash);
       if (m?.[1]) void A.openServerSpec(decodeURIComponent(m[1]));
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyChange, applyChanges, ChangeError } from "./changes";
-import type { GraphSpec } from "./spec-types";
+import type { EdgeSpec, GraphSpec } from "./spec-types";
 import { canvasEdges, edgeKind, emptySpec, terminalPosition } from "./model";
 
 function base(): GraphSpec {
@@ -169,5 +169,20 @@ describe("applyChange", () => {
     expect(out.nodes).toHaveLength(1);
     expect(edgeKind(out.edges?.[0] as never)).toBe("plain");
     expect(() => applyChange(out, { type: "paste", nodes: [{ id: "p", kind: "x" }], edges: [] })).toThrow(/already exists/);
+  });
+
+  it("handles send (fan-out) edges: kind change, rename, removal", () => {
+    let s = applyChange(base(), { type: "setEdgeKind", edge: 1, kind: "send" });
+    expect(s.edges?.[1]).toEqual({ source: "a", send: { target: "b", foreach: "" } });
+    expect(canvasEdges(s).find((c) => c.id === "e1.t0")).toMatchObject({ source: "a", target: "b", kind: "send" });
+    s = applyChange(s, { type: "setSend", edge: 1, send: { expr: "[]", targets: ["b", "c"] } });
+    s = applyChange(s, { type: "renameNode", from: "b", to: "bee" });
+    expect(s.edges?.[1]).toEqual({ source: "a", send: { expr: "[]", targets: ["bee", "c"] } });
+    s = applyChange(s, { type: "removeElements", nodes: ["c"], edges: [] });
+    expect(s.edges?.[0]).toEqual({ source: "__start__", target: "a" });
+    expect(s.edges?.find((e) => "send" in e)).toEqual({ source: "a", send: { expr: "[]", targets: ["bee"] } } as unknown as EdgeSpec);
+    s = applyChange(s, { type: "removeElements", nodes: [], edges: ["e1.t0"] });
+    expect(s.edges?.some((e) => "send" in e)).toBe(false);
+    expect(() => applyChange(base(), { type: "setSend", edge: 0, send: {} })).toThrow(/not a send/);
   });
 });

@@ -8,7 +8,11 @@ import {
   edgesOf,
   isConditional,
   isJoin,
+  isPlain,
+  isSend,
   isTerminal,
+  mapSendTargets,
+  sendTargets,
   nodesOf,
   parseCanvasEdgeId,
   withTerminalPosition,
@@ -29,6 +33,7 @@ export type Change =
   | { type: "removeBranch"; edge: number; branch: number }
   | { type: "setCondition"; edge: number; condition: Condition }
   | { type: "setJoinSources"; edge: number; sources: string[] }
+  | { type: "setSend"; edge: number; send: Record<string, unknown> }
   | { type: "updateNodeConfig"; id: string; config: Record<string, unknown> }
   | { type: "renameNode"; from: string; to: string }
   | { type: "setStateKey"; key: string; spec: StateKeySpec; previousKey?: string }
@@ -95,6 +100,10 @@ function dropNodeRefs(spec: GraphSpec, removed: Set<string>): GraphSpec {
       const branches = e.branches.filter((b) => !removed.has(b.target));
       if (branches.length === 0) continue;
       edges.push(branches.length === e.branches.length ? e : { ...e, branches });
+    } else if (isSend(e)) {
+      if (removed.has(e.source)) continue;
+      const kept = mapSendTargets(e, (t) => (removed.has(t) ? null : t));
+      if (kept) edges.push(kept);
     } else {
       if (removed.has(e.source) || removed.has(e.target)) continue;
       edges.push(e);
@@ -124,6 +133,7 @@ function removeCanvasEdges(spec: GraphSpec, ids: string[]): GraphSpec {
     if (p === "entry") out = { ...out, entry: null };
     else if (!p) throw new ChangeError(`\`${id}\` is not an edge id`);
     else if (p.branch !== undefined) branches.set(p.edgeIndex, (branches.get(p.edgeIndex) ?? new Set()).add(p.branch));
+    else if (p.target !== undefined) whole.add(p.edgeIndex);
     else if (p.source !== undefined) sources.set(p.edgeIndex, (sources.get(p.edgeIndex) ?? new Set()).add(p.source));
     else whole.add(p.edgeIndex);
   }
@@ -180,7 +190,7 @@ export function applyChange(spec: GraphSpec, change: Change): GraphSpec {
       if (target === START) throw new ChangeError("nothing can go into __start__");
       const edges = edgesOf(spec);
       if (change.mode === "plain") {
-        const dup = edges.some((e) => edgeKind(e) === "plain" && "source" in e && e.source === source && "target" in e && e.target === target);
+        const dup = edges.some((e) => isPlain(e) && e.source === source && e.target === target);
         if (dup) return spec;
         return { ...spec, edges: [...edges, { source, target }] };
       }
@@ -203,9 +213,14 @@ export function applyChange(spec: GraphSpec, change: Change): GraphSpec {
       if (from === change.kind) return spec;
       const comment = e.comment ? { comment: e.comment } : {};
       const source = isJoin(e) ? (e.sources[0] ?? START) : e.source;
-      const target = isConditional(e) ? (e.branches[0]?.target ?? END) : e.target;
+      const target = isConditional(e) ? (e.branches[0]?.target ?? END) : isSend(e) ? (sendTargets(e)[0] ?? END) : e.target;
       let next: EdgeSpec;
       if (change.kind === "plain") next = { source, target, ...comment };
+      else if (change.kind === "send") {
+        if (target === END) throw new ChangeError("a send runs a node; __end__ cannot be its target");
+        // `foreach` is left for the user to fill in (validation points at it).
+        next = { source, send: { target, foreach: "" }, ...comment } as unknown as EdgeSpec;
+      }
       else if (change.kind === "join") {
         if (source === START) throw new ChangeError("a join waits for nodes; __start__ cannot be one of its sources");
         next = { sources: [source], target, ...comment };
@@ -244,6 +259,11 @@ export function applyChange(spec: GraphSpec, change: Change): GraphSpec {
       if (change.sources.length === 0) throw new ChangeError("a join needs at least one source");
       return replaceEdge(spec, change.edge, { ...e, sources: change.sources });
     }
+    case "setSend": {
+      const e = edgeAt(spec, change.edge);
+      if (!isSend(e)) throw new ChangeError(`edge #${change.edge} is not a send edge`);
+      return replaceEdge(spec, change.edge, { ...e, send: change.send } as unknown as EdgeSpec);
+    }
     case "updateNodeConfig": {
       let found = false;
       const nodes = nodesOf(spec).map((n) => {
@@ -264,6 +284,7 @@ export function applyChange(spec: GraphSpec, change: Change): GraphSpec {
       const edges: EdgeSpec[] = edgesOf(spec).map((e) => {
         if (isJoin(e)) return { ...e, sources: e.sources.map(r), target: r(e.target) };
         if (isConditional(e)) return { ...e, source: r(e.source), branches: e.branches.map((b) => ({ ...b, target: r(b.target) })) };
+        if (isSend(e)) return mapSendTargets({ ...e, source: r(e.source) }, r) ?? e;
         return { ...e, source: r(e.source), target: r(e.target) };
       });
       const out: GraphSpec = { ...spec, nodes: nodesOf(spec).map((n) => (n.id === from ? { ...n, id: to } : n)), edges };

@@ -2,7 +2,7 @@
 // file (or one window) pastes into another. Pasting gives every node a fresh id and moves it.
 import type { EdgeSpec, GraphSpec, NodeSpec } from "./spec-types";
 import { END } from "./spec-types";
-import { edgesOf, isConditional, isJoin, nodesOf, uniqueNodeId } from "./model";
+import { edgesOf, isConditional, isJoin, isSend, mapSendTargets, nodesOf, sendTargets, uniqueNodeId } from "./model";
 
 /** Marks our clipboard JSON. */
 export const CLIPBOARD_FORMAT = "stategraph/clipboard";
@@ -33,6 +33,8 @@ export function copySelection(spec: GraphSpec, ids: Iterable<string>): Clipboard
     } else if (isConditional(e)) {
       const branches = e.branches.filter((b) => keep(b.target));
       if (set.has(e.source) && branches.length) edges.push({ ...e, branches });
+    } else if (isSend(e)) {
+      if (set.has(e.source) && sendTargets(e).every(keep)) edges.push(e);
     } else if (set.has(e.source) && keep(e.target)) {
       edges.push(e);
     }
@@ -86,6 +88,7 @@ export function preparePaste(
   const edges: EdgeSpec[] = data.edges.map((e) => {
     if (isJoin(e)) return { ...e, sources: e.sources.map(m), target: m(e.target) };
     if (isConditional(e)) return { ...e, source: m(e.source), branches: e.branches.map((b) => ({ ...b, target: m(b.target) })) };
+    if (isSend(e)) return mapSendTargets({ ...e, source: m(e.source) }, m) ?? e;
     return { ...e, source: m(e.source), target: m(e.target) };
   });
   return { nodes, edges, idMap };

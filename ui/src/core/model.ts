@@ -2,14 +2,42 @@
 import type { ConditionalEdge, EdgeSpec, GraphSpec, JoinEdge, NodeSpec, PlainEdge, Position } from "./spec-types";
 import { END, SPEC_VERSION, START } from "./spec-types";
 
-/** The three edge kinds of a spec. */
-export type EdgeKind = "plain" | "join" | "conditional";
+/** The edge kinds of a spec. */
+export type EdgeKind = "plain" | "join" | "conditional" | "send";
+
+/** The fan-out (`send`) edge of the generated types. */
+export type SendEdgeSpec = Extract<EdgeSpec, { send: unknown }>;
 
 /** Which kind an edge is (decided by its fields, as in the Rust type). */
 export function edgeKind(edge: EdgeSpec): EdgeKind {
   if ("sources" in edge && Array.isArray((edge as JoinEdge).sources)) return "join";
   if ("branches" in edge && Array.isArray((edge as ConditionalEdge).branches)) return "conditional";
+  if ("send" in edge && (edge as { send?: unknown }).send && typeof (edge as { send?: unknown }).send === "object") return "send";
   return "plain";
+}
+
+export function isSend(edge: EdgeSpec): edge is SendEdgeSpec {
+  return edgeKind(edge) === "send";
+}
+
+/** The nodes a send edge may run: `send.target`, or every name in `send.targets`. */
+export function sendTargets(edge: EdgeSpec): string[] {
+  const send = (edge as { send?: { target?: unknown; targets?: unknown } }).send;
+  if (!send) return [];
+  if (Array.isArray(send.targets)) return send.targets.filter((t): t is string => typeof t === "string");
+  return typeof send.target === "string" ? [send.target] : [];
+}
+
+/** The send edge with its target(s) renamed by `f`; `null` when no target is left. */
+export function mapSendTargets<E extends EdgeSpec>(edge: E, f: (id: string) => string | null): E | null {
+  const send = (edge as { send?: Record<string, unknown> }).send;
+  if (!send) return edge;
+  if (Array.isArray(send.targets)) {
+    const targets = (send.targets as string[]).map(f).filter((t): t is string => t !== null);
+    return targets.length ? ({ ...edge, send: { ...send, targets } } as E) : null;
+  }
+  const t = typeof send.target === "string" ? f(send.target) : null;
+  return t === null ? null : ({ ...edge, send: { ...send, target: t } } as E);
 }
 
 export function isJoin(edge: EdgeSpec): edge is JoinEdge {
@@ -24,17 +52,21 @@ export function isPlain(edge: EdgeSpec): edge is PlainEdge {
 
 /** The source node ids of an edge (several for a join). */
 export function edgeSources(edge: EdgeSpec): string[] {
-  return isJoin(edge) ? edge.sources : [(edge as PlainEdge | ConditionalEdge).source];
+  return isJoin(edge) ? edge.sources : [(edge as PlainEdge | ConditionalEdge | SendEdgeSpec).source];
 }
 
 /** The target node ids of an edge (several for a conditional edge). */
 export function edgeTargets(edge: EdgeSpec): string[] {
+  if (isSend(edge)) return sendTargets(edge);
   return isConditional(edge) ? edge.branches.map((b) => b.target) : [(edge as PlainEdge | JoinEdge).target];
 }
 
 /** One line on the canvas. A spec edge draws one or more of them. */
 export interface CanvasEdge {
-  /** Stable while the spec's edge list is unchanged: `e<index>`, `e<index>.b<branch>`, `e<index>.s<source>`, or `entry`. */
+  /**
+   * Stable while the spec's edge list is unchanged: `e<index>`, `e<index>.b<branch>`,
+   * `e<index>.s<source>`, `e<index>.t<send target>`, or `entry`.
+   */
   id: string;
   source: string;
   target: string;
@@ -45,23 +77,29 @@ export interface CanvasEdge {
   branchIndex?: number;
   /** Source index of a join edge. */
   sourceIndex?: number;
+  /** Target index of a send edge. */
+  targetIndex?: number;
   /** Label drawn on the line (branch label, `join`). */
   label?: string;
 }
 
-export function canvasEdgeId(edgeIndex: number, part?: { branch?: number; source?: number }): string {
+export function canvasEdgeId(edgeIndex: number, part?: { branch?: number; source?: number; target?: number }): string {
   if (part?.branch !== undefined) return `e${edgeIndex}.b${part.branch}`;
+  if (part?.target !== undefined) return `e${edgeIndex}.t${part.target}`;
   if (part?.source !== undefined) return `e${edgeIndex}.s${part.source}`;
   return `e${edgeIndex}`;
 }
 
 /** Parses a canvas edge id back into its spec edge index and part. */
-export function parseCanvasEdgeId(id: string): { edgeIndex: number; branch?: number; source?: number } | "entry" | null {
+export function parseCanvasEdgeId(
+  id: string,
+): { edgeIndex: number; branch?: number; source?: number; target?: number } | "entry" | null {
   if (id === "entry") return "entry";
-  const m = /^e(\d+)(?:\.([bs])(\d+))?$/.exec(id);
+  const m = /^e(\d+)(?:\.([bst])(\d+))?$/.exec(id);
   if (!m) return null;
   const edgeIndex = Number(m[1]);
   if (m[2] === "b") return { edgeIndex, branch: Number(m[3]) };
+  if (m[2] === "t") return { edgeIndex, target: Number(m[3]) };
   if (m[2] === "s") return { edgeIndex, source: Number(m[3]) };
   return { edgeIndex };
 }
@@ -81,6 +119,18 @@ export function canvasEdges(spec: GraphSpec): CanvasEdge[] {
           edgeIndex: i,
           branchIndex: j,
           label: b.label,
+        }),
+      );
+    } else if (isSend(edge)) {
+      sendTargets(edge).forEach((t, j) =>
+        out.push({
+          id: canvasEdgeId(i, { target: j }),
+          source: edge.source,
+          target: t,
+          kind: "send",
+          edgeIndex: i,
+          targetIndex: j,
+          label: "send",
         }),
       );
     } else if (isJoin(edge)) {

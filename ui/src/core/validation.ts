@@ -1,7 +1,7 @@
 // Mapping server problems (JSON pointers into the spec) onto what the canvas shows: nodes, canvas
 // edges, state keys, or the spec as a whole.
 import type { GraphSpec } from "./spec-types";
-import { canvasEdgeId, edgesOf, isConditional, isJoin, nodesOf } from "./model";
+import { canvasEdgeId, edgesOf, isConditional, isJoin, isSend, nodesOf, sendTargets } from "./model";
 
 /** A problem as the server reports it (`POST /stategraph/specs/validate`). */
 export interface Problem {
@@ -55,6 +55,7 @@ function canvasIdsFor(spec: GraphSpec, i: number, rest: string[]): string[] {
     if (b !== null && b < e.branches.length) return [canvasEdgeId(i, { branch: b })];
     return e.branches.map((_, j) => canvasEdgeId(i, { branch: j }));
   }
+  if (isSend(e)) return sendTargets(e).map((_, j) => canvasEdgeId(i, { target: j }));
   if (isJoin(e)) {
     const s = rest[0] === "sources" ? index(rest[1]) : null;
     if (s !== null && s < e.sources.length) return [canvasEdgeId(i, { source: s })];

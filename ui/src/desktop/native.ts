@@ -7,7 +7,8 @@ import { invoke } from "@tauri-apps/api/core";
 declare global {
   interface Window {
     __TAURI_INTERNALS__?: unknown;
-    __STATEGRAPH__?: { apiUrl?: string; token?: string | null };
+    /** Injected by the desktop app; `open` is a file to show at launch (contract "Changes"). */
+    __STATEGRAPH__?: { apiUrl?: string; token?: string | null; open?: { path: string; content: string } | null };
   }
 }
 

@@ -7,7 +7,7 @@ import { CodeEditor } from "./CodeEditor";
 import { StateEditor } from "./StateEditor";
 import type { ConditionalEdge, GraphSpec, JoinEdge, NodeSpec } from "../core/spec-types";
 import { END, START } from "../core/spec-types";
-import { edgeKind, edgesOf, isConditional, isJoin, nodesOf, parseCanvasEdgeId, type EdgeKind } from "../core/model";
+import { edgeKind, edgeSources, edgeTargets, edgesOf, isConditional, isJoin, nodesOf, parseCanvasEdgeId, type EdgeKind } from "../core/model";
 import type { MappedProblem } from "../core/validation";
 
 export function Inspector() {
@@ -185,6 +185,7 @@ function EdgeInspector({ id, spec }: { id: string; spec: GraphSpec }) {
           <option value="plain">plain</option>
           <option value="conditional">conditional (branches)</option>
           <option value="join">join (waits for all sources)</option>
+          <option value="send">send (fan-out, map-reduce)</option>
         </select>
       </div>
       <ProblemList problems={problems} />
@@ -195,6 +196,20 @@ function EdgeInspector({ id, spec }: { id: string; spec: GraphSpec }) {
       )}
       {kind === "conditional" && isConditional(edge) && <ConditionalForm edge={edge} index={index} spec={spec} targets={targets} readOnly={readOnly} />}
       {kind === "join" && isJoin(edge) && <JoinForm edge={edge} index={index} spec={spec} readOnly={readOnly} />}
+      {kind === "send" && (
+        <>
+          <p className="muted small">
+            After <code>{edgeSources(edge)[0]}</code> runs, sends run <code>{edgeTargets(edge).join(", ")}</code> once per item, each with its own input:{" "}
+            <code>{"{target, foreach, as, with}"}</code> or <code>{"{expr, targets}"}</code>.
+          </p>
+          <JsonInput
+            testId="send-json"
+            value={(edge as { send?: unknown }).send}
+            readOnly={readOnly}
+            onChange={(v) => v && typeof v === "object" && apply({ type: "setSend", edge: index, send: v as Record<string, unknown> }, `send:${index}`)}
+          />
+        </>
+      )}
       <h3>Comment</h3>
       <textarea
         value={edge.comment ?? ""}

@@ -2,6 +2,7 @@
 import { useEditor } from "./store";
 import type { MappedProblem } from "../core/validation";
 import { flowFocus } from "./focus";
+import { scheduleValidation } from "./server";
 
 function where(p: MappedProblem): string {
   const t = p.target;
@@ -41,8 +42,11 @@ export function ProblemsPanel() {
           {label}
         </strong>
         {message && <span className="muted small"> {message}</span>}
+        <button className="small validate" data-testid="validate" onClick={() => scheduleValidation(useEditor.getState().history.present, 0)}>
+          Validate now
+        </button>
       </header>
-      <ul>
+      <ul data-testid="problems">
         {problems.all.map((p, i) => (
           <li
             key={i}

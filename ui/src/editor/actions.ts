@@ -122,6 +122,15 @@ export async function openNativePath(path: string) {
   }
 }
 
+/** Opens the file the desktop app was launched with (`window.__STATEGRAPH__.open`). */
+export async function openLaunchFile(path: string, content: string) {
+  try {
+    await openSpec(await parseSpecText(content, path), { kind: "native", path });
+  } catch (e) {
+    st().toast(describeError(`Cannot open ${path}`, e), "error");
+  }
+}
+
 /** Opens a spec from the server's spec directory. */
 export async function openServerSpec(name: string) {
   if (!confirmDiscard()) return;
