@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::value::{Map, Value};
 use serde::de::DeserializeOwned;
 
+use crate::breakpoint::Breakpoint;
 use crate::stream::{Sink, StreamMode};
 use crate::types::{Durability, Interrupt};
 use crate::{Error, Result};
@@ -37,6 +38,8 @@ pub struct RunConfig {
     pub interrupt_before: Option<Vec<String>>,
     /// Pause after these nodes ran (`"*"`: every node); overrides the compiled graph's list.
     pub interrupt_after: Option<Vec<String>>,
+    /// Pauses beyond `interrupt_before`/`after`: conditions, edges, subgraphs (see [`Breakpoint`]).
+    pub breakpoints: Vec<Breakpoint>,
     /// Stops the run at the next superstep boundary when cancelled (see [`CancelToken`]).
     pub cancel: Option<CancelToken>,
     /// Set when a node invokes a nested graph, so that the nested run streams into the parent.
@@ -103,6 +106,7 @@ impl Default for RunConfig {
             durability: Durability::default(),
             interrupt_before: None,
             interrupt_after: None,
+            breakpoints: Vec::new(),
             cancel: None,
             parent: None,
         }
@@ -120,6 +124,7 @@ impl std::fmt::Debug for RunConfig {
             .field("thread_id", &self.thread_id)
             .field("checkpoint_id", &self.checkpoint_id)
             .field("durability", &self.durability)
+            .field("breakpoints", &self.breakpoints)
             .field("nested", &self.parent.is_some())
             .finish()
     }
@@ -169,6 +174,11 @@ impl RunConfig {
     /// Pauses after these nodes for this run (`"*"`: all).
     pub fn with_interrupt_after<S: Into<String>>(mut self, nodes: impl IntoIterator<Item = S>) -> Self {
         self.interrupt_after = Some(nodes.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a breakpoint for this run (see [`Breakpoint`]).
+    pub fn with_breakpoint(mut self, breakpoint: Breakpoint) -> Self {
+        self.breakpoints.push(breakpoint);
         self
     }
     /// Lets `token` stop the run cleanly: see [`CancelToken`].

@@ -28,6 +28,7 @@
 //! # });
 //! ```
 
+mod breakpoint;
 pub mod channels;
 mod context;
 mod error;
@@ -40,6 +41,7 @@ pub mod stream;
 pub mod types;
 pub mod value;
 
+pub use breakpoint::{Breakpoint, BreakpointCondition, BreakpointPosition};
 pub use channels::{Channel, ChannelKind, ChannelSpec, Reducer, Validator};
 pub use context::{CancelToken, DEFAULT_RECURSION_LIMIT, NodeContext, RunConfig};
 pub use error::{Error, NodeError, Result};

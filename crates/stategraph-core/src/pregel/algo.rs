@@ -473,12 +473,17 @@ pub(crate) fn should_interrupt(g: &GraphInner, cp: &Checkpoint, nodes: &[String]
     if nodes.is_empty() {
         return false;
     }
-    let changed = cp.versions.iter().enumerate().any(|(ch, &v)| v > cp.interrupt_seen.get(ch).copied().unwrap_or(0));
-    changed
+    changed_since_resume(cp)
         && tasks.iter().any(|&n| {
             let node = &g.nodes[n];
             !node.hidden && nodes.iter().any(|x| x == "*" || **x == *node.name)
         })
+}
+
+/// Whether some channel changed since the run was last resumed (static interrupts and breakpoints
+/// fire only then, so they do not fire again at the place a resume starts from).
+pub(crate) fn changed_since_resume(cp: &Checkpoint) -> bool {
+    cp.versions.iter().enumerate().any(|(ch, &v)| v > cp.interrupt_seen.get(ch).copied().unwrap_or(0))
 }
 
 /// Reads the given channels into an object (keys without a value are left out).

@@ -13,6 +13,7 @@ use stategraph_checkpoint::{
 
 use super::algo::{self, Checkpoint, PlannedTask, TaskPath, TaskWrites};
 use super::persist::{self, NO_WRITES, NULL_TASK_ID, Persistence, TaskRecord, TaskWritesRecord};
+use crate::breakpoint::BreakpointPosition;
 use crate::channels::Channel;
 use crate::context::{InheritedPersistence, RunConfig, Scratchpad, TaskInfo, task_namespace};
 use crate::graph::compiled::{BranchDef, ChannelId, ChannelRole, GraphInner, Input, NodeDef, NodeId};
@@ -225,7 +226,9 @@ impl Loop {
             }
             let nodes: Vec<NodeId> = tasks.iter().map(|t| t.node).collect();
             let before = self.config.interrupt_before.as_deref().unwrap_or(&self.g.interrupt_before);
-            if algo::should_interrupt(&self.g, &self.checkpoint, before, &nodes) {
+            if algo::should_interrupt(&self.g, &self.checkpoint, before, &nodes)
+                || self.breakpoint_fires(BreakpointPosition::Before, &nodes)
+            {
                 return Err(Error::Interrupted(Vec::new()));
             }
             let span = tracing::debug_span!("stategraph.step", step = self.step, tasks = tasks.len());
@@ -239,7 +242,9 @@ impl Loop {
             self.last_ran = nodes.clone();
             self.save_checkpoint(CheckpointSource::Loop).await?;
             let after = self.config.interrupt_after.as_deref().unwrap_or(&self.g.interrupt_after);
-            if algo::should_interrupt(&self.g, &self.checkpoint, after, &nodes) {
+            if algo::should_interrupt(&self.g, &self.checkpoint, after, &nodes)
+                || self.breakpoint_fires(BreakpointPosition::After, &nodes)
+            {
                 return Err(Error::Interrupted(Vec::new()));
             }
             self.resuming = false;
@@ -471,8 +476,7 @@ impl Loop {
         self.checkpoint.id = uuid::Uuid::now_v7();
         if let Some(p) = &self.persist {
             let mut p = p.lock().await;
-            let stored =
-                persist::to_stored(&self.g, &self.channels, &self.checkpoint, &self.last_updated, &self.last_ran);
+            let stored = p.stored(&self.g, &self.channels, &self.checkpoint, &self.last_updated, &self.last_ran);
             let mut metadata = CheckpointMetadata::new(source, self.step);
             metadata.parents = p.parents.clone();
             metadata.run_id = self.config.run_id.clone();
@@ -489,6 +493,25 @@ impl Loop {
         }
         self.step += 1;
         Ok(())
+    }
+
+    /// Whether one of the run's [`Breakpoint`](crate::Breakpoint)s stops the run here: before the
+    /// step that runs `nodes`, or after the step that ran them. Gated like static interrupts (some
+    /// channel changed since the last resume), so a breakpoint does not fire again on resume.
+    fn breakpoint_fires(&self, position: BreakpointPosition, nodes: &[NodeId]) -> bool {
+        if self.config.breakpoints.is_empty() || !algo::changed_since_resume(&self.checkpoint) {
+            return false;
+        }
+        let names = |ids: &[NodeId]| -> Vec<&str> {
+            ids.iter().map(|&n| &self.g.nodes[n]).filter(|n| !n.hidden).map(|n| &*n.name).collect()
+        };
+        let (now, previous) = (names(nodes), names(&self.last_ran));
+        let mut state = None;
+        self.config.breakpoints.iter().filter(|b| b.applies_in(&self.namespace)).any(|b| {
+            // The previous step's nodes are `last_ran` before a step; after it, `last_ran` is the
+            // step itself, and edges are only checked before.
+            b.fires(position, &now, &previous, || state.get_or_insert_with(|| self.output()).clone())
+        })
     }
 
     fn output(&self) -> Value {
