@@ -15,6 +15,10 @@ import { setCenterFn } from "./editor/focus";
 import { readAutosave, writeAutosave, clearAutosave, type AutosaveRecord } from "./core/storage";
 import { isDesktop, native } from "./desktop/native";
 import { installTestHooks } from "./editor/test-hooks";
+import { RunPanel } from "./run/RunPanel";
+import { CanvasOverlay } from "./run/CanvasOverlay";
+import { useRun } from "./run/store";
+import { installRunHooks } from "./run/test-hooks";
 
 const AUTOSAVE_MS = 3000;
 
@@ -182,6 +186,7 @@ function FlowBridge() {
 
 export function App() {
   const theme = useEditor((s) => s.theme);
+  const mode = useRun((s) => s.mode);
   useShortcuts();
   useValidation();
   useAutosave();
@@ -190,6 +195,7 @@ export function App() {
   }, [theme]);
   useEffect(() => {
     installTestHooks();
+    installRunHooks();
     void checkServer().then(() => {
       // The desktop app passes a file to open at launch; a `#spec=<name>` link opens a server spec.
       const launch = window.__STATEGRAPH__?.open;
@@ -201,13 +207,14 @@ export function App() {
   return (
     <ReactFlowProvider>
       <FlowBridge />
+      <CanvasOverlay />
       <div className="app">
         <Toolbar />
         <RestoreBanner />
         <div className="main">
-          <Palette />
+          {mode === "design" && <Palette />}
           <Canvas />
-          <Inspector />
+          {mode === "run" ? <RunPanel /> : <Inspector />}
         </div>
         <ProblemsPanel />
       </div>

@@ -5,6 +5,7 @@ import * as A from "./actions";
 import { isDesktop } from "../desktop/native";
 import { sourceTitle } from "../core/storage";
 import { canRedo, canUndo } from "../core/history";
+import { ModeSwitch } from "../run/RunPanel";
 
 function Menu({ label, testId, children }: { label: string; testId: string; children: React.ReactNode }) {
   const [open, setOpen] = useState(false);
@@ -105,6 +106,7 @@ export function Toolbar() {
       <button data-testid="cmd-fit" title="Zoom to fit (F)" onClick={() => A.fitView()}>
         ⤢ Fit
       </button>
+      <ModeSwitch />
       <div className="title" data-testid="doc-title">
         {dirty && <span className="dirty" data-testid="dirty-marker" title="Unsaved changes">●</span>}
         {title}
