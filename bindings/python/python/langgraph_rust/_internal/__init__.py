@@ -1,0 +1,1 @@
+"""Internals of langgraph_rust (not public API)."""

@@ -1,0 +1,1 @@
+"""Checkpointers backed by the Rust savers (``langgraph.checkpoint``)."""
