@@ -74,10 +74,14 @@ impl PySaver {
         Ok(PySaver { saver: Arc::new(saver) })
     }
 
-    /// A PostgreSQL database (`postgres://...`); tables are created if missing.
+    /// A PostgreSQL database (`postgres://...`); tables are created if missing, in `schema`.
     #[staticmethod]
-    fn postgres(py: Python<'_>, url: String) -> PyResult<PySaver> {
-        let options = PostgresOptions::default().serde(Arc::new(PickleSerde));
+    #[pyo3(signature = (url, schema=None))]
+    fn postgres(py: Python<'_>, url: String, schema: Option<String>) -> PyResult<PySaver> {
+        let mut options = PostgresOptions::default().serde(Arc::new(PickleSerde));
+        if let Some(schema) = schema {
+            options = options.schema(schema);
+        }
         let saver = block_on(py, async move { PostgresSaver::connect_with(&url, options).await }).map_err(err)?;
         Ok(PySaver { saver: Arc::new(saver) })
     }

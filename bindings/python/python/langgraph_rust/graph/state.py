@@ -364,10 +364,10 @@ class StateGraph:
         chans, state_keys = _schema.channels(
             self.state_schema, self.input_schema, self.output_schema, *self._extra_schemas
         )
-        input_keys = list(_schema.type_hints(self.input_schema)) if self.input_schema is not self.state_schema else None
-        output_keys = (
-            list(_schema.type_hints(self.output_schema)) if self.output_schema is not self.state_schema else None
-        )
+        # Channels of private node schemas are neither input nor output (LangGraph's rule).
+        managed = {c[0] for c in chans if c[1] in ("remaining_steps", "is_last_step")}
+        input_keys = [k for k in _schema.type_hints(self.input_schema) if k not in managed] or None
+        output_keys = [k for k in _schema.type_hints(self.output_schema) if k not in managed] or None
         native = _native.GraphBuilder(chans, input_keys, output_keys)
         all_keys = [c[0] for c in chans]
         state_coerce = _schema.coercer(self.state_schema)
