@@ -65,8 +65,12 @@ impl Graphs {
             };
             let graph =
                 def.graph.compile_with(options).map_err(|e| ServerError::Config(format!("graph `{id}`: {e}")))?;
-            let props: serde_json::Map<String, Json> =
-                def.graph.schema().keys().map(|(k, _)| (k.to_owned(), json!({"title": title(k)}))).collect();
+            let props: serde_json::Map<String, Json> = def
+                .graph
+                .schema()
+                .keys()
+                .map(|(k, spec)| (k.to_owned(), json!({"title": title(k), "x-reducer": reducer_name(spec.kind())})))
+                .collect();
             let state_schema = json!({"properties": props, "title": format!("{id}_state"), "type": "object"});
             add(
                 &mut entries,
@@ -162,6 +166,7 @@ fn load_spec(
             };
             p["title"] = json!(title(k));
             p["default"] = s.default.clone().unwrap_or(Json::Null);
+            p["x-reducer"] = json!(s.reducer.as_deref().unwrap_or("last_value"));
             (k.clone(), p)
         })
         .collect();
@@ -173,6 +178,22 @@ fn load_spec(
         description: spec.description.clone(),
         state_schema: json!({"properties": props, "title": format!("{}_state", spec.name), "type": "object"}),
     })
+}
+
+/// How a state key merges writes, for clients that explain state changes (the studio's diff):
+/// the reducer's name, or the channel kind for keys without one. Shown as `x-reducer` in the
+/// state schema (an extension keyword; JSON Schema tools ignore it).
+fn reducer_name(kind: &stategraph_core::ChannelKind) -> String {
+    use stategraph_core::ChannelKind as K;
+    match kind {
+        K::Reducer(r) => r.name().to_owned(),
+        K::LastValue | K::LastValueAfterFinish => "last_value".into(),
+        K::Topic { .. } => "topic".into(),
+        K::Ephemeral => "ephemeral".into(),
+        K::Untracked => "untracked".into(),
+        K::NamedBarrier { .. } => "barrier".into(),
+        _ => "custom".into(),
+    }
 }
 
 /// `snake_case` -> `Snake Case`, as pydantic titles fields.

@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod breakpoints;
 mod config;
 mod error;
 mod graphs;

@@ -153,6 +153,9 @@ pub(crate) struct RunRequest {
     pub(crate) checkpoint_id: Option<CheckpointId>,
     pub(crate) interrupt_before: Option<Vec<String>>,
     pub(crate) interrupt_after: Option<Vec<String>>,
+    /// Our `breakpoints` extension (see `breakpoints.rs`), parsed; the raw list is kept for the run's kwargs.
+    pub(crate) breakpoints: Vec<stategraph_core::Breakpoint>,
+    pub(crate) breakpoints_json: Json,
     pub(crate) multitask_strategy: String,
     pub(crate) if_not_exists: String,
     pub(crate) on_disconnect_cancel: bool,
@@ -271,6 +274,8 @@ impl RunRequest {
             checkpoint_id,
             interrupt_before: node_list(body, "interrupt_before")?,
             interrupt_after: node_list(body, "interrupt_after")?,
+            breakpoints: crate::breakpoints::parse(body)?,
+            breakpoints_json: body.get("breakpoints").cloned().unwrap_or(Json::Null),
             multitask_strategy: opt_str(
                 body,
                 "multitask_strategy",
@@ -294,7 +299,7 @@ impl RunRequest {
         }
         let mut config = self.config.clone();
         config["configurable"] = configurable;
-        json!({
+        let mut kwargs = json!({
             "input": self.input,
             "command": self.command,
             "config": config,
@@ -309,7 +314,11 @@ impl RunRequest {
             "resumable": self.resumable,
             "checkpoint_during": true,
             "durability": match self.durability { Durability::Sync => "sync", Durability::Exit => "exit", _ => "async" },
-        })
+        });
+        if !self.breakpoints_json.is_null() {
+            kwargs["breakpoints"] = self.breakpoints_json.clone();
+        }
+        kwargs
     }
 
     fn engine_input(&self) -> Input {
@@ -531,6 +540,9 @@ async fn execute(
             }
             if let Some(nodes) = &req.interrupt_after {
                 config = config.with_interrupt_after(nodes.clone());
+            }
+            for bp in &req.breakpoints {
+                config = config.with_breakpoint(bp.clone());
             }
             let mut meta = stategraph_core::Map::new();
             meta.insert("graph_id".into(), Value::from(entry.graph_id.as_str()));

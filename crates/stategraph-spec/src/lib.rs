@@ -53,6 +53,7 @@
 
 #![forbid(unsafe_code)]
 
+mod breakpoint;
 mod compile;
 mod import;
 mod kinds;
@@ -66,6 +67,7 @@ mod spec;
 mod typescript;
 mod validate;
 
+pub use breakpoint::breakpoint_condition;
 pub use compile::{CompileContext, compile, compile_in, compile_with};
 pub use import::IMPORTED_ROUTE_KEY;
 pub use kinds::{FileLoader, Http, HttpPolicy, LoadedSpec, SpecLoader, SpecRef, Subgraph};

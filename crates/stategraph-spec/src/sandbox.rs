@@ -164,6 +164,19 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Runs `program` with `state` given as a value (an object; anything else is an empty state).
+    pub(crate) fn run_on_value(&self, program: &AST, state: &Value, timeout: Duration) -> Result<Dynamic, RunError> {
+        let timeout = timeout.min(self.limits.timeout);
+        let state = if matches!(state, Value::Object(_)) { to_dynamic(state) } else { Dynamic::from_map(rhai::Map::new()) };
+        let mut scope = Self::scope(state);
+        let previous = DEADLINE.with(|d| d.replace(Some(Instant::now() + timeout)));
+        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, program);
+        DEADLINE.with(|d| d.set(previous));
+        result.map_err(|e| RunError::from_rhai(*e, timeout, &self.limits))
+    }
+}
+
 fn syntax_error(e: ParseError) -> SyntaxError {
     let (line, column) = position(e.position());
     SyntaxError { message: e.err_type().to_string(), line, column }
@@ -245,6 +258,8 @@ pub(crate) fn to_dynamic(value: &Value) -> Dynamic {
         Value::String(s) => Dynamic::from(ImmutableString::from(s.as_str())),
         Value::Array(a) => Dynamic::from_array(a.iter().map(to_dynamic).collect()),
         Value::Object(o) => Dynamic::from_map(o.iter().map(|(k, v)| (k.as_ref().into(), to_dynamic(v))).collect()),
+        // A host object: scripts see its plain-data rendering.
+        Value::Foreign(f) => to_dynamic(&Value::from(f.get().to_json())),
     }
 }
 
