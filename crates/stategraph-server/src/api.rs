@@ -8,7 +8,7 @@ use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use serde_json::{Value as Json, json};
 use stategraph_core::checkpoint::{CheckpointConfig, ListFilter};
 use stategraph_core::{StateSnapshot, TaskSnapshot, Value};
@@ -44,39 +44,66 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         ])
         .allow_private_network(true)
         .max_age(std::time::Duration::from_secs(600));
-    Router::new()
-        .route("/ok", get(ok))
-        .route("/info", get(info))
-        .route("/assistants/search", post(assistants_search))
-        .route("/assistants/count", post(assistants_count))
-        .route("/assistants/{assistant_id}", get(assistant_get))
-        .route("/assistants/{assistant_id}/graph", get(assistant_graph))
-        .route("/assistants/{assistant_id}/schemas", get(assistant_schemas))
-        .route("/assistants/{assistant_id}/subgraphs", get(assistant_subgraphs))
-        .route("/threads", post(threads_create))
-        .route("/threads/search", post(threads_search))
-        .route("/threads/count", post(threads_count))
-        .route("/threads/{thread_id}", get(thread_get).patch(thread_patch).delete(thread_delete))
-        .route("/threads/{thread_id}/copy", post(thread_copy))
-        .route("/threads/{thread_id}/state", get(thread_state).post(thread_update_state))
-        .route("/threads/{thread_id}/state/checkpoint", post(thread_state_checkpoint))
-        .route("/threads/{thread_id}/state/{checkpoint_id}", get(thread_state_at))
-        .route("/threads/{thread_id}/history", post(thread_history_post).get(thread_history_get))
-        .route("/threads/{thread_id}/runs", post(runs_create).get(runs_list))
-        .route("/threads/{thread_id}/runs/stream", post(runs_stream))
-        .route("/threads/{thread_id}/runs/wait", post(runs_wait))
-        .route("/threads/{thread_id}/runs/{run_id}", get(run_get).delete(run_delete))
-        .route("/threads/{thread_id}/runs/{run_id}/join", get(run_join))
-        .route("/threads/{thread_id}/runs/{run_id}/stream", get(run_join_stream))
-        .route("/threads/{thread_id}/runs/{run_id}/cancel", post(run_cancel))
-        .route("/runs/stream", post(stateless_stream))
-        .route("/runs/wait", post(stateless_wait))
+    let mut router = Router::new();
+    for (_, path, method_router) in route_table() {
+        router = router.route(path, method_router);
+    }
+    router
         .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(cors)
         .layer(middleware::from_fn(private_network))
         .with_state(state)
+}
+
+type Route = (Method, &'static str, MethodRouter<Arc<AppState>>);
+
+/// Every route, one method each (routes on the same path merge). The router and
+/// `/openapi.json` are both built from this table.
+pub(crate) fn route_table() -> Vec<Route> {
+    use Method as M;
+    vec![
+        (M::GET, "/ok", get(ok)),
+        (M::GET, "/info", get(info)),
+        (M::GET, "/openapi.json", get(openapi_json)),
+        (M::GET, "/docs", get(docs)),
+        (M::POST, "/assistants", post(assistants_create)),
+        (M::POST, "/assistants/search", post(assistants_search)),
+        (M::POST, "/assistants/count", post(assistants_count)),
+        (M::GET, "/assistants/{assistant_id}", get(assistant_get)),
+        (M::PATCH, "/assistants/{assistant_id}", patch(assistant_patch)),
+        (M::DELETE, "/assistants/{assistant_id}", delete(assistant_delete)),
+        (M::POST, "/assistants/{assistant_id}/versions", post(assistant_versions)),
+        (M::POST, "/assistants/{assistant_id}/latest", post(assistant_latest)),
+        (M::GET, "/assistants/{assistant_id}/graph", get(assistant_graph)),
+        (M::GET, "/assistants/{assistant_id}/schemas", get(assistant_schemas)),
+        (M::GET, "/assistants/{assistant_id}/subgraphs", get(assistant_subgraphs)),
+        (M::POST, "/threads", post(threads_create)),
+        (M::POST, "/threads/search", post(threads_search)),
+        (M::POST, "/threads/count", post(threads_count)),
+        (M::GET, "/threads/{thread_id}", get(thread_get)),
+        (M::PATCH, "/threads/{thread_id}", patch(thread_patch)),
+        (M::DELETE, "/threads/{thread_id}", delete(thread_delete)),
+        (M::POST, "/threads/{thread_id}/copy", post(thread_copy)),
+        (M::GET, "/threads/{thread_id}/state", get(thread_state)),
+        (M::POST, "/threads/{thread_id}/state", post(thread_update_state)),
+        (M::POST, "/threads/{thread_id}/state/checkpoint", post(thread_state_checkpoint)),
+        (M::GET, "/threads/{thread_id}/state/{checkpoint_id}", get(thread_state_at)),
+        (M::POST, "/threads/{thread_id}/history", post(thread_history_post)),
+        (M::GET, "/threads/{thread_id}/history", get(thread_history_get)),
+        (M::POST, "/threads/{thread_id}/runs", post(runs_create)),
+        (M::GET, "/threads/{thread_id}/runs", get(runs_list)),
+        (M::POST, "/threads/{thread_id}/runs/stream", post(runs_stream)),
+        (M::POST, "/threads/{thread_id}/runs/wait", post(runs_wait)),
+        (M::GET, "/threads/{thread_id}/runs/{run_id}", get(run_get)),
+        (M::DELETE, "/threads/{thread_id}/runs/{run_id}", delete(run_delete)),
+        (M::GET, "/threads/{thread_id}/runs/{run_id}/join", get(run_join)),
+        (M::GET, "/threads/{thread_id}/runs/{run_id}/stream", get(run_join_stream)),
+        (M::POST, "/threads/{thread_id}/runs/{run_id}/cancel", post(run_cancel)),
+        (M::POST, "/runs/stream", post(stateless_stream)),
+        (M::POST, "/runs/wait", post(stateless_wait)),
+    ]
 }
 
 /// Preflights allow private-network access whether or not the browser asked (as `langgraph dev`
@@ -268,6 +295,21 @@ async fn ok() -> Response {
     json_response(StatusCode::OK, &json!({"ok": true, "services": {}}))
 }
 
+/// The OpenAPI document (built once: the routes never change while serving).
+async fn openapi_json() -> Response {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = DOC.get_or_init(|| sse::json_text(&crate::openapi::document(&crate::openapi::operations())));
+    let mut res = Response::new(Body::from(text.as_str()));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+async fn docs() -> Response {
+    let mut res = Response::new(Body::from(crate::openapi::docs_page(&crate::openapi::operations())));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    res
+}
+
 async fn info() -> Response {
     json_response(
         StatusCode::OK,
@@ -284,20 +326,25 @@ async fn info() -> Response {
 // ---------------------------------------------------------------------------------------------
 // Assistants
 
-fn matching_assistants(state: &AppState, body: &Json) -> ApiResult<Vec<Json>> {
+fn unknown_graph(state: &AppState, g: &str) -> ServerError {
+    ServerError::NotFound(format!("Graph '{g}' not found. Expected one of: {:?}", state.graphs.ids()))
+}
+
+async fn matching_assistants(state: &AppState, body: &Json) -> ApiResult<Vec<Json>> {
     require_object(body)?;
     if let Some(g) = body.get("graph_id").and_then(Json::as_str)
         && state.graphs.by_graph_id(g).is_none()
     {
-        return Err(ServerError::NotFound(format!("Graph '{g}' not found. Expected one of: {:?}", state.graphs.ids())));
+        return Err(unknown_graph(state, g));
     }
     let metadata = body_object(body, "metadata")?.map(Json::Object);
     let name = body.get("name").and_then(Json::as_str);
-    Ok(state
-        .graphs
-        .all()
-        .iter()
-        .map(|e| e.assistant_json())
+    // Assistants created through the API (newest first), then the system ones.
+    let mut all: Vec<Json> =
+        state.store.list_assistants().await?.iter().map(crate::store::Assistant::to_json).collect();
+    all.extend(state.graphs.all().iter().map(|e| e.assistant_json()));
+    Ok(all
+        .into_iter()
         .filter(|a| body.get("graph_id").and_then(Json::as_str).is_none_or(|g| a["graph_id"] == g))
         .filter(|a| name.is_none_or(|n| a["name"].as_str().is_some_and(|an| an.contains(n))))
         .filter(|a| metadata.as_ref().is_none_or(|m| contains(&a["metadata"], m)))
@@ -305,7 +352,7 @@ fn matching_assistants(state: &AppState, body: &Json) -> ApiResult<Vec<Json>> {
 }
 
 async fn assistants_search(State(state): Shared, Body_(body): Body_) -> ApiResult<Response> {
-    let all = matching_assistants(&state, &body)?;
+    let all = matching_assistants(&state, &body).await?;
     let limit = body_usize(&body, "limit", 10)?;
     let offset = body_usize(&body, "offset", 0)?;
     let total = all.len();
@@ -314,31 +361,204 @@ async fn assistants_search(State(state): Shared, Body_(body): Body_) -> ApiResul
 }
 
 async fn assistants_count(State(state): Shared, Body_(body): Body_) -> ApiResult<Response> {
-    Ok(json_response(StatusCode::OK, &json!(matching_assistants(&state, &body)?.len())))
+    Ok(json_response(StatusCode::OK, &json!(matching_assistants(&state, &body).await?.len())))
 }
 
-fn assistant(state: &AppState, id: &str) -> ApiResult<Arc<GraphEntry>> {
+/// The graph of an assistant (system or stored) and, for a stored one, its record.
+async fn assistant(state: &AppState, id: &str) -> ApiResult<(Arc<GraphEntry>, Option<crate::store::Assistant>)> {
     let id = uuid_id("assistant", id)?;
-    state.graphs.resolve(&id).cloned().ok_or_else(|| ServerError::NotFound(format!("Assistant with ID {id} not found")))
+    runs::resolve_assistant(state, &id)
+        .await?
+        .ok_or_else(|| ServerError::NotFound(format!("Assistant with ID {id} not found")))
+}
+
+/// A stored assistant (system assistants cannot be changed: they follow their graph).
+async fn stored_assistant(state: &AppState, id: &str) -> ApiResult<crate::store::Assistant> {
+    let id = uuid_id("assistant", id)?;
+    if let Ok(u) = uuid::Uuid::parse_str(&id)
+        && state.graphs.all().iter().any(|e| e.assistant_id == u)
+    {
+        return Err(ServerError::Conflict(format!(
+            "Assistant {id} is the system assistant of its graph: create an assistant to configure it"
+        )));
+    }
+    state
+        .store
+        .get_assistant(&id)
+        .await?
+        .ok_or_else(|| ServerError::NotFound(format!("Assistant with ID {id} not found")))
+}
+
+fn opt_string(body: &Json, key: &str) -> ApiResult<Option<String>> {
+    match body.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(ServerError::Unprocessable(format!("{v} is not valid for `{key}`: expected a string"))),
+    }
+}
+
+async fn assistants_create(State(state): Shared, Body_(body): Body_) -> ApiResult<Response> {
+    require_object(&body)?;
+    let graph_id = opt_string(&body, "graph_id")?
+        .ok_or_else(|| ServerError::Unprocessable("'graph_id' is a required property".into()))?;
+    if state.graphs.by_graph_id(&graph_id).is_none() {
+        return Err(unknown_graph(&state, &graph_id));
+    }
+    let assistant_id = match opt_string(&body, "assistant_id")? {
+        Some(id) => uuid_id("assistant", &id)?,
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let if_exists = opt_string(&body, "if_exists")?.unwrap_or_else(|| "raise".into());
+    if !matches!(if_exists.as_str(), "raise" | "do_nothing") {
+        return Err(ServerError::Unprocessable(format!(
+            "\"{if_exists}\" is not valid for `if_exists`: expected \"raise\" or \"do_nothing\""
+        )));
+    }
+    let now = crate::time::now();
+    let a = crate::store::Assistant {
+        assistant_id: assistant_id.clone(),
+        graph_id,
+        config: Json::Object(body_object(&body, "config")?.unwrap_or_default()),
+        context: Json::Object(body_object(&body, "context")?.unwrap_or_default()),
+        metadata: Json::Object(body_object(&body, "metadata")?.unwrap_or_default()),
+        name: opt_string(&body, "name")?.unwrap_or_else(|| "Untitled".into()),
+        description: opt_string(&body, "description")?,
+        version: 1,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let system = state.graphs.all().iter().any(|e| e.assistant_id.to_string() == assistant_id);
+    if !system && state.store.insert_assistant(&a).await? {
+        return Ok(json_response(StatusCode::OK, &a.to_json()));
+    }
+    if if_exists == "do_nothing" {
+        let (entry, stored) = assistant(&state, &assistant_id).await?;
+        return Ok(json_response(
+            StatusCode::OK,
+            &stored.map(|a| a.to_json()).unwrap_or_else(|| entry.assistant_json()),
+        ));
+    }
+    Err(ServerError::Conflict(format!("Assistant with ID {assistant_id} already exists")))
 }
 
 async fn assistant_get(State(state): Shared, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(json_response(StatusCode::OK, &assistant(&state, &id)?.assistant_json()))
+    let (entry, stored) = assistant(&state, &id).await?;
+    Ok(json_response(StatusCode::OK, &stored.map(|a| a.to_json()).unwrap_or_else(|| entry.assistant_json())))
+}
+
+async fn assistant_patch(State(state): Shared, Path(id): Path<String>, Body_(body): Body_) -> ApiResult<Response> {
+    require_object(&body)?;
+    let current = stored_assistant(&state, &id).await?;
+    let mut next = current.clone();
+    if let Some(g) = opt_string(&body, "graph_id")? {
+        if state.graphs.by_graph_id(&g).is_none() {
+            return Err(unknown_graph(&state, &g));
+        }
+        next.graph_id = g;
+    }
+    if let Some(c) = body_object(&body, "config")? {
+        next.config = Json::Object(c);
+    }
+    if let Some(c) = body_object(&body, "context")? {
+        next.context = Json::Object(c);
+    }
+    if let Some(m) = body_object(&body, "metadata")? {
+        let mut merged = current.metadata.as_object().cloned().unwrap_or_default();
+        merged.extend(m);
+        next.metadata = Json::Object(merged);
+    }
+    if let Some(n) = opt_string(&body, "name")? {
+        next.name = n;
+    }
+    if body.get("description").is_some() {
+        next.description = opt_string(&body, "description")?;
+    }
+    let versions = state.store.assistant_versions(&current.assistant_id).await?;
+    next.version = versions.iter().map(|v| v.version).max().unwrap_or(current.version) + 1;
+    next.updated_at = crate::time::now();
+    state.store.add_version(&next).await?;
+    Ok(json_response(StatusCode::OK, &next.to_json()))
+}
+
+async fn assistant_delete(State(state): Shared, Path(id): Path<String>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let a = stored_assistant(&state, &id).await?;
+    if Query::from(q).flag("delete_threads") {
+        for t in state.store.list_threads().await? {
+            if t.metadata.get("assistant_id").and_then(Json::as_str) == Some(a.assistant_id.as_str()) {
+                runs::cancel_thread_runs(&state, &t.thread_id).await;
+                state.saver.delete_thread(&t.thread_id).await.map_err(stategraph_core::Error::from)?;
+                state.store.delete_thread(&t.thread_id).await?;
+            }
+        }
+    }
+    state.store.delete_assistant(&a.assistant_id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn assistant_versions(State(state): Shared, Path(id): Path<String>, Body_(body): Body_) -> ApiResult<Response> {
+    require_object(&body)?;
+    let a = stored_assistant(&state, &id).await?;
+    let metadata = body_object(&body, "metadata")?.map(Json::Object);
+    let limit = body_usize(&body, "limit", 10)?;
+    let offset = body_usize(&body, "offset", 0)?;
+    let list: Vec<Json> = state
+        .store
+        .assistant_versions(&a.assistant_id)
+        .await?
+        .iter()
+        .filter(|v| metadata.as_ref().is_none_or(|m| contains(&v.metadata, m)))
+        .skip(offset)
+        .take(limit)
+        .map(crate::store::Assistant::to_json)
+        .collect();
+    Ok(json_response(StatusCode::OK, &Json::Array(list)))
+}
+
+async fn assistant_latest(
+    State(state): Shared,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    Body_(body): Body_,
+) -> ApiResult<Response> {
+    require_object(&body)?;
+    let q = Query::from(q);
+    let version = match body.get("version") {
+        Some(v) if !v.is_null() => v.as_i64().ok_or_else(|| {
+            ServerError::Unprocessable(format!("{v} is not valid for `version`: expected an integer"))
+        })?,
+        _ => q
+            .get("version")
+            .ok_or_else(|| ServerError::Unprocessable("'version' is a required property".into()))?
+            .parse()
+            .map_err(|_| ServerError::Unprocessable("`version` must be an integer".into()))?,
+    };
+    let a = stored_assistant(&state, &id).await?;
+    let mut v = state
+        .store
+        .assistant_versions(&a.assistant_id)
+        .await?
+        .into_iter()
+        .find(|v| v.version == version)
+        .ok_or_else(|| ServerError::NotFound(format!("Assistant {} has no version {version}", a.assistant_id)))?;
+    v.created_at = a.created_at.clone();
+    v.updated_at = crate::time::now();
+    state.store.set_current(&v).await?;
+    Ok(json_response(StatusCode::OK, &v.to_json()))
 }
 
 async fn assistant_graph(State(state): Shared, Path(id): Path<String>, RawQuery(q): RawQuery) -> ApiResult<Response> {
-    let entry = assistant(&state, &id)?;
+    let (entry, _) = assistant(&state, &id).await?;
     let q = Query::from(q);
     let xray = q.flag("xray") || q.get("xray").and_then(|v| v.parse::<u32>().ok()).is_some_and(|n| n > 0);
     Ok(json_response(StatusCode::OK, &entry.drawing_json(xray)))
 }
 
 async fn assistant_schemas(State(state): Shared, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(json_response(StatusCode::OK, &assistant(&state, &id)?.schemas_json()))
+    Ok(json_response(StatusCode::OK, &assistant(&state, &id).await?.0.schemas_json()))
 }
 
 async fn assistant_subgraphs(State(state): Shared, Path(id): Path<String>) -> ApiResult<Response> {
-    assistant(&state, &id)?;
+    assistant(&state, &id).await?;
     Ok(json_response(StatusCode::OK, &json!({})))
 }
 
@@ -597,7 +817,7 @@ async fn thread_update_state(State(state): Shared, Path(id): Path<String>, Body_
     let entry = thread_graph(&state, &thread).ok_or_else(|| {
         ServerError::BadRequest(format!("Thread {} has no graph yet: start a run on it first", thread.thread_id))
     })?;
-    if !state.runs.of_thread(&thread.thread_id).is_empty() {
+    if !state.store.active_runs(&thread.thread_id).await?.is_empty() {
         return Err(ServerError::Conflict("Thread is busy: a run is in progress".into()));
     }
     let mut config = CheckpointConfig::thread(&thread.thread_id);
@@ -814,6 +1034,10 @@ async fn run_delete(State(state): Shared, Path((t, r)): Path<(String, String)>) 
     if let Some(h) = state.runs.get(&run.run_id) {
         h.cancel(runs::CancelAction::Interrupt);
         h.wait().await;
+    } else if matches!(run.status.as_str(), "pending" | "running") {
+        // Another server process runs it.
+        runs::cancel_anywhere(&state, &run.run_id, runs::CancelAction::Interrupt).await;
+        runs::wait_elsewhere(&state, &run.thread_id, &run.run_id).await?;
     }
     state.store.delete_run(&run.run_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -841,6 +1065,8 @@ async fn run_join(
     match state.runs.get(&run.run_id) {
         Some(h) => Ok(wait_response(&state, h, &content_location, cancel)),
         None => {
+            // Finished, or running in another server process: wait for its final status.
+            let run = runs::wait_elsewhere(&state, &run.thread_id, &run.run_id).await?.unwrap_or(run);
             let body = finished_body(&state, &run).await?;
             let res =
                 with_header(json_response(StatusCode::OK, &body), "location", &format!("{content_location}/join"));
@@ -903,23 +1129,47 @@ async fn run_cancel(
     let action = runs::parse_action(q.get("action"))?;
     let wait = q.flag("wait");
     let handle = state.runs.get(&run.run_id);
-    if let Some(h) = &handle {
-        h.cancel(action);
+    match &handle {
+        Some(h) => h.cancel(action),
+        None if matches!(run.status.as_str(), "pending" | "running") => {
+            runs::cancel_anywhere(&state, &run.run_id, action).await;
+        }
+        None => {}
     }
     if !wait {
         return Ok(StatusCode::ACCEPTED.into_response());
     }
+    let (content_location, _) = run_urls(&run.thread_id, &run.run_id);
     let body = match handle {
         Some(h) => h.wait().await,
-        None => finished_body(&state, &run).await?,
+        None => {
+            let run = runs::wait_elsewhere(&state, &run.thread_id, &run.run_id).await?.unwrap_or(run);
+            finished_body(&state, &run).await?
+        }
     };
-    let (content_location, _) = run_urls(&run.thread_id, &run.run_id);
     let res = with_header(json_response(StatusCode::OK, &body), "location", &format!("{content_location}/join"));
     Ok(with_header(res, "content-location", &content_location))
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_route_is_in_the_openapi_document_and_nothing_else_is() {
+        let mut mounted: Vec<(String, String)> =
+            super::route_table().iter().map(|(m, p, _)| (m.to_string(), (*p).to_owned())).collect();
+        let mut documented: Vec<(String, String)> =
+            crate::openapi::operations().iter().map(|o| (o.method.to_string(), o.path.to_owned())).collect();
+        mounted.sort();
+        documented.sort();
+        let missing: Vec<_> = mounted.iter().filter(|r| !documented.contains(r)).collect();
+        let extra: Vec<_> = documented.iter().filter(|r| !mounted.contains(r)).collect();
+        assert!(missing.is_empty(), "mounted routes missing from /openapi.json: {missing:?}");
+        assert!(extra.is_empty(), "documented routes that are not mounted: {extra:?}");
+        let doc = crate::openapi::document(&crate::openapi::operations());
+        let ops: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(ops, mounted.len());
+    }
+
     #[test]
     fn json_depth_counts_nesting_outside_strings() {
         assert_eq!(super::json_depth(b"{\"a\": [1, {\"b\": \"[[[\"}]}"), 3);

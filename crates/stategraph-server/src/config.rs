@@ -20,6 +20,32 @@ pub enum Database {
     Sqlite(PathBuf),
     /// Nothing survives the process (tests, throwaway servers).
     Memory,
+    /// PostgreSQL: checkpoints (the PostgreSQL checkpointer's tables) and the server's tables in
+    /// `schema` (created if missing; `None`: the connection's default search path). Several
+    /// server processes may share one database: runs on one thread are serialised across them
+    /// (advisory locks) and cancellations reach the process running the run (`LISTEN/NOTIFY`).
+    Postgres {
+        /// `postgres://user:password@host:port/database`.
+        url: String,
+        /// The schema to work in.
+        schema: Option<String>,
+    },
+}
+
+impl Database {
+    /// Reads a `--db` value: `postgres://…` / `postgresql://…` (PostgreSQL), `memory` or
+    /// `:memory:` (nothing kept), anything else a SQLite file path (`sqlite:` prefix optional).
+    pub fn from_url(s: &str) -> Database {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Database::Postgres { url: s.to_owned(), schema: None }
+        } else if s == "memory" || s == ":memory:" {
+            Database::Memory
+        } else {
+            Database::Sqlite(PathBuf::from(
+                s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")).unwrap_or(s),
+            ))
+        }
+    }
 }
 
 /// Limits that protect the server from large or hostile requests and slow clients.
@@ -35,6 +61,8 @@ pub struct Limits {
     /// Idle time after which an SSE stream gets a `: heartbeat` comment and a `/wait` body a
     /// newline (LangGraph's 5 s).
     pub heartbeat: Duration,
+    /// Connections in the PostgreSQL pool (each running run holds one for its thread's lock).
+    pub db_connections: u32,
 }
 
 impl Default for Limits {
@@ -44,6 +72,7 @@ impl Default for Limits {
             max_json_depth: 64,
             sse_buffer: 4096,
             heartbeat: Duration::from_secs(5),
+            db_connections: 32,
         }
     }
 }
@@ -197,9 +226,9 @@ impl ServerConfig {
                 .and_then(|p| u16::try_from(p).ok())
                 .ok_or_else(|| ServerError::Config("port must be a number 0-65535".into()))?;
         }
-        match doc.get("database").and_then(|d| d.as_str()) {
-            Some(":memory:") => config.database = Database::Memory,
-            Some(file) => config.database = Database::Sqlite(base.join(file)),
+        match doc.get("database").and_then(|d| d.as_str()).map(Database::from_url) {
+            Some(Database::Sqlite(file)) => config.database = Database::Sqlite(base.join(file)),
+            Some(other) => config.database = other,
             None => {}
         }
         if let Some(var) = doc.get("auth_token_env").and_then(|v| v.as_str()) {

@@ -36,6 +36,7 @@ mod breakpoints;
 mod config;
 mod error;
 mod graphs;
+mod openapi;
 mod runs;
 mod sse;
 mod state;
@@ -46,6 +47,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use stategraph_checkpoint_postgres::{PostgresOptions, PostgresSaver};
 use stategraph_checkpoint_sqlite::SqliteSaver;
 use stategraph_core::checkpoint::{Checkpointer, InMemorySaver};
 
@@ -61,11 +63,11 @@ pub async fn router(config: &ServerConfig) -> Result<axum::Router, ServerError> 
 
 /// The router and the state behind it (serve drains the state's runs at shutdown).
 async fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<state::AppState>), ServerError> {
-    let (saver, pool): (Arc<dyn Checkpointer>, _) = match &config.database {
+    let (saver, db): (Arc<dyn Checkpointer>, _) = match &config.database {
         Database::Sqlite(path) => {
             let saver = SqliteSaver::open(path).await.map_err(|e| ServerError::Engine(e.into()))?;
             let pool = saver.pool().clone();
-            (Arc::new(saver), pool)
+            (Arc::new(saver), store::Db::Sqlite(pool))
         }
         Database::Memory => {
             // One connection that never closes: an in-memory SQLite database lives only as long
@@ -77,20 +79,33 @@ async fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<state::AppSta
                 .max_lifetime(None)
                 .connect("sqlite::memory:")
                 .await?;
-            (Arc::new(InMemorySaver::new()), pool)
+            (Arc::new(InMemorySaver::new()), store::Db::Sqlite(pool))
+        }
+        Database::Postgres { url, schema } => {
+            let mut options = PostgresOptions::default().max_connections(config.limits.db_connections);
+            if let Some(schema) = schema {
+                options = options.schema(schema.clone());
+            }
+            let saver = PostgresSaver::connect_with(url, options).await.map_err(|e| {
+                ServerError::Config(format!("cannot open the PostgreSQL database {}: {e}", redact(url)))
+            })?;
+            let pool = saver.pool().clone();
+            (Arc::new(saver), store::Db::Postgres(pool))
         }
     };
-    let store = store::Store::open(pool).await?;
+    let store = store::Store::open(db).await?;
+    let run_manager = runs::RunManager::for_store(&store);
     let graphs = graphs::Graphs::load(config, saver.clone())?;
     let state = Arc::new(state::AppState {
         graphs,
         store,
         saver,
-        runs: runs::RunManager::default(),
+        runs: run_manager,
         limits: config.limits.clone(),
         auth_token: config.auth_token.clone(),
         drain: stategraph_core::CancelToken::new(),
     });
+    runs::spawn_cancel_listener(&state).await?;
     Ok((api::router(state.clone()), state))
 }
 

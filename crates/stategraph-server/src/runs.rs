@@ -104,6 +104,9 @@ impl RunHandle {
 /// The active runs and the per-thread locks.
 #[derive(Default)]
 pub(crate) struct RunManager {
+    /// PostgreSQL: the connection holding this process's thread locks (session advisory locks,
+    /// released by PostgreSQL if the process dies).
+    pg_locks: Option<PgLocks>,
     active: Mutex<HashMap<String, Arc<RunHandle>>>,
     thread_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Checkpoint a thread's next run starts from after a rollback.
@@ -112,7 +115,56 @@ pub(crate) struct RunManager {
     admission: tokio::sync::Mutex<()>,
 }
 
+/// Thread locks shared by every process on one PostgreSQL database: one session advisory lock
+/// per running thread, all held on one connection of this process.
+pub(crate) struct PgLocks {
+    pool: sqlx::PgPool,
+    conn: tokio::sync::Mutex<Option<sqlx::PgConnection>>,
+}
+
+impl PgLocks {
+    /// Tries to take the thread's lock; `false` when another process holds it.
+    async fn try_lock(&self, thread_id: &str) -> Result<bool, sqlx::Error> {
+        let mut conn = self.conn.lock().await;
+        if conn.is_none() {
+            *conn = Some(self.pool.acquire().await?.detach());
+        }
+        let Some(c) = conn.as_mut() else { return Ok(false) };
+        let key = crate::store::thread_lock_key(thread_id);
+        match sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut *c).await {
+            Ok(got) => Ok(got),
+            Err(e) => {
+                // A broken connection lost every lock it held; the next attempt reconnects.
+                *conn = None;
+                Err(e)
+            }
+        }
+    }
+
+    async fn unlock(&self, thread_id: &str) {
+        let mut conn = self.conn.lock().await;
+        if let Some(c) = conn.as_mut() {
+            let key = crate::store::thread_lock_key(thread_id);
+            if let Err(e) = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut *c).await {
+                tracing::error!(error = %e, thread_id, "cannot release the thread lock");
+                *conn = None;
+            }
+        }
+    }
+}
+
 impl RunManager {
+    /// The run manager for a store: PostgreSQL stores get cross-process thread locks.
+    pub(crate) fn for_store(store: &crate::store::Store) -> RunManager {
+        let pg_locks = match store.db() {
+            crate::store::Db::Postgres(pool) => {
+                Some(PgLocks { pool: pool.clone(), conn: tokio::sync::Mutex::new(None) })
+            }
+            crate::store::Db::Sqlite(_) => None,
+        };
+        RunManager { pg_locks, ..RunManager::default() }
+    }
+
     /// The run, if pending or running.
     pub(crate) fn get(&self, run_id: &str) -> Option<Arc<RunHandle>> {
         self.active.lock().unwrap_or_else(|e| e.into_inner()).get(run_id).cloned()
@@ -289,13 +341,13 @@ impl RunRequest {
         })
     }
 
-    fn kwargs(&self, run_id: &str, thread_id: &str, entry: &GraphEntry, temporary: bool) -> Json {
+    fn kwargs(&self, run_id: &str, thread_id: &str, entry: &GraphEntry, assistant_id: &str, temporary: bool) -> Json {
         let mut configurable = self.config.get("configurable").cloned().unwrap_or_else(|| json!({}));
         if let Some(c) = configurable.as_object_mut() {
             c.insert("run_id".into(), json!(run_id));
             c.insert("thread_id".into(), json!(thread_id));
             c.insert("graph_id".into(), json!(entry.graph_id));
-            c.insert("assistant_id".into(), json!(entry.assistant_id.to_string()));
+            c.insert("assistant_id".into(), json!(assistant_id));
         }
         let mut config = self.config.clone();
         config["configurable"] = configurable;
@@ -411,9 +463,23 @@ pub(crate) struct Started {
 }
 
 /// Starts a run on `thread_id` (or, with `None`, on a temporary thread deleted afterwards).
-pub(crate) async fn start_run(state: &Arc<AppState>, thread_id: Option<&str>, req: RunRequest) -> ApiResult<Started> {
+pub(crate) async fn start_run(
+    state: &Arc<AppState>,
+    thread_id: Option<&str>,
+    mut req: RunRequest,
+) -> ApiResult<Started> {
     let not_found = || ServerError::NotFound("Thread or assistant not found.".into());
-    let entry = state.graphs.resolve(&req.assistant_id).cloned().ok_or_else(not_found)?;
+    let (entry, stored) = resolve_assistant(state, &req.assistant_id).await?.ok_or_else(not_found)?;
+    let assistant_id = match &stored {
+        // A stored assistant's config and context are the defaults the run's own override.
+        Some(a) => {
+            req.config = merge_objects(&a.config, &req.config);
+            req.context = merge_objects(&a.context, &req.context);
+            a.assistant_id.clone()
+        }
+        None => entry.assistant_id.to_string(),
+    };
+    req.assistant_id = assistant_id.clone();
     let temporary = thread_id.is_none();
     let thread_id = match thread_id {
         Some(t) => t.to_owned(),
@@ -429,22 +495,7 @@ pub(crate) async fn start_run(state: &Arc<AppState>, thread_id: Option<&str>, re
         }
         None => return Err(not_found()),
     };
-    let busy = state.runs.of_thread(&thread_id);
-    if !busy.is_empty() {
-        match req.multitask_strategy.as_str() {
-            "reject" => {
-                return Err(ServerError::Conflict(
-                    "Thread is already running a task. Wait for it to finish or choose a different multitask strategy."
-                        .into(),
-                ));
-            }
-            "interrupt" => busy.iter().for_each(|h| h.cancel(CancelAction::Interrupt)),
-            "rollback" => busy.iter().for_each(|h| h.cancel(CancelAction::Rollback)),
-            _ => {}
-        }
-    }
     let run_id = uuid::Uuid::now_v7().to_string();
-    let assistant_id = entry.assistant_id.to_string();
     let mut metadata = json!({"created_by": "system", "graph_id": entry.graph_id, "assistant_id": assistant_id});
     if let (Some(m), Some(extra)) = (metadata.as_object_mut(), req.metadata.as_object()) {
         for (k, v) in extra {
@@ -458,12 +509,31 @@ pub(crate) async fn start_run(state: &Arc<AppState>, thread_id: Option<&str>, re
         assistant_id: assistant_id.clone(),
         metadata,
         status: "pending".into(),
-        kwargs: req.kwargs(&run_id, &thread_id, &entry, temporary),
+        kwargs: req.kwargs(&run_id, &thread_id, &entry, &assistant_id, temporary),
         multitask_strategy: req.multitask_strategy.clone(),
         created_at: now.clone(),
         updated_at: now.clone(),
     };
-    state.store.insert_run(&run).await?;
+    // The thread's pending and running runs (in any process sharing the database).
+    let busy = match state.store.admit_run(&run, req.multitask_strategy == "reject").await? {
+        Err(_) => {
+            return Err(ServerError::Conflict(
+                "Thread is already running a task. Wait for it to finish or choose a different multitask strategy."
+                    .into(),
+            ));
+        }
+        Ok(busy) => busy,
+    };
+    let action = match req.multitask_strategy.as_str() {
+        "interrupt" => Some(CancelAction::Interrupt),
+        "rollback" => Some(CancelAction::Rollback),
+        _ => None,
+    };
+    if let Some(action) = action {
+        for other in &busy {
+            cancel_anywhere(state, other, action).await;
+        }
+    }
     if let Some(m) = thread.metadata.as_object_mut() {
         m.insert("graph_id".into(), json!(entry.graph_id));
         m.insert("assistant_id".into(), json!(assistant_id));
@@ -507,10 +577,36 @@ async fn execute(
 ) {
     let mut cancel = handle.cancel.subscribe();
     let lock = state.runs.thread_lock(&handle.thread_id);
-    let guard = tokio::select! {
+    let mut guard = tokio::select! {
         g = lock.lock_owned() => Some(g),
         _ = cancel.wait_for(Option::is_some) => None,
     };
+    // Across processes (PostgreSQL): the thread's advisory lock, polled so a cancel still stops
+    // a run that waits for it.
+    let mut pg_locked = false;
+    if guard.is_some()
+        && let Some(locks) = &state.runs.pg_locks
+    {
+        loop {
+            match locks.try_lock(&handle.thread_id).await {
+                Ok(true) => {
+                    pg_locked = true;
+                    break;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, thread_id = %handle.thread_id, "cannot take the thread lock; retrying")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+                _ = cancel.wait_for(Option::is_some) => {
+                    guard = None;
+                    break;
+                }
+            }
+        }
+    }
     let head_before = latest_checkpoint(&state, &handle.thread_id).await;
     // The guard is held until the run's end is recorded: a queued run must see a rollback's
     // restart point and the final state.
@@ -546,7 +642,7 @@ async fn execute(
             }
             let mut meta = stategraph_core::Map::new();
             meta.insert("graph_id".into(), Value::from(entry.graph_id.as_str()));
-            meta.insert("assistant_id".into(), Value::from(entry.assistant_id.to_string()));
+            meta.insert("assistant_id".into(), Value::from(req.assistant_id.as_str()));
             meta.insert("thread_id".into(), Value::from(handle.thread_id.as_str()));
             // `run_id` is not set here: the engine stores the run id itself (a second `run_id`
             // key would make the stored metadata unreadable).
@@ -590,6 +686,9 @@ async fn execute(
         }
     };
     let body = finish(&state, &handle, &entry, outcome, head_before, temporary).await;
+    if pg_locked && let Some(locks) = &state.runs.pg_locks {
+        locks.unlock(&handle.thread_id).await;
+    }
     drop(guard);
     handle.done.send_replace(Some(body));
     let _ = handle.events.send(Frame::End);
@@ -674,7 +773,10 @@ async fn finish(
                 }
             }
         }
-        let still_busy = state.runs.of_thread(&handle.thread_id).iter().any(|h| h.run_id != handle.run_id);
+        let still_busy = match state.store.active_runs(&handle.thread_id).await {
+            Ok(active) => active.iter().any(|r| *r != handle.run_id),
+            Err(_) => state.runs.of_thread(&handle.thread_id).iter().any(|h| h.run_id != handle.run_id),
+        };
         let paused = snapshot.as_ref().is_some_and(|s| !s.next.is_empty());
         thread.status = if still_busy {
             "busy"
@@ -709,6 +811,11 @@ pub(crate) async fn cancel_thread_runs(state: &AppState, thread_id: &str) {
         h.cancel(CancelAction::Interrupt);
         h.wait().await;
     }
+    // Runs of other processes sharing the database.
+    for run_id in state.store.active_runs(thread_id).await.unwrap_or_default() {
+        cancel_anywhere(state, &run_id, CancelAction::Interrupt).await;
+        let _ = wait_elsewhere(state, thread_id, &run_id).await;
+    }
 }
 
 /// Parses `action=interrupt|rollback`.
@@ -720,4 +827,97 @@ pub(crate) fn parse_action(s: Option<&str>) -> ApiResult<CancelAction> {
             Err(ServerError::Unprocessable(format!("Invalid action `{other}`: expected interrupt or rollback")))
         }
     }
+}
+
+/// Asks a run to stop, wherever it runs: here, or (PostgreSQL) in another server process, which
+/// hears it on the `sg_server_cancel` channel.
+pub(crate) async fn cancel_anywhere(state: &AppState, run_id: &str, action: CancelAction) {
+    if let Some(h) = state.runs.get(run_id) {
+        h.cancel(action);
+        return;
+    }
+    if let crate::store::Db::Postgres(pool) = state.store.db() {
+        let payload = format!("{run_id} {}", if action == CancelAction::Rollback { "rollback" } else { "interrupt" });
+        if let Err(e) = sqlx::query("SELECT pg_notify('sg_server_cancel', $1)").bind(payload).execute(pool).await {
+            tracing::error!(error = %e, run_id, "cannot send the cancellation to the other server processes");
+        }
+    }
+}
+
+/// PostgreSQL: listens for cancellations sent by other processes and cancels the named runs
+/// that run here. Ends when the server state is dropped.
+pub(crate) async fn spawn_cancel_listener(state: &Arc<AppState>) -> Result<(), ServerError> {
+    let crate::store::Db::Postgres(pool) = state.store.db() else { return Ok(()) };
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen("sg_server_cancel").await?;
+    let weak = Arc::downgrade(state);
+    tokio::spawn(async move {
+        loop {
+            let note = match listener.recv().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cancellation listener: reconnecting");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let Some(state) = weak.upgrade() else { break };
+            let mut parts = note.payload().split(' ');
+            if let (Some(run_id), Some(action)) = (parts.next(), parts.next())
+                && let Some(h) = state.runs.get(run_id)
+            {
+                h.cancel(if action == "rollback" { CancelAction::Rollback } else { CancelAction::Interrupt });
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Waits until a run that is not running in this process has a final status (another process
+/// runs it); the final status, or `None` if the run disappeared.
+pub(crate) async fn wait_elsewhere(state: &AppState, thread_id: &str, run_id: &str) -> ApiResult<Option<Run>> {
+    loop {
+        let run = state.store.get_run(thread_id, run_id).await?;
+        match &run {
+            Some(r) if matches!(r.status.as_str(), "pending" | "running") => {}
+            _ => return Ok(run),
+        }
+        if let Some(h) = state.runs.get(run_id) {
+            h.wait().await;
+            continue;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// `base` with `over`'s keys on top (one level; `configurable` merged one level deeper).
+fn merge_objects(base: &Json, over: &Json) -> Json {
+    let mut out = base.as_object().cloned().unwrap_or_default();
+    if let Some(o) = over.as_object() {
+        for (k, v) in o {
+            match (out.get_mut(k), v) {
+                (Some(Json::Object(b)), Json::Object(v)) if k == "configurable" => {
+                    b.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                _ => {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    Json::Object(out)
+}
+
+/// The graph and, for an assistant created through the API, its record, of an assistant id or
+/// a graph id (run bodies accept both).
+pub(crate) async fn resolve_assistant(
+    state: &AppState,
+    id: &str,
+) -> ApiResult<Option<(Arc<GraphEntry>, Option<crate::store::Assistant>)>> {
+    if let Some(entry) = state.graphs.resolve(id) {
+        return Ok(Some((entry.clone(), None)));
+    }
+    let Ok(uuid) = uuid::Uuid::parse_str(id) else { return Ok(None) };
+    let Some(a) = state.store.get_assistant(&uuid.to_string()).await? else { return Ok(None) };
+    Ok(state.graphs.by_graph_id(&a.graph_id).cloned().map(|e| (e, Some(a))))
 }
