@@ -27,13 +27,19 @@ impl Serde for PickleSerde {
         if !value.contains_foreign() {
             return MsgpackSerde.dumps(value);
         }
-        Python::attach(|py| {
+        let pickled = Python::attach(|py| {
             let obj = value_to_py(py, value)?;
             let bytes = py.import("pickle")?.getattr("dumps")?.call1((obj,))?;
             Ok::<_, PyErr>(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
-        })
-        .map(|b| (TAG_PICKLE.to_owned(), b))
-        .map_err(|e| Error::Encode { what: "value".into(), message: format!("pickle failed: {e}") })
+        });
+        match pickled {
+            Ok(b) => Ok((TAG_PICKLE.to_owned(), b)),
+            // Objects pickle cannot store (classes defined inside functions, open handles...)
+            // are stored as their plain-data rendering (a Pydantic model's fields, else its
+            // repr), as LangGraph's serializer falls back to a model's fields: lossy, but the
+            // run goes on.
+            Err(_) => MsgpackSerde.dumps(&Value::from(value.to_json())),
+        }
     }
 
     fn loads(&self, type_tag: &str, bytes: &[u8]) -> Result<Value> {

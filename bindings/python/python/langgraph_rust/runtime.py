@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
 from ._internal.context import _TASK
@@ -16,14 +15,21 @@ def _noop(_chunk: Any) -> None:
     return None
 
 
-@dataclass(frozen=True)
 class Runtime(Generic[ContextT]):
     """What a node gets as ``runtime``: the run ``context`` and a ``stream_writer``."""
 
-    context: Any = None
-    store: Any = None
-    stream_writer: Callable[[Any], None] = _noop
-    previous: Any = None
+    __slots__ = ("context", "store", "stream_writer", "previous")
+
+    def __init__(
+        self, context: Any = None, store: Any = None, stream_writer: Callable[[Any], None] = _noop, previous: Any = None
+    ) -> None:
+        self.context = context
+        self.store = store
+        self.stream_writer = stream_writer
+        self.previous = previous
+
+    def __repr__(self) -> str:
+        return f"Runtime(context={self.context!r})"
 
 
 def get_runtime(context_schema: Any = None) -> Runtime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Generic, Literal, NamedTuple, Sequence, TypeVar, Union
 
 __all__ = (
@@ -50,20 +49,27 @@ class Send:
         return isinstance(value, Send) and self.node == value.node and self.arg == value.arg
 
 
-@dataclass
 class Command(Generic[N]):
     """Update the state and choose where to go, from a node, or as run input (``resume``)."""
 
-    graph: str | None = None
-    update: Any | None = None
-    resume: Any | None = None
-    goto: Send | Sequence[Send | N] | N = ()
+    __slots__ = ("graph", "update", "resume", "goto")
 
     PARENT: ClassVar[Literal["__parent__"]] = "__parent__"
 
+    def __init__(self, *, graph: str | None = None, update: Any = None, resume: Any = None, goto: Any = ()) -> None:
+        self.graph = graph
+        self.update = update
+        self.resume = resume
+        self.goto = goto
+
     def __repr__(self) -> str:
-        parts = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if v)
+        parts = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__ if getattr(self, k))
         return f"Command({parts})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Command) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class Interrupt:
@@ -155,12 +161,12 @@ class RetryPolicy(NamedTuple):
     retry_on: type[Exception] | Sequence[type[Exception]] | Callable[[Exception], bool] = _default_retry_on
 
 
-@dataclass(frozen=True)
 class CachePolicy:
     """Accepted for compatibility; the engine does not cache node results yet."""
 
-    key_func: Callable[..., Any] | None = None
-    ttl: int | None = None
+    def __init__(self, key_func: Callable[..., Any] | None = None, ttl: int | None = None) -> None:
+        self.key_func = key_func
+        self.ttl = ttl
 
 
 class PregelTask(NamedTuple):

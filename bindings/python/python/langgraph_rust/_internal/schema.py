@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import operator
 import typing
 from typing import Annotated, Any, Callable, get_args, get_origin
@@ -38,6 +36,8 @@ def type_hints(schema: Any) -> dict[str, Any]:
 def _is_reducer(fn: Any) -> bool:
     if not callable(fn) or isinstance(fn, type):
         return False
+    import inspect
+
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -93,6 +93,11 @@ def channels(*schemas: Any) -> tuple[list[tuple[str, str, Any, Any]], list[str]]
     return list(out.values()), first
 
 
+def _is_dataclass(obj: Any) -> bool:
+    # dataclasses is imported only by users of dataclasses (it imports inspect: slow).
+    return hasattr(obj if isinstance(obj, type) else type(obj), "__dataclass_fields__")
+
+
 def is_pydantic(schema: Any) -> bool:
     return isinstance(schema, type) and hasattr(schema, "model_fields") and hasattr(schema, "model_validate")
 
@@ -103,7 +108,9 @@ def coercer(schema: Any) -> Callable[[dict], Any] | None:
         return None
     if is_pydantic(schema):
         return lambda d: schema(**d)
-    if dataclasses.is_dataclass(schema):
+    if _is_dataclass(schema):
+        import dataclasses
+
         names = {f.name for f in dataclasses.fields(schema) if f.init}
         return lambda d: schema(**{k: v for k, v in d.items() if k in names})
     return None
@@ -114,7 +121,7 @@ def updates_of(obj: Any, keys: list[str]) -> dict | None:
     if is_pydantic(type(obj)):
         keep = obj.model_fields_set
         defaults = {k: v.default for k, v in type(obj).model_fields.items()}
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    elif _is_dataclass(obj) and not isinstance(obj, type):
         keep = None
         defaults = {}
     else:
@@ -134,6 +141,8 @@ def input_as_dict(obj: Any) -> Any:
     """Run input given as a state object becomes a dict of its fields."""
     if is_pydantic(type(obj)):
         return {k: getattr(obj, k) for k in type(obj).model_fields if k in obj.model_fields_set or getattr(obj, k) is not None}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if _is_dataclass(obj) and not isinstance(obj, type):
+        import dataclasses
+
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
     return obj

@@ -6,7 +6,6 @@ LangGraph: dicts, tuples and strings written to a messages key become message ob
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, TypedDict
 
 __all__ = ("add_messages", "MessagesState", "MessageGraph", "REMOVE_ALL_MESSAGES")
@@ -17,6 +16,8 @@ REMOVE_ALL_MESSAGES = "__remove_all__"
 def add_messages(left: Any, right: Any, **kwargs: Any) -> Any:
     """Merge two lists of messages: new ids are appended, existing ids are replaced,
     ``RemoveMessage`` deletes (LangGraph's reducer)."""
+    import uuid
+
     from langchain_core.messages import RemoveMessage, convert_to_messages, message_chunk_to_message
 
     if not isinstance(left, list):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
-import inspect
 from typing import Any, Callable, Hashable, Iterator, AsyncIterator, Sequence
 
 from .. import _native
@@ -79,21 +77,50 @@ def _normalize_output(out: Any, keys: list[str]) -> Any:
 # ----- what a Python node receives ---------------------------------------------------------------
 
 
-def _wants(fn: Callable) -> tuple[bool, bool, bool]:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return (False, False, False)
+_CO_COROUTINE = 0x80
+
+
+def _code(fn: Callable) -> Any:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        code = getattr(getattr(fn, "__call__", None), "__code__", None)
+    return code
+
+
+def _param_names(fn: Callable) -> tuple:
+    # The code object instead of inspect.signature: importing inspect costs more than the
+    # whole package (the import-time budget is 100 ms).
+    code = _code(fn)
+    if code is None:
+        import inspect
+
+        try:
+            return tuple(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            return ()
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    if getattr(fn, "__self__", None) is not None or getattr(fn, "__code__", None) is None:
+        names = names[1:]  # bound method or __call__: drop self
+    return names
+
+
+def _is_async(fn: Callable) -> bool:
+    code = _code(fn)
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)
+
+
+def _wants(fn: Callable) -> tuple:
+    params = _param_names(fn)
     return ("config" in params, "runtime" in params, "writer" in params)
 
 
 def _first_param_schema(fn: Callable) -> Any:
     try:
-        params = list(inspect.signature(fn).parameters.values())
+        params = _param_names(fn)
         if not params:
             return None
         hints = _schema.typing.get_type_hints(fn)
-        return hints.get(params[0].name)
+        return hints.get(params[0])
     except Exception:
         return None
 
@@ -126,6 +153,8 @@ def _run_config(task: Any) -> dict:
 
 
 def _run_coroutine(coro: Any) -> Any:
+    import asyncio
+
     loop = (_RUN.get() or {}).get("loop")
     if loop is not None and loop.is_running():
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
@@ -134,7 +163,7 @@ def _run_coroutine(coro: Any) -> Any:
 
 def _make_runner(name: str, fn: Callable, coerce: Callable | None, keys: list[str]) -> Callable:
     wants_config, wants_runtime, wants_writer = _wants(fn)
-    is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    is_async = _is_async(fn)
     plain = not (wants_config or wants_runtime or wants_writer or is_async or coerce)
     set_task, reset_task = _TASK.set, _TASK.reset
 
@@ -181,7 +210,7 @@ def _make_runner(name: str, fn: Callable, coerce: Callable | None, keys: list[st
 
 def _make_router(path: Callable, coerce: Callable | None, labels: bool) -> Callable:
     wants_config = _wants(path)[0]
-    is_async = inspect.iscoroutinefunction(path)
+    is_async = _is_async(path)
 
     def runner(state: dict) -> list:
         arg = coerce(state) if coerce else state
@@ -430,9 +459,17 @@ def _interrupts(items: Any) -> list:
 
 
 def _fix_chunk(mode: str, data: Any) -> Any:
-    if mode in ("updates", "values") and type(data) is dict and "__interrupt__" in data:
+    if type(data) is not dict:
+        return data
+    if mode in ("updates", "values") and "__interrupt__" in data:
         data = dict(data)
         data["__interrupt__"] = tuple(_interrupts(data["__interrupt__"]))
+    elif mode == "tasks" and type(data.get("triggers")) is list:
+        data["triggers"] = tuple(data["triggers"])
+    elif mode == "debug" and data.get("type") == "task":
+        payload = data.get("payload")
+        if type(payload) is dict and type(payload.get("triggers")) is list:
+            payload["triggers"] = tuple(payload["triggers"])
     return data
 
 
@@ -579,11 +616,15 @@ class CompiledStateGraph:
                 yield data if single else (mode, data)
 
     async def ainvoke(self, input: Any, config: dict | None = None, **kwargs: Any) -> Any:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         ctx = contextvars.copy_context()
         return await loop.run_in_executor(None, lambda: ctx.run(self.invoke, input, config, _loop=loop, **kwargs))
 
     async def astream(self, input: Any, config: dict | None = None, **kwargs: Any) -> AsyncIterator[Any]:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         ctx = contextvars.copy_context()
         it = ctx.run(self.stream, input, config, _loop=loop, **kwargs)
