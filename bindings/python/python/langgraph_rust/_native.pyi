@@ -1,0 +1,69 @@
+"""Type stubs of the native bridge (engine handles; the public API is the Python modules)."""
+
+from typing import Any, Callable, Iterator
+
+class TaskContext:
+    node: str
+    task_id: str
+    step: int
+    attempt: int
+    remaining_steps: int
+    checkpoint_ns: str
+    triggers: list[str]
+    context: Any
+    metadata: dict[str, Any]
+    def write(self, value: Any) -> None: ...
+    def interrupt(self, value: Any) -> Any: ...
+
+class Saver:
+    @staticmethod
+    def memory() -> Saver: ...
+    @staticmethod
+    def sqlite(path: str) -> Saver: ...
+    @staticmethod
+    def postgres(url: str, schema: str | None = None) -> Saver: ...
+    def delete_thread(self, thread_id: str) -> None: ...
+
+class RunStream(Iterator[tuple[tuple[str, ...], str, Any]]):
+    def __next__(self) -> tuple[tuple[str, ...], str, Any]: ...
+    def output(self) -> Any: ...
+    def close(self) -> None: ...
+
+class CompiledGraph:
+    def invoke(self, input: Any, is_command: bool = False, args: dict[str, Any] | None = None) -> Any: ...
+    def stream(
+        self, input: Any, modes: list[str], subgraphs: bool = False, is_command: bool = False,
+        args: dict[str, Any] | None = None,
+    ) -> RunStream: ...
+    def get_state(
+        self, thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None, subgraphs: bool = False
+    ) -> dict[str, Any]: ...
+    def get_state_history(
+        self, thread_id: str, checkpoint_ns: str = "", before: str | None = None, limit: int | None = None,
+        filter: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]: ...
+    def update_state(
+        self, thread_id: str, values: Any, as_node: str | None = None, checkpoint_ns: str = "",
+        checkpoint_id: str | None = None,
+    ) -> dict[str, Any]: ...
+    def draw_mermaid(self, xray: bool = False, with_styles: bool = True) -> str: ...
+    def node_names(self) -> list[str]: ...
+
+class GraphBuilder:
+    def __init__(
+        self, channels: list[tuple[str, str, Any, Any]], input_keys: list[str] | None = None,
+        output_keys: list[str] | None = None,
+    ) -> None: ...
+    def add_node(
+        self, name: str, node: Callable[[dict[str, Any], TaskContext], Any] | CompiledGraph, defer: bool = False,
+        retry: list[tuple[float, float, float, int, bool, Callable[[BaseException], bool]]] | None = None,
+        input_keys: list[str] | None = None, destinations: list[str] | None = None, metadata: Any = None,
+    ) -> None: ...
+    def add_edge(self, sources: list[str], target: str) -> None: ...
+    def add_conditional_edges(
+        self, source: str, runner: Callable[[dict[str, Any]], list[Any]], path_map: list[tuple[str, str]] | None = None
+    ) -> None: ...
+    def compile(
+        self, checkpointer: Saver | None = None, interrupt_before: list[str] | None = None,
+        interrupt_after: list[str] | None = None, name: str | None = None,
+    ) -> CompiledGraph: ...
