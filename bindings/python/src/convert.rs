@@ -138,4 +138,3 @@ pub(crate) fn value_to_py(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> 
         },
     })
 }
-

@@ -12,8 +12,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 use stategraph_core::{
-    Command, CommandGraph, Goto, Node, NodeContext, NodeError, NodeOutput, NodeResult, Reducer, Route, RouterFn,
-    Send, State, Value,
+    Command, CommandGraph, Goto, Node, NodeContext, NodeError, NodeOutput, NodeResult, Reducer, Route, RouterFn, Send,
+    State, Value,
 };
 
 use crate::convert::{py_to_value, value_to_py};
@@ -206,9 +206,9 @@ pub(crate) fn reducer(name: String, func: Py<PyAny>) -> Reducer {
 /// Python are retried as LangGraph retries unknown exceptions: when they say they may pass).
 pub(crate) fn retry_predicate(func: Py<PyAny>) -> impl Fn(&NodeError) -> bool + std::marker::Send + Sync + 'static {
     move |e: &NodeError| match python_exception(e) {
-        Some(exc) => Python::attach(|py| {
-            func.bind(py).call1((exc.value(py),)).and_then(|r| r.is_truthy()).unwrap_or(false)
-        }),
+        Some(exc) => {
+            Python::attach(|py| func.bind(py).call1((exc.value(py),)).and_then(|r| r.is_truthy()).unwrap_or(false))
+        }
         None => e.is_retryable(),
     }
 }
