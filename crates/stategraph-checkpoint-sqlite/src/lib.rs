@@ -3,7 +3,11 @@
 //! The embedded default checkpointer: one SQLite file (via `sqlx`), in WAL mode so readers never
 //! wait for the writer, with a busy timeout and `BEGIN IMMEDIATE` write transactions so writers
 //! from several processes queue instead of failing, and versioned migrations embedded in the
-//! binary. Every commit is fsynced by default ([`Durability::Sync`], `synchronous=FULL`).
+//! binary. By default ([`SqliteOptions`]) the commits of `put`, `put_next` and `put_writes` (the
+//! engine's `sync` and `exit` durability) are fsynced (`synchronous=FULL`: they survive a power
+//! loss), and the commits of `save_batch` (the engine's `async` durability) are not
+//! (`synchronous=NORMAL`: they survive a crash of the process, and a power loss may roll back the
+//! last of them). [`SqliteOptions::durability`] sets both.
 //!
 //! [`Checkpointer::put_next`] checks that its parent is still the thread's latest checkpoint
 //! inside the `BEGIN IMMEDIATE` transaction, so of two runners continuing one thread exactly one
@@ -45,12 +49,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use sqlx::Arguments;
 use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Transaction};
 use stategraph_checkpoint::storage::{
-    BaseCheck, CheckpointHeader, DeltaCache, MAX_CHAIN, Staged, WriteRow, decode_channel, encode_writes, version_to_i64,
+    BaseCheck, BlobRow, CheckpointHeader, DeltaCache, MAX_CHAIN, Staged, WriteRow, decode_channel, encode_writes,
+    version_to_i64,
 };
 use stategraph_checkpoint::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointTuple, Checkpointer,
@@ -82,8 +89,18 @@ pub enum Durability {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SqliteOptions {
-    /// Durability of commits.
+    /// Durability of the commits of `put`, `put_next` and `put_writes`: what the engine's `sync`
+    /// durability calls at every step, and `exit` durability at the end of a run.
     pub durability: Durability,
+    /// Durability of the commits of [`Checkpointer::save_batch`]: what the engine's `async`
+    /// durability hands over while the run goes on. Default [`Durability::Normal`]: with `async`
+    /// durability a crash may already lose the saves still queued, so a commit need not wait for
+    /// the disk either; a power loss (or OS crash) may roll back the last batches committed
+    /// before it (SQLite keeps the file consistent: what is lost is a suffix of the commits, never
+    /// one in the middle), and a crash of the process alone loses nothing committed. Set it to
+    /// [`Durability::Sync`] to flush every batch (as Python LangGraph's `SqliteSaver` does with
+    /// SQLite's default `synchronous=FULL`).
+    pub batch_durability: Durability,
     /// How long a writer waits for another process's write lock before failing (SG104).
     pub busy_timeout: Duration,
     /// Connections in the pool (readers run in parallel; writers take turns).
@@ -96,6 +113,7 @@ impl Default for SqliteOptions {
     fn default() -> SqliteOptions {
         SqliteOptions {
             durability: Durability::Sync,
+            batch_durability: Durability::Normal,
             busy_timeout: Duration::from_secs(30),
             max_connections: 4,
             serde: Arc::new(MsgpackSerde),
@@ -104,9 +122,16 @@ impl Default for SqliteOptions {
 }
 
 impl SqliteOptions {
-    /// Sets the durability.
+    /// Sets the durability of every commit (`put`s and `save_batch`).
     pub fn durability(mut self, durability: Durability) -> SqliteOptions {
         self.durability = durability;
+        self.batch_durability = durability;
+        self
+    }
+    /// Sets the durability of [`Checkpointer::save_batch`] commits only (after
+    /// [`durability`](SqliteOptions::durability), which sets both).
+    pub fn batch_durability(mut self, durability: Durability) -> SqliteOptions {
+        self.batch_durability = durability;
         self
     }
     /// Sets the busy timeout.
@@ -136,6 +161,256 @@ pub struct SqliteSaver {
     serde: Arc<dyn Serde>,
     /// The lists stored last, so a growing list is stored as deltas (see `storage::DeltaCache`).
     deltas: DeltaCache,
+    /// `synchronous` of `put`, `put_next`, `put_writes` and the maintenance writes (`None`: the
+    /// pool's own setting, for [`SqliteSaver::from_pool`]).
+    durability: Option<Durability>,
+    /// `synchronous` of [`Checkpointer::save_batch`] commits.
+    batch_durability: Option<Durability>,
+}
+
+/// One save, borrowed: what [`SaveOp`] holds, or the arguments of `put` / `put_writes`.
+enum Op<'a> {
+    Put {
+        config: &'a CheckpointConfig,
+        checkpoint: &'a Checkpoint,
+        metadata: &'a CheckpointMetadata,
+        new_versions: &'a ChannelVersions,
+        only_if_latest: bool,
+    },
+    Writes {
+        config: &'a CheckpointConfig,
+        writes: &'a [(String, Value)],
+        task_id: &'a str,
+        task_path: &'a str,
+    },
+}
+
+impl<'a> Op<'a> {
+    fn of(op: &'a SaveOp) -> Op<'a> {
+        match op {
+            SaveOp::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
+                Op::Put { config, checkpoint, metadata, new_versions, only_if_latest: *only_if_latest }
+            }
+            SaveOp::PutWrites { config, writes, task_id, task_path } => {
+                Op::Writes { config, writes, task_id, task_path }
+            }
+        }
+    }
+}
+
+/// Most bound parameters per statement (SQLite allows 32,766).
+const MAX_PARAMS: usize = 16_000;
+/// Encoded bytes of the rows of a batch held before they are sent.
+const FLUSH_BYTES: usize = 1 << 20;
+
+/// The rows of several saves, inserted with one multi-row `INSERT` per table.
+#[derive(Default)]
+struct Rows {
+    /// thread, ns, row.
+    blobs: Vec<(String, String, BlobRow)>,
+    /// thread, ns, id, parent, header, metadata.
+    checkpoints: Vec<[Option<String>; 6]>,
+    /// thread, ns, checkpoint id, task id, task path, row.
+    writes: Vec<(String, String, String, String, String, WriteRow)>,
+    /// Encoded bytes held.
+    bytes: usize,
+}
+
+impl Rows {
+    /// Encodes a put's rows; on error nothing is added (but `staged` may hold changes past its
+    /// mark: the caller commits the cache only up to the mark of the last op that succeeded).
+    #[allow(clippy::too_many_arguments)]
+    fn put(
+        &mut self,
+        saver: &SqliteSaver,
+        config: &CheckpointConfig,
+        checkpoint: &Checkpoint,
+        metadata: &CheckpointMetadata,
+        new_versions: &ChannelVersions,
+        verified: &[BaseCheck],
+        staged: &mut Staged,
+    ) -> Result<()> {
+        let header = CheckpointHeader::of(checkpoint).to_json()?;
+        let metadata = metadata.to_json()?;
+        let blobs = saver.deltas.encode_blobs(&*saver.serde, config, checkpoint, new_versions, verified, staged)?;
+        for b in &blobs {
+            version_to_i64(b.version)?;
+        }
+        let (t, n) = (&config.thread_id, &config.checkpoint_ns);
+        self.bytes += header.len() + metadata.len() + blobs.iter().map(|b| b.bytes.len()).sum::<usize>();
+        self.blobs.extend(blobs.into_iter().map(|b| (t.clone(), n.clone(), b)));
+        self.checkpoints.push([
+            Some(t.clone()),
+            Some(n.clone()),
+            Some(checkpoint.id.to_string()),
+            config.checkpoint_id.map(|p| p.to_string()),
+            Some(header),
+            Some(metadata),
+        ]);
+        Ok(())
+    }
+
+    /// Encodes a task's writes.
+    fn writes(
+        &mut self,
+        serde: &dyn Serde,
+        config: &CheckpointConfig,
+        writes: &[(String, Value)],
+        task_id: &str,
+        task_path: &str,
+    ) -> Result<()> {
+        let id = config.require_checkpoint_id()?.to_string();
+        let rows = encode_writes(serde, writes)?;
+        let (t, n) = (&config.thread_id, &config.checkpoint_ns);
+        self.bytes += rows.iter().map(|r| r.bytes.len()).sum::<usize>();
+        self.writes.extend(
+            rows.into_iter().map(|r| (t.clone(), n.clone(), id.clone(), task_id.to_owned(), task_path.to_owned(), r)),
+        );
+        Ok(())
+    }
+
+    /// Inserts every row held (and forgets them): one multi-statement query, one round trip (more
+    /// only past 2 × [`MAX_PARAMS`] values).
+    /// Rows of one table go in the order they were added, so a later save of the same key wins
+    /// (or, for ordinary writes, the first one stays), as when the saves run one by one.
+    async fn insert(&mut self, tx: &mut SqliteConnection) -> Result<()> {
+        let Rows { blobs, checkpoints, writes, bytes: _ } = std::mem::take(self);
+        let mut query = Batch::default();
+        // Blobs: upsert.
+        for chunk in chunks(blobs, 6) {
+            query.statement(
+                "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) VALUES ",
+                chunk.len(),
+                6,
+                " ON CONFLICT (thread_id, checkpoint_ns, channel, version)
+                  DO UPDATE SET type = excluded.type, blob = excluded.blob",
+            );
+            for (t, n, b) in chunk {
+                let version = version_to_i64(b.version)?;
+                query.bind(t)?;
+                query.bind(n)?;
+                query.bind(b.channel)?;
+                query.bind(version)?;
+                query.bind(b.type_tag)?;
+                // By value: a borrowed blob would be copied into the arguments.
+                query.bind(b.bytes)?;
+            }
+            query.flush_if_full(tx).await?;
+        }
+        for chunk in chunks(checkpoints, 6) {
+            query.statement(
+                "INSERT INTO checkpoints
+                   (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata) VALUES ",
+                chunk.len(),
+                6,
+                " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
+                  DO UPDATE SET parent_checkpoint_id = excluded.parent_checkpoint_id,
+                                checkpoint = excluded.checkpoint, metadata = excluded.metadata",
+            );
+            for row in chunk {
+                for value in row {
+                    query.bind(value)?;
+                }
+            }
+            query.flush_if_full(tx).await?;
+        }
+        // Writes to special channels replace what is stored; ordinary writes keep it.
+        let (upserts, keeps): (Vec<_>, Vec<_>) = writes.into_iter().partition(|w| w.5.upsert);
+        for (rows, conflict) in [
+            (
+                upserts,
+                " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+                  DO UPDATE SET channel = excluded.channel, type = excluded.type, blob = excluded.blob,
+                                task_path = excluded.task_path",
+            ),
+            (keeps, " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING"),
+        ] {
+            for chunk in chunks(rows, 9) {
+                query.statement(
+                    "INSERT INTO checkpoint_writes
+                       (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path) VALUES ",
+                    chunk.len(),
+                    9,
+                    conflict,
+                );
+                for (t, n, id, task_id, task_path, r) in chunk {
+                    query.bind(t)?;
+                    query.bind(n)?;
+                    query.bind(id)?;
+                    query.bind(task_id)?;
+                    query.bind(r.idx)?;
+                    query.bind(r.channel)?;
+                    query.bind(r.type_tag)?;
+                    query.bind(r.bytes)?;
+                    query.bind(task_path)?;
+                }
+                query.flush_if_full(tx).await?;
+            }
+        }
+        query.flush(tx).await
+    }
+}
+
+/// `rows` in groups small enough for one statement with `columns` values per row.
+fn chunks<T>(rows: Vec<T>, columns: usize) -> Vec<Vec<T>> {
+    let per = (MAX_PARAMS / columns).max(1);
+    let mut out = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        out.push(rows.by_ref().take(per).collect());
+    }
+    out
+}
+
+/// Statements collected into one query text with their arguments (bare `?`s, bound in order
+/// across the statements), sent to sqlx's connection thread in one round trip.
+#[derive(Default)]
+struct Batch {
+    sql: String,
+    args: SqliteArguments,
+    params: usize,
+}
+
+impl Batch {
+    /// Appends `head (?, ..), (?, ..) tail` for `rows` rows of `columns` values.
+    fn statement(&mut self, head: &str, rows: usize, columns: usize, tail: &str) {
+        if !self.sql.is_empty() {
+            self.sql.push_str(";\n");
+        }
+        self.sql.push_str(head);
+        let row = format!("({})", vec!["?"; columns].join(", "));
+        for i in 0..rows {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.sql.push_str(&row);
+        }
+        self.sql.push_str(tail);
+        self.params += rows * columns;
+    }
+
+    /// Binds the next value.
+    fn bind<'t, T: sqlx::Encode<'t, Sqlite> + sqlx::Type<Sqlite>>(&mut self, value: T) -> Result<()> {
+        Arguments::add(&mut self.args, value)
+            .map_err(|e| Error::Encode { what: "SQLite argument".into(), message: e.to_string() })
+    }
+
+    /// Sends what is collected when it has grown large.
+    async fn flush_if_full(&mut self, tx: &mut SqliteConnection) -> Result<()> {
+        if self.params >= 2 * MAX_PARAMS { self.flush(tx).await } else { Ok(()) }
+    }
+
+    /// Sends what is collected.
+    async fn flush(&mut self, tx: &mut SqliteConnection) -> Result<()> {
+        if self.sql.is_empty() {
+            return Ok(());
+        }
+        let sql = std::mem::take(&mut self.sql);
+        let args = std::mem::take(&mut self.args);
+        self.params = 0;
+        sqlx::query_with(AssertSqlSafe(sql), args).execute(&mut *tx).await.map_err(db)?;
+        Ok(())
+    }
 }
 
 type CheckpointRow = (String, String, String, Option<String>, String, String);
@@ -159,10 +434,15 @@ impl SqliteSaver {
             .busy_timeout(options.busy_timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
+            // A file connection does not go stale: skip the ping before each use (a round trip).
+            .test_before_acquire(false)
             .connect_with(connect)
             .await
             .map_err(db)?;
-        SqliteSaver::from_pool(pool, options.serde).await
+        let mut saver = SqliteSaver::from_pool(pool, options.serde).await?;
+        saver.durability = Some(options.durability);
+        saver.batch_durability = Some(options.batch_durability);
+        Ok(saver)
     }
 
     /// Opens (or creates) the database at `path` for code without an async runtime (a Tauri
@@ -196,13 +476,21 @@ impl SqliteSaver {
         SqliteSaver::from_pool(pool, Arc::new(MsgpackSerde)).await
     }
 
-    /// Uses an existing pool (configured by the caller) and migrates the database.
+    /// Uses an existing pool (configured by the caller) and migrates the database. Every commit
+    /// keeps the `synchronous` setting the pool's connections were opened with.
     pub async fn from_pool(pool: SqlitePool, serde: Arc<dyn Serde>) -> Result<SqliteSaver> {
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
             .map_err(|e| Error::Migration { backend: BACKEND, message: e.to_string() })?;
-        Ok(SqliteSaver { pool, write_lock: Mutex::new(()), serde, deltas: DeltaCache::new() })
+        Ok(SqliteSaver {
+            pool,
+            write_lock: Mutex::new(()),
+            serde,
+            deltas: DeltaCache::new(),
+            durability: None,
+            batch_durability: None,
+        })
     }
 
     /// The connection pool (for inspection, backups, `PRAGMA integrity_check`).
@@ -220,8 +508,19 @@ impl SqliteSaver {
     /// Dropping the transaction without `commit` rolls back.
     async fn begin_write(&self) -> Result<(MutexGuard<'_, ()>, Transaction<'static, Sqlite>)> {
         let turn = self.write_lock.lock().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let tx = self.begin_immediate(self.durability).await?;
         Ok((turn, tx))
+    }
+
+    /// `BEGIN IMMEDIATE` on a pooled connection, with its `synchronous` set first (in the same
+    /// round trip) when this saver chose it: commits of one connection may differ in durability.
+    async fn begin_immediate(&self, durability: Option<Durability>) -> Result<Transaction<'static, Sqlite>> {
+        let statement = match durability {
+            None => "BEGIN IMMEDIATE",
+            Some(Durability::Sync) => "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
+            Some(Durability::Normal) => "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
+        };
+        self.pool.begin_with(statement).await.map_err(db)
     }
 
     async fn load_tuple(&self, conn: &mut SqliteConnection, row: CheckpointRow) -> Result<CheckpointTuple> {
@@ -410,113 +709,13 @@ impl SqliteSaver {
         new_versions: &ChannelVersions,
         only_if_latest: bool,
     ) -> Result<CheckpointConfig> {
-        let header = CheckpointHeader::of(checkpoint).to_json()?;
-        let metadata = metadata.to_json()?;
-        let mut staged = Staged::default();
-        let (_turn, mut tx) = self.begin_write().await?;
-        self.put_in_tx(&mut tx, config, checkpoint, &header, &metadata, new_versions, only_if_latest, &mut staged)
-            .await?;
-        tx.commit().await.map_err(db)?;
-        self.deltas.commit(staged);
+        let op = Op::Put { config, checkpoint, metadata, new_versions, only_if_latest };
+        self.save_ops(&[op], self.durability).await?;
         Ok(CheckpointConfig {
             thread_id: config.thread_id.clone(),
             checkpoint_ns: config.checkpoint_ns.clone(),
             checkpoint_id: Some(checkpoint.id),
         })
-    }
-
-    /// The statements of one put. The `put_next` check runs inside the `BEGIN IMMEDIATE`
-    /// transaction, which holds SQLite's write lock from its start, so no other connection (of
-    /// this or another process) can add a checkpoint between the check and the insert; it sees the
-    /// earlier puts of the same transaction (a batch). Values are encoded here, under the lock,
-    /// because a delta may only be based on a row this transaction has seen stored as expected.
-    #[allow(clippy::too_many_arguments)]
-    async fn put_in_tx(
-        &self,
-        tx: &mut SqliteConnection,
-        config: &CheckpointConfig,
-        checkpoint: &Checkpoint,
-        header: &str,
-        metadata: &str,
-        new_versions: &ChannelVersions,
-        only_if_latest: bool,
-        staged: &mut Staged,
-    ) -> Result<()> {
-        let (thread_id, ns) = (&config.thread_id, &config.checkpoint_ns);
-        if only_if_latest {
-            let latest: Option<String> = sqlx::query_scalar(
-                "SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ?1 AND checkpoint_ns = ?2",
-            )
-            .bind(thread_id)
-            .bind(ns)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-            let latest = latest
-                .map(|l| l.parse::<CheckpointId>())
-                .transpose()
-                .map_err(|e| Error::corrupt(format!("latest checkpoint id of thread '{thread_id}'"), e))?;
-            if latest != config.checkpoint_id {
-                // Nothing of this put was written.
-                return Err(Error::conflict(config, latest));
-            }
-        }
-        let mut verified: Vec<BaseCheck> = Vec::new();
-        for candidate in self.deltas.candidates(config, checkpoint, new_versions, staged) {
-            let found: Option<(String, i64)> = sqlx::query_as(
-                "SELECT type, length(blob) FROM checkpoint_blobs
-                 WHERE thread_id = ?1 AND checkpoint_ns = ?2 AND channel = ?3 AND version = ?4",
-            )
-            .bind(thread_id)
-            .bind(ns)
-            .bind(&candidate.channel)
-            .bind(version_to_i64(candidate.base_version)?)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-            if found.is_some_and(|(tag, len)| tag == candidate.type_tag && len == candidate.len as i64) {
-                verified.push(candidate);
-            }
-        }
-        let blobs = self.deltas.encode_blobs(&*self.serde, config, checkpoint, new_versions, &verified, staged)?;
-        if !blobs.is_empty() {
-            // One multi-row statement: one round trip to sqlx's worker for all blobs.
-            let mut sql = String::from(
-                "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) VALUES ",
-            );
-            // Numbered parameters only: sqlx numbers bare `?`s from 1 whatever precedes them.
-            for i in 0..blobs.len() {
-                let p = 3 + 4 * i;
-                let sep = if i == 0 { "" } else { ", " };
-                sql.push_str(&format!("{sep}(?1, ?2, ?{}, ?{}, ?{}, ?{})", p, p + 1, p + 2, p + 3));
-            }
-            sql.push_str(
-                " ON CONFLICT (thread_id, checkpoint_ns, channel, version)
-                 DO UPDATE SET type = excluded.type, blob = excluded.blob",
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(thread_id).bind(ns);
-            for b in &blobs {
-                q = q.bind(&b.channel).bind(version_to_i64(b.version)?).bind(&b.type_tag).bind(&b.bytes);
-            }
-            q.execute(&mut *tx).await.map_err(db)?;
-        }
-        sqlx::query(
-            "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
-             DO UPDATE SET parent_checkpoint_id = excluded.parent_checkpoint_id,
-                           checkpoint = excluded.checkpoint, metadata = excluded.metadata",
-        )
-        .bind(thread_id)
-        .bind(ns)
-        .bind(checkpoint.id.to_string())
-        .bind(config.checkpoint_id.map(|p| p.to_string()))
-        .bind(header)
-        .bind(metadata)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        Ok(())
     }
 
     async fn put_writes_impl(
@@ -526,99 +725,211 @@ impl SqliteSaver {
         task_id: &str,
         task_path: &str,
     ) -> Result<()> {
-        let id = config.require_checkpoint_id()?;
-        let rows = encode_writes(&*self.serde, writes)?;
-        let (_turn, mut tx) = self.begin_write().await?;
-        Self::put_writes_in_tx(&mut tx, config, id, &rows, task_id, task_path).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(())
+        config.require_checkpoint_id()?;
+        self.save_ops(&[Op::Writes { config, writes, task_id, task_path }], self.durability).await
     }
 
-    async fn put_writes_in_tx(
-        tx: &mut SqliteConnection,
-        config: &CheckpointConfig,
-        id: CheckpointId,
-        rows: &[WriteRow],
-        task_id: &str,
-        task_path: &str,
-    ) -> Result<()> {
-        let id = id.to_string();
-        for row in rows {
-            let sql = if row.upsert {
-                "INSERT INTO checkpoint_writes
-                   (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
-                 DO UPDATE SET channel = excluded.channel, type = excluded.type, blob = excluded.blob,
-                               task_path = excluded.task_path"
-            } else {
-                "INSERT INTO checkpoint_writes
-                   (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING"
-            };
-            sqlx::query(sql)
-                .bind(&config.thread_id)
-                .bind(&config.checkpoint_ns)
-                .bind(&id)
-                .bind(task_id)
-                .bind(row.idx)
-                .bind(&row.channel)
-                .bind(&row.type_tag)
-                .bind(&row.bytes)
-                .bind(task_path)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        Ok(())
-    }
-
-    /// One operation of a batch, inside the batch's transaction.
-    async fn save_op(&self, tx: &mut SqliteConnection, op: &SaveOp, staged: &mut Staged) -> Result<()> {
-        match op {
-            SaveOp::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
-                let header = CheckpointHeader::of(checkpoint).to_json()?;
-                let metadata = metadata.to_json()?;
-                self.put_in_tx(tx, config, checkpoint, &header, &metadata, new_versions, *only_if_latest, staged).await
-            }
-            SaveOp::PutWrites { config, writes, task_id, task_path } => {
-                let id = config.require_checkpoint_id()?;
-                let rows = encode_writes(&*self.serde, writes)?;
-                Self::put_writes_in_tx(tx, config, id, &rows, task_id, task_path).await
-            }
-        }
-    }
-
-    /// The whole batch in one `BEGIN IMMEDIATE ... COMMIT` (one fsync). Each operation runs under a
-    /// savepoint, so when one fails, what it wrote is undone and the operations before it are
-    /// committed; the error is returned.
-    async fn save_batch_impl(&self, ops: &[SaveOp]) -> Result<()> {
+    /// Stores `ops` in order in one `BEGIN IMMEDIATE ... COMMIT`, committed with `durability`. The
+    /// op that cannot be stored (a conflict, a value the codec refuses, a database error) and the
+    /// ops after it are not written; the ops before it are committed, and its error is returned.
+    ///
+    /// Every statement is a round trip to sqlx's connection thread, and on a busy machine each
+    /// costs more than the statement itself, so the ops are written in four: `BEGIN`, one query
+    /// for the `put_next` checks and the delta bases, one multi-statement `INSERT` of every row,
+    /// `COMMIT` (not two statements per op and a savepoint around each, as before). Only when the
+    /// combined `INSERT` fails are the ops replayed one by one under savepoints, to find the op
+    /// that failed and keep the ones before it.
+    async fn save_ops(&self, ops: &[Op<'_>], durability: Option<Durability>) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
+        let _turn = self.write_lock.lock().await;
+        let mut tx = self.begin_immediate(durability).await?;
         let mut staged = Staged::default();
-        let mut failure = None;
+        match self.write_ops(&mut tx, ops, &mut staged).await {
+            Ok((mark, failure)) => {
+                tx.commit().await.map_err(db)?;
+                self.deltas.commit_prefix(staged, mark);
+                failure.map_or(Ok(()), Err)
+            }
+            Err(e) if ops.len() == 1 => Err(e),
+            Err(_) => {
+                tx.rollback().await.map_err(db)?;
+                self.save_ops_one_by_one(ops, durability).await
+            }
+        }
+    }
+
+    /// [`save_ops`](Self::save_ops) one op per savepoint: slower, but a database error leaves the
+    /// ops before the failing one in place.
+    async fn save_ops_one_by_one(&self, ops: &[Op<'_>], durability: Option<Durability>) -> Result<()> {
+        let mut tx = self.begin_immediate(durability).await?;
+        let mut staged = Staged::default();
         let mut committed_mark = 0;
-        let (_turn, mut tx) = self.begin_write().await?;
+        let mut failure = None;
         for op in ops {
             sqlx::query("SAVEPOINT sg_op").execute(&mut *tx).await.map_err(db)?;
-            match self.save_op(&mut tx, op, &mut staged).await {
-                Ok(()) => {
-                    sqlx::query("RELEASE sg_op").execute(&mut *tx).await.map_err(db)?;
-                    committed_mark = staged.mark();
+            let outcome = self.write_ops(&mut tx, std::slice::from_ref(op), &mut staged).await;
+            let error = match outcome {
+                Ok((mark, None)) => {
+                    committed_mark = mark;
+                    None
                 }
-                Err(e) => {
-                    sqlx::query("ROLLBACK TO sg_op").execute(&mut *tx).await.map_err(db)?;
-                    sqlx::query("RELEASE sg_op").execute(&mut *tx).await.map_err(db)?;
-                    failure = Some(e);
-                    break;
-                }
+                Ok((_, Some(e))) | Err(e) => Some(e),
+            };
+            if error.is_some() {
+                sqlx::query("ROLLBACK TO sg_op").execute(&mut *tx).await.map_err(db)?;
+            }
+            sqlx::query("RELEASE sg_op").execute(&mut *tx).await.map_err(db)?;
+            if let Some(e) = error {
+                failure = Some(e);
+                break;
             }
         }
         tx.commit().await.map_err(db)?;
         self.deltas.commit_prefix(staged, committed_mark);
         failure.map_or(Ok(()), Err)
+    }
+
+    /// Writes the rows of `ops` inside the open transaction. Returns the staged-cache mark after the
+    /// last op written, and the error of the first op that was not written because of what it is
+    /// (a conflict, an encoding error); nothing of that op or the ops after it is written. `Err`
+    /// is a database error: the caller rolls back.
+    ///
+    /// Values are encoded here, under the write lock, because a delta may only be based on a row
+    /// this transaction has seen stored as expected (or wrote itself).
+    async fn write_ops(
+        &self,
+        tx: &mut SqliteConnection,
+        ops: &[Op<'_>],
+        staged: &mut Staged,
+    ) -> Result<(usize, Option<Error>)> {
+        // What the database must answer first: the latest checkpoint of each (thread, ns) a
+        // `put_next` writes to, and whether each delta base stored before this transaction is
+        // still stored as remembered.
+        let mut guards: Vec<(&str, &str)> = Vec::new();
+        let mut bases: Vec<(&str, &str, BaseCheck)> = Vec::new();
+        for op in ops {
+            if let Op::Put { config, checkpoint, new_versions, only_if_latest, .. } = op {
+                let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str());
+                if *only_if_latest && !guards.contains(&key) {
+                    guards.push(key);
+                }
+                for candidate in self.deltas.candidates(config, checkpoint, new_versions, staged) {
+                    if !bases.iter().any(|(t, n, c)| (*t, *n) == key && *c == candidate) {
+                        bases.push((key.0, key.1, candidate));
+                    }
+                }
+            }
+        }
+        let (mut latest, ok) = self.check(tx, &guards, &bases).await?;
+        let verified: Vec<&(&str, &str, BaseCheck)> =
+            bases.iter().zip(ok).filter(|(_, ok)| *ok).map(|(b, _)| b).collect();
+
+        // Encode the ops in order, up to the first one that cannot be stored.
+        let mut rows = Rows::default();
+        let mut mark = staged.mark();
+        let mut failure = None;
+        for op in ops {
+            let result = match op {
+                Op::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
+                    let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str());
+                    let found = guards.iter().position(|k| *k == key).map(|i| &mut latest[i]);
+                    match found {
+                        Some(l) if *only_if_latest && *l != config.checkpoint_id => Err(Error::conflict(config, *l)),
+                        found => {
+                            let verified: Vec<BaseCheck> = verified
+                                .iter()
+                                .filter(|(t, n, _)| (*t, *n) == key)
+                                .map(|(_, _, c)| c.clone())
+                                .collect();
+                            let ok = rows.put(self, config, checkpoint, metadata, new_versions, &verified, staged);
+                            if ok.is_ok()
+                                && let Some(l) = found
+                            {
+                                // As `MAX(checkpoint_id)` will be once this row is in.
+                                *l = (*l).max(Some(checkpoint.id));
+                            }
+                            ok
+                        }
+                    }
+                }
+                Op::Writes { config, writes, task_id, task_path } => {
+                    rows.writes(&*self.serde, config, writes, task_id, task_path)
+                }
+            };
+            match result {
+                Ok(()) => mark = staged.mark(),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            // Bounded memory: a batch of a long conversation's steps would otherwise hold all
+            // its encoded rows at once (and SQLite a copy of each bound blob).
+            if rows.bytes >= FLUSH_BYTES {
+                rows.insert(tx).await?;
+            }
+        }
+        rows.insert(tx).await?;
+        Ok((mark, failure))
+    }
+
+    /// One query for the `put_next` checks (the latest id of each thread and namespace in
+    /// `guards`) and the delta base checks (whether each base row in `bases` still has the
+    /// remembered tag and length).
+    async fn check(
+        &self,
+        tx: &mut SqliteConnection,
+        guards: &[(&str, &str)],
+        bases: &[(&str, &str, BaseCheck)],
+    ) -> Result<(Vec<Option<CheckpointId>>, Vec<bool>)> {
+        let mut latest = vec![None; guards.len()];
+        let mut ok = vec![false; bases.len()];
+        // A compound SELECT has at most 500 terms.
+        let terms: Vec<usize> = (0..guards.len() + bases.len()).collect();
+        for chunk in terms.chunks(400) {
+            let mut sql = String::new();
+            for (n, &i) in chunk.iter().enumerate() {
+                if n > 0 {
+                    sql.push_str(" UNION ALL ");
+                }
+                sql.push_str(if i < guards.len() {
+                    "SELECT ?, (SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?), NULL"
+                } else {
+                    "SELECT ?, type, length(blob) FROM checkpoint_blobs
+                     WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?"
+                });
+            }
+            let mut q = sqlx::query_as::<_, (i64, Option<String>, Option<i64>)>(AssertSqlSafe(sql));
+            for &i in chunk {
+                q = q.bind(i as i64);
+                if let Some((t, n)) = guards.get(i) {
+                    q = q.bind(*t).bind(*n);
+                } else {
+                    let (t, n, c) = &bases[i - guards.len()];
+                    q = q.bind(*t).bind(*n).bind(c.channel.as_str()).bind(version_to_i64(c.base_version)?);
+                }
+            }
+            for (i, text, len) in q.fetch_all(&mut *tx).await.map_err(db)? {
+                let i = usize::try_from(i).unwrap_or(usize::MAX);
+                if let Some((thread_id, ns)) = guards.get(i) {
+                    latest[i] = text.map(|l| l.parse::<CheckpointId>()).transpose().map_err(|e| {
+                        Error::corrupt(format!("latest checkpoint id of thread '{thread_id}' ns '{ns}'"), e)
+                    })?;
+                } else if let Some((_, _, c)) = bases.get(i - guards.len()) {
+                    ok[i - guards.len()] = text.as_deref() == Some(c.type_tag.as_str()) && len == Some(c.len as i64);
+                }
+            }
+        }
+        Ok((latest, ok))
+    }
+
+    /// The whole batch in one `BEGIN IMMEDIATE ... COMMIT` (one fsync, none with the default
+    /// [`SqliteOptions::batch_durability`]).
+    async fn save_batch_impl(&self, ops: &[SaveOp]) -> Result<()> {
+        let ops: Vec<Op<'_>> = ops.iter().map(Op::of).collect();
+        self.save_ops(&ops, self.batch_durability).await
     }
 
     async fn delete_thread_impl(&self, thread_id: &str) -> Result<()> {

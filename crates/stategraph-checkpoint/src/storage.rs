@@ -166,8 +166,11 @@ pub fn version_to_i64(version: u64) -> Result<i64> {
 // when a list extends the list stored at an earlier version of the same (thread, ns, channel), the
 // blob holds only the new items and names its base: type tag `append:<base version>`, bytes
 // `[format][base item count][xxh3 of the base row's bytes][inner tag length][inner tag][inner bytes]`
-// where the inner bytes are the codec's encoding of the new items as a list. A full copy is written
-// at least every `full_every` versions, so a read follows a short chain; readers reject chains
+// where the inner bytes are the codec's encoding of the new items as a list. Every `full_every`
+// versions the chain is cut: the next version is a delta on the previous cut (an *anchor*: the
+// items added since it), or a full copy when the anchors are `MAX_ANCHORS` deep or the list is
+// mostly new. A read thus follows fewer than `full_every` deltas, then one row per anchor, and a
+// long conversation is never rewritten whole every 32 versions. Readers reject chains
 // longer than `MAX_CHAIN`, bases that are not older, and bases whose item count or bytes differ
 // from what the delta was written against (a base overwritten or damaged later): SG102, or SG103
 // when the base row is gone. The base version is in the tag so SQL can follow chains
@@ -175,10 +178,13 @@ pub fn version_to_i64(version: u64) -> Result<i64> {
 
 /// Prefix of the type tag of a delta blob (`append:<base version>`).
 pub const TAG_APPEND_PREFIX: &str = "append:";
-/// How many versions a delta chain may have before a full copy is written.
+/// How many versions a delta chain may have before it is cut at an anchor (or a full copy).
 pub const FULL_EVERY: u32 = 32;
 /// The longest delta chain a reader follows (longer: SG102).
 pub const MAX_CHAIN: usize = 64;
+/// How deep anchors go (see `Anchor`) before a full copy; with `full_every - 1` deltas after the
+/// newest anchor, a read follows fewer than [`MAX_CHAIN`] rows.
+pub const MAX_ANCHORS: u32 = 24;
 /// How many bytes of remembered lists (counted as their stored size) a [`DeltaCache`] keeps by
 /// default. The lists are shared with the engine's state while a run is live, so this bounds only
 /// what stays alive after runs end.
@@ -233,11 +239,46 @@ struct Remembered {
     row_tag: String,
     row_len: usize,
     row_fingerprint: u64,
-    /// Deltas since the last full copy (0: the row is a full copy).
+    /// Deltas since the anchor (0: the row is the anchor).
     chain: u32,
+    /// The row deltas are rebased on when the chain is long: the last full copy, or the last
+    /// rebased delta.
+    anchor: Anchor,
     /// Bytes of the rows a read of this version loads (the cache's budget unit).
     weight: usize,
     used: u64,
+}
+
+/// A row a long delta chain is cut at. Instead of a full copy of a long list every `full_every`
+/// versions (a write of the whole list, and memory for its encoding), the next version is stored
+/// as a delta on the anchor, holding the items added since the anchor, and becomes the next
+/// anchor: so a read follows at most `full_every - 1` deltas to the newest anchor, then one row
+/// per anchor back to the full copy. A full copy is written again when the anchors are
+/// [`MAX_ANCHORS`] deep or when a delta on the anchor would hold most of the list.
+#[derive(Clone, Debug)]
+struct Anchor {
+    version: u64,
+    /// Items of the list at that version.
+    items: usize,
+    row_tag: String,
+    row_len: usize,
+    row_fingerprint: u64,
+    /// Anchors before it back to the full copy (0: it is the full copy).
+    depth: u32,
+    /// Bytes a read of that version loads.
+    weight: usize,
+}
+
+/// The base a new delta is written on.
+struct DeltaBase {
+    version: u64,
+    items: usize,
+    row_fingerprint: u64,
+    /// Chain and anchor of the new row (`None`: the new row is the next anchor).
+    chain: u32,
+    anchor: Option<Anchor>,
+    weight: usize,
+    anchor_depth: u32,
 }
 
 #[derive(Debug, Default)]
@@ -295,6 +336,8 @@ impl Default for DeltaCache {
 #[derive(Debug, Default)]
 pub struct Staged {
     changes: Vec<(CacheKey, Option<Remembered>)>,
+    /// Rows written by this transaction (key, version): a delta on them needs no check.
+    written: Vec<(CacheKey, u64)>,
 }
 
 impl Staged {
@@ -305,6 +348,10 @@ impl Staged {
 
     fn get(&self, key: &CacheKey) -> Option<Option<&Remembered>> {
         self.changes.iter().rev().find(|(k, _)| k == key).map(|(_, r)| r.as_ref())
+    }
+
+    fn wrote(&self, key: &CacheKey, version: u64) -> bool {
+        self.written.iter().any(|(k, v)| *v == version && k == key)
     }
 }
 
@@ -347,18 +394,46 @@ impl DeltaCache {
         }
     }
 
-    fn delta_base(&self, staged: &Staged, key: &CacheKey, version: u64, list: &[Value]) -> Option<Remembered> {
+    /// The base of a delta for `list` at `version`: the version stored last, or (when that chain
+    /// is long) its anchor; `None` for a full copy.
+    fn delta_base(&self, staged: &Staged, key: &CacheKey, version: u64, list: &[Value]) -> Option<DeltaBase> {
         let base = self.remembered(staged, key)?;
-        let worth_it = base.chain + 1 < self.full_every
-            && base.version < version
-            // Mostly new items: a full copy costs about the same and starts a fresh chain.
-            && list.len().saturating_sub(base.list.len()) <= list.len() / 2;
-        (worth_it && extends(&base.list, list)).then_some(base)
+        if base.version >= version || !extends(&base.list, list) {
+            return None;
+        }
+        // Mostly new items: a full copy costs about the same and starts afresh.
+        let mostly_old = |since: usize| list.len().saturating_sub(since) <= list.len() / 2;
+        if base.chain + 1 < self.full_every && mostly_old(base.list.len()) {
+            return Some(DeltaBase {
+                version: base.version,
+                items: base.list.len(),
+                row_fingerprint: base.row_fingerprint,
+                chain: base.chain + 1,
+                anchor: Some(base.anchor.clone()),
+                weight: base.weight,
+                anchor_depth: base.anchor.depth,
+            });
+        }
+        let a = &base.anchor;
+        (self.full_every > 1 && a.depth + 1 < MAX_ANCHORS && a.version < version && mostly_old(a.items)).then(|| {
+            DeltaBase {
+                version: a.version,
+                items: a.items,
+                row_fingerprint: a.row_fingerprint,
+                chain: 0,
+                anchor: None,
+                weight: a.weight,
+                anchor_depth: a.depth + 1,
+            }
+        })
     }
 
-    /// The deltas `put` could write for `checkpoint`: one per list channel in `new_versions` that
-    /// extends the list remembered for it. The backend checks each base row and passes the ones
-    /// still stored as remembered to [`encode_blobs`](DeltaCache::encode_blobs).
+    /// The deltas `put` could write for `checkpoint` on a base stored *before* this transaction:
+    /// for each list channel in `new_versions` that extends the list remembered for it, the row of
+    /// the version remembered and of its anchor. The backend checks each base row and passes the
+    /// ones still stored as remembered to [`encode_blobs`](DeltaCache::encode_blobs). Rows written
+    /// earlier in the same transaction (recorded in `staged`) need no check, so they are not
+    /// listed: `encode_blobs` uses them as they are.
     pub fn candidates(
         &self,
         config: &CheckpointConfig,
@@ -370,20 +445,24 @@ impl DeltaCache {
         for (channel, &version) in new_versions {
             let Some(Value::Array(list)) = checkpoint.channel_values.get(channel) else { continue };
             let key = (config.thread_id.clone(), config.checkpoint_ns.clone(), channel.clone());
-            if let Some(base) = self.delta_base(staged, &key, version, list) {
-                out.push(BaseCheck {
-                    channel: channel.clone(),
-                    base_version: base.version,
-                    type_tag: base.row_tag,
-                    len: base.row_len,
-                });
+            let Some(r) = self.remembered(staged, &key) else { continue };
+            if r.version >= version || !extends(&r.list, list) {
+                continue;
+            }
+            let rows = [(r.version, &r.row_tag, r.row_len), (r.anchor.version, &r.anchor.row_tag, r.anchor.row_len)];
+            for (i, (base_version, tag, len)) in rows.into_iter().enumerate() {
+                if (i == 1 && base_version == r.version) || staged.wrote(&key, base_version) {
+                    continue;
+                }
+                out.push(BaseCheck { channel: channel.clone(), base_version, type_tag: tag.clone(), len });
             }
         }
         out
     }
 
     /// The blobs `put` stores (like [`encode_blobs`](crate::storage::encode_blobs)), as deltas for
-    /// the channels in `verified`, and the cache changes they imply, staged in `staged`.
+    /// the channels in `verified` and on bases staged earlier in the same transaction, and the
+    /// cache changes they imply, staged in `staged`.
     pub fn encode_blobs(
         &self,
         serde: &dyn Serde,
@@ -398,14 +477,15 @@ impl DeltaCache {
             let key = (config.thread_id.clone(), config.checkpoint_ns.clone(), channel.clone());
             let value = checkpoint.channel_values.get(channel);
             let delta = match value {
-                Some(Value::Array(list)) if verified.iter().any(|c| &c.channel == channel) => self
-                    .delta_base(staged, &key, version, list)
-                    .filter(|b| verified.iter().any(|c| &c.channel == channel && c.base_version == b.version)),
+                Some(Value::Array(list)) => self.delta_base(staged, &key, version, list).filter(|b| {
+                    staged.wrote(&key, b.version)
+                        || verified.iter().any(|c| &c.channel == channel && c.base_version == b.version)
+                }),
                 _ => None,
             };
             let row = match (value, delta) {
                 (Some(Value::Array(list)), Some(base)) => {
-                    let new_items = Value::from(list[base.list.len()..].to_vec());
+                    let new_items = Value::from(list[base.items..].to_vec());
                     let (inner_tag, inner) =
                         serde.dumps(&new_items).map_err(|e| e.at(format!("channel '{channel}'")))?;
                     let tag_len = u8::try_from(inner_tag.len()).map_err(|_| Error::Encode {
@@ -414,22 +494,35 @@ impl DeltaCache {
                     })?;
                     let mut bytes = Vec::with_capacity(DELTA_HEADER + inner_tag.len() + inner.len());
                     bytes.push(DELTA_FORMAT);
-                    bytes.extend_from_slice(&(base.list.len() as u64).to_le_bytes());
+                    bytes.extend_from_slice(&(base.items as u64).to_le_bytes());
                     bytes.extend_from_slice(&base.row_fingerprint.to_le_bytes());
                     bytes.push(tag_len);
                     bytes.extend_from_slice(inner_tag.as_bytes());
                     bytes.extend_from_slice(&inner);
                     let row = BlobRow { channel: channel.clone(), version, type_tag: append_tag(base.version), bytes };
+                    let row_fingerprint = fingerprint(&row.bytes);
+                    let weight = base.weight + row.bytes.len();
+                    let anchor = base.anchor.unwrap_or_else(|| Anchor {
+                        version,
+                        items: list.len(),
+                        row_tag: row.type_tag.clone(),
+                        row_len: row.bytes.len(),
+                        row_fingerprint,
+                        depth: base.anchor_depth,
+                        weight,
+                    });
                     let remembered = Remembered {
                         version,
                         list: list.clone(),
                         row_tag: row.type_tag.clone(),
                         row_len: row.bytes.len(),
-                        row_fingerprint: fingerprint(&row.bytes),
-                        chain: base.chain + 1,
-                        weight: base.weight + row.bytes.len(),
+                        row_fingerprint,
+                        chain: base.chain,
+                        anchor,
+                        weight,
                         used: 0,
                     };
+                    staged.written.push((key.clone(), version));
                     staged.changes.push((key, Some(remembered)));
                     row
                 }
@@ -437,18 +530,31 @@ impl DeltaCache {
                     let (type_tag, bytes) = serde.dumps(value).map_err(|e| e.at(format!("channel '{channel}'")))?;
                     let row = BlobRow { channel: channel.clone(), version, type_tag, bytes };
                     let remembered = match value {
-                        Value::Array(list) => Some(Remembered {
-                            version,
-                            list: list.clone(),
-                            row_tag: row.type_tag.clone(),
-                            row_len: row.bytes.len(),
-                            row_fingerprint: fingerprint(&row.bytes),
-                            chain: 0,
-                            weight: row.bytes.len(),
-                            used: 0,
-                        }),
+                        Value::Array(list) => {
+                            let row_fingerprint = fingerprint(&row.bytes);
+                            Some(Remembered {
+                                version,
+                                list: list.clone(),
+                                row_tag: row.type_tag.clone(),
+                                row_len: row.bytes.len(),
+                                row_fingerprint,
+                                chain: 0,
+                                anchor: Anchor {
+                                    version,
+                                    items: list.len(),
+                                    row_tag: row.type_tag.clone(),
+                                    row_len: row.bytes.len(),
+                                    row_fingerprint,
+                                    depth: 0,
+                                    weight: row.bytes.len(),
+                                },
+                                weight: row.bytes.len(),
+                                used: 0,
+                            })
+                        }
                         _ => None,
                     };
+                    staged.written.push((key.clone(), version));
                     staged.changes.push((key, remembered));
                     row
                 }
@@ -470,6 +576,7 @@ impl DeltaCache {
 
     /// Applies the changes staged before `mark` (a batch committed its first operations only).
     pub fn commit_prefix(&self, mut staged: Staged, mark: usize) {
+        staged.written.clear();
         staged.changes.truncate(mark);
         if staged.changes.is_empty() {
             return;
@@ -562,4 +669,83 @@ pub fn decode_channel(
         items.extend(Arc::unwrap_or_clone(new_items));
     }
     Ok(Some(Value::from(items)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::MsgpackSerde;
+
+    /// Stores `versions` versions of a list growing by one item each, as a backend would (every
+    /// base checked and found), and returns the rows by version.
+    fn grow(cache: &DeltaCache, versions: u64) -> HashMap<u64, (String, Vec<u8>)> {
+        let config = CheckpointConfig::thread("t");
+        let mut rows = HashMap::new();
+        let mut cp = Checkpoint::empty();
+        for version in 1..=versions {
+            let items: Vec<Value> = (0..version * 3).map(|i| Value::from(format!("item {i}"))).collect();
+            cp.channel_values.insert("messages".into(), Value::from(items));
+            let new_versions: ChannelVersions = [("messages".to_owned(), version)].into();
+            let mut staged = Staged::default();
+            let bases = cache.candidates(&config, &cp, &new_versions, &staged);
+            let blobs = cache.encode_blobs(&MsgpackSerde, &config, &cp, &new_versions, &bases, &mut staged).unwrap();
+            cache.commit(staged);
+            for b in blobs {
+                rows.insert(b.version, (b.type_tag, b.bytes));
+            }
+        }
+        rows
+    }
+
+    /// The rows a read of `version` follows back to the full copy.
+    fn chain(rows: &HashMap<u64, (String, Vec<u8>)>, mut version: u64) -> usize {
+        let mut hops = 0;
+        while let Some(base) = parse_append_tag(&rows[&version].0) {
+            version = base.unwrap();
+            hops += 1;
+        }
+        hops
+    }
+
+    #[test]
+    fn long_lists_are_cut_at_anchors_not_rewritten_whole() {
+        let cache = DeltaCache::with_limits(DEFAULT_CACHE_BUDGET, 8);
+        let rows = grow(&cache, 300);
+        let missing = |v| panic!("version {v} is stored");
+        for version in 1..=300u64 {
+            let value = decode_channel(&MsgpackSerde, &rows, version, missing, |v| format!("v{v}")).unwrap().unwrap();
+            assert_eq!(value.as_array().unwrap().len() as u64, version * 3, "version {version}");
+            assert!(chain(&rows, version) < MAX_CHAIN, "version {version} follows {} rows", chain(&rows, version));
+        }
+        let full: Vec<u64> = (1..=300).filter(|v| parse_append_tag(&rows[v].0).is_none()).collect();
+        // Full copies only when the list doubled since the last one, or the anchors ran deep.
+        assert!(full.len() <= 6, "full copies at {full:?}");
+        // A rebased delta: based on an anchor, not on the version before it.
+        assert!((2..=300u64).any(|v| parse_append_tag(&rows[&v].0).is_some_and(|b| b.unwrap() < v - 1)));
+        // Each item is written a bounded number of times (whole rewrites would be ~ versions / 8).
+        let written: usize = rows.values().map(|(_, b)| b.len()).sum();
+        let last = rows[&300].1.len().max(rows[&full[full.len() - 1]].1.len());
+        assert!(written < 300 * 3 * 12 * 4, "{written} bytes written; last row {last}");
+    }
+
+    #[test]
+    fn a_delta_is_written_only_on_a_confirmed_base() {
+        let cache = DeltaCache::with_limits(DEFAULT_CACHE_BUDGET, 4);
+        let config = CheckpointConfig::thread("t");
+        grow(&cache, 10);
+        // Version 11 extends version 10: with its bases confirmed by the backend it is a delta...
+        let mut cp = Checkpoint::empty();
+        let items: Vec<Value> = (0..33).map(|i| Value::from(format!("item {i}"))).collect();
+        cp.channel_values.insert("messages".into(), Value::from(items));
+        let new_versions: ChannelVersions = [("messages".to_owned(), 11)].into();
+        let bases = cache.candidates(&config, &cp, &new_versions, &Staged::default());
+        assert!(!bases.is_empty());
+        let blobs =
+            cache.encode_blobs(&MsgpackSerde, &config, &cp, &new_versions, &bases, &mut Staged::default()).unwrap();
+        assert!(parse_append_tag(&blobs[0].type_tag).is_some(), "{}", blobs[0].type_tag);
+        // ...and with none confirmed (rows changed behind the cache's back) a full copy.
+        let blobs =
+            cache.encode_blobs(&MsgpackSerde, &config, &cp, &new_versions, &[], &mut Staged::default()).unwrap();
+        assert!(parse_append_tag(&blobs[0].type_tag).is_none(), "{}", blobs[0].type_tag);
+    }
 }
