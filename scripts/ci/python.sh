@@ -21,9 +21,12 @@ step "python: postgres"
 ensure_postgres
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/test}
 
-step "python: maturin build (wheel)"
 export CARGO_TARGET_DIR=${PY_CARGO_TARGET_DIR:-$HOME/.cache/sg-target-py}
 export CARGO_INCREMENTAL=0
+step "python: fmt + clippy (bindings crate, its own workspace)"
+(cd bindings/python && cargo fmt --check && cargo clippy --locked --release --features extension-module -- -D warnings)
+
+step "python: maturin build (wheel)"
 rm -rf bindings/python/dist
 (cd bindings/python && "$BUILD_VENV/bin/maturin" build --release --locked -o dist)
 WHEEL=$(ls bindings/python/dist/langgraph_rust-*.whl | head -1)

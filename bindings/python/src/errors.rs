@@ -46,7 +46,7 @@ pub(crate) fn node_error(py: Python<'_>, err: PyErr) -> NodeError {
 }
 
 /// The Python exception a [`NodeError`] carries, if a Python callable raised it.
-pub(crate) fn python_exception<'a>(e: &'a NodeError) -> Option<&'a PyErr> {
+pub(crate) fn python_exception(e: &NodeError) -> Option<&PyErr> {
     std::error::Error::source(e).and_then(|s| s.downcast_ref::<PyErrBox>()).map(|b| &b.0)
 }
 

@@ -20,6 +20,9 @@ use crate::node::{PyNode, command, reducer, retry_predicate, router};
 use crate::runtime::block_on;
 use crate::saver::PySaver;
 
+/// A channel declaration from the Python layer: `(key, kind, reducer, default)`.
+type ChannelDecl<'py> = (String, String, Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
+
 /// The graph under construction (LangGraph's `StateGraph` before `compile`).
 #[pyclass(module = "langgraph_rust._native", name = "GraphBuilder")]
 pub(crate) struct PyGraphBuilder {
@@ -38,7 +41,7 @@ impl PyGraphBuilder {
     #[new]
     #[pyo3(signature = (channels, input_keys=None, output_keys=None))]
     fn new(
-        channels: Vec<(String, String, Option<Bound<'_, PyAny>>, Option<Bound<'_, PyAny>>)>,
+        channels: Vec<ChannelDecl<'_>>,
         input_keys: Option<Vec<String>>,
         output_keys: Option<Vec<String>>,
     ) -> PyResult<Self> {
