@@ -178,11 +178,44 @@ impl InMemorySaver {
         new_versions: &ChannelVersions,
         only_if_latest: bool,
     ) -> Result<CheckpointConfig> {
-        let stored = Stored {
-            header: CheckpointHeader::of(checkpoint),
-            metadata: metadata.clone(),
-            parent: config.checkpoint_id,
-        };
+        let blobs = new_versions.iter().map(|(c, &v)| (c.clone(), v, checkpoint.channel_values.get(c).cloned()));
+        let stored = || Stored { header: CheckpointHeader::of(checkpoint), metadata: metadata.clone(), parent: None };
+        Self::store(threads, config, checkpoint.id, stored, blobs, only_if_latest)?;
+        Ok(CheckpointConfig {
+            thread_id: config.thread_id.clone(),
+            checkpoint_ns: config.checkpoint_ns.clone(),
+            checkpoint_id: Some(checkpoint.id),
+        })
+    }
+
+    /// `put_locked` with everything given by value: the header and the values are moved in.
+    fn put_owned(
+        threads: &mut HashMap<String, Thread>,
+        config: &CheckpointConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+        only_if_latest: bool,
+    ) -> Result<()> {
+        let Checkpoint { v, id, ts, mut channel_values, channel_versions, versions_seen, updated_channels } =
+            checkpoint;
+        let blobs = new_versions.into_iter().map(move |(c, version)| {
+            let value = channel_values.remove(&c);
+            (c, version, value)
+        });
+        let header = CheckpointHeader { v, ts, channel_versions, versions_seen, updated_channels };
+        Self::store(threads, config, id, || Stored { header, metadata, parent: None }, blobs, only_if_latest)
+    }
+
+    /// Stores a checkpoint (after the `put_next` check) and its new blobs.
+    fn store(
+        threads: &mut HashMap<String, Thread>,
+        config: &CheckpointConfig,
+        id: CheckpointId,
+        stored: impl FnOnce() -> Stored,
+        blobs: impl Iterator<Item = (String, u64, Option<Value>)>,
+        only_if_latest: bool,
+    ) -> Result<()> {
         if only_if_latest {
             let latest = threads
                 .get(&config.thread_id)
@@ -193,17 +226,21 @@ impl InMemorySaver {
                 return Err(Error::conflict(config, latest));
             }
         }
-        let thread = threads.entry(config.thread_id.clone()).or_default();
-        for (channel, &version) in new_versions {
-            let value = checkpoint.channel_values.get(channel).cloned();
-            thread.blobs.insert((config.checkpoint_ns.clone(), channel.clone(), version), value);
+        let stored = Stored { parent: config.checkpoint_id, ..stored() };
+        // Look up before inserting: `entry` would allocate the key every time.
+        let thread = match threads.get_mut(&config.thread_id) {
+            Some(t) => t,
+            None => threads.entry(config.thread_id.clone()).or_default(),
+        };
+        for (channel, version, value) in blobs {
+            thread.blobs.insert((config.checkpoint_ns.clone(), channel, version), value);
         }
-        thread.checkpoints.entry(config.checkpoint_ns.clone()).or_default().insert(checkpoint.id, stored);
-        Ok(CheckpointConfig {
-            thread_id: config.thread_id.clone(),
-            checkpoint_ns: config.checkpoint_ns.clone(),
-            checkpoint_id: Some(checkpoint.id),
-        })
+        let checkpoints = match thread.checkpoints.get_mut(&config.checkpoint_ns) {
+            Some(c) => c,
+            None => thread.checkpoints.entry(config.checkpoint_ns.clone()).or_default(),
+        };
+        checkpoints.insert(id, stored);
+        Ok(())
     }
 
     fn put_writes_sync(
@@ -224,23 +261,33 @@ impl InMemorySaver {
         task_id: &str,
         task_path: &str,
     ) -> Result<()> {
+        let writes = writes.iter().map(|(c, v)| (c.clone(), v.clone()));
+        Self::store_writes(threads, config, writes, task_id, task_path)
+    }
+
+    /// Stores a task's writes, given by value.
+    fn store_writes(
+        threads: &mut HashMap<String, Thread>,
+        config: &CheckpointConfig,
+        writes: impl Iterator<Item = (String, Value)>,
+        task_id: &str,
+        task_path: &str,
+    ) -> Result<()> {
         let id = config.require_checkpoint_id()?;
-        let thread = threads.entry(config.thread_id.clone()).or_default();
+        let thread = match threads.get_mut(&config.thread_id) {
+            Some(t) => t,
+            None => threads.entry(config.thread_id.clone()).or_default(),
+        };
         let stored = thread.writes.entry((config.checkpoint_ns.clone(), id)).or_default();
-        for (i, (channel, value)) in writes.iter().enumerate() {
-            let special = special_write_idx(channel);
+        for (i, (channel, value)) in writes.enumerate() {
+            let special = special_write_idx(&channel);
             let idx = special.unwrap_or(i as i64);
             let key = (task_id.to_owned(), idx);
             if special.is_none() && stored.contains_key(&key) {
                 continue;
             }
-            let write = PendingWrite {
-                task_id: task_id.to_owned(),
-                channel: channel.clone(),
-                value: value.clone(),
-                task_path: task_path.to_owned(),
-                idx,
-            };
+            let write =
+                PendingWrite { task_id: task_id.to_owned(), channel, value, task_path: task_path.to_owned(), idx };
             stored.insert(key, write);
         }
         Ok(())
@@ -330,6 +377,29 @@ impl Checkpointer for InMemorySaver {
             }
             Ok(())
         })
+    }
+
+    /// As `save_batch`, moving the checkpoints, values and writes in instead of copying them.
+    fn save_batch_owned(&self, ops: Vec<SaveOp>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let mut threads = self.write();
+            for op in ops {
+                match op {
+                    SaveOp::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
+                        Self::put_owned(&mut threads, &config, *checkpoint, metadata, new_versions, only_if_latest)?;
+                    }
+                    SaveOp::PutWrites { config, writes, task_id, task_path } => {
+                        Self::store_writes(&mut threads, &config, writes.into_iter(), &task_id, &task_path)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Always: a save is a few map inserts under a lock.
+    fn saves_inline(&self) -> bool {
+        true
     }
 
     fn delete_thread<'a>(&'a self, thread_id: &'a str) -> BoxFuture<'a, Result<()>> {

@@ -121,6 +121,21 @@ pub trait Checkpointer: Send + Sync {
         })
     }
 
+    /// [`save_batch`](Checkpointer::save_batch) with the saves given by value, so a saver that
+    /// keeps what it stores in memory can move it instead of copying it. The engine's `async`
+    /// durability calls this one. The default calls `save_batch`.
+    fn save_batch_owned(&self, ops: Vec<SaveOp>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { self.save_batch(&ops).await })
+    }
+
+    /// Whether a save completes without waiting for I/O (an in-memory saver). The engine's `async`
+    /// durability then hands each save over as it comes, on the run's own task, instead of
+    /// through a background writer whose only benefit is overlapping I/O with the run. Default
+    /// `false`.
+    fn saves_inline(&self) -> bool {
+        false
+    }
+
     /// Stores a task's writes for the checkpoint `config` names (its `checkpoint_id` must be set).
     /// Idempotent per `(task_id, idx)`: ordinary writes already stored are kept, writes to the
     /// special channels (`__error__`, `__interrupt__`, ...) replace what is stored.

@@ -326,6 +326,12 @@ pub enum Durability {
     /// Checkpoints and writes are stored in the background, in order, while the next step runs;
     /// the run waits for all of them before it returns. A crash can lose the last steps (they
     /// run again on resume), never reorder or corrupt them. The default, as in LangGraph.
+    ///
+    /// The saves reach the checkpointer as batches ([`save_batch`](stategraph_checkpoint::Checkpointer::save_batch)).
+    /// With its default options the SQLite saver commits a batch without waiting for the disk
+    /// (`synchronous=NORMAL`): once the run returns its checkpoints survive a crash of the
+    /// process, but a power loss or OS crash may still roll back its last steps (`sync` durability
+    /// does not have that window).
     #[default]
     Async,
     /// Only the final checkpoint (and the pending writes of a failed or interrupted step) is

@@ -69,6 +69,89 @@ pub(crate) fn to_stored(
             out.versions_seen.insert(String::from(&*node.name), seen);
         }
     }
+    finish_stored(g, cp, updated, &mut out);
+    out
+}
+
+/// What [`Persistence::stored`] built last: the channel versions it saw, which channels are in
+/// the stored versions map, and which held a value. The next build revisits only the channels
+/// whose version moved. The engine bumps a channel's version whenever its value changes (update,
+/// consume, finish, the clearing of a step-scoped channel), so the other channels' entries are
+/// still right.
+#[derive(Debug, Default)]
+pub(crate) struct StoredCache {
+    versions: Vec<u64>,
+    channel_versions: ChannelVersions,
+    with_value: Vec<ChannelId>,
+}
+
+/// [`to_stored`], in O(channels whose version changed + channels holding a value + nodes they
+/// trigger) rather than O(all channels + all nodes): a 1,000-node sequence paid ~60 k
+/// instructions per step for the full scan, 40% of its run.
+fn to_stored_cached(
+    g: &GraphInner,
+    channels: &[Box<dyn Channel>],
+    cp: &Checkpoint,
+    updated: &[ChannelId],
+    ran: &[NodeId],
+    cache: &mut StoredCache,
+) -> Stored {
+    if cache.versions.len() != cp.versions.len() {
+        // First build: every channel counts as moved.
+        *cache = StoredCache { versions: vec![u64::MAX; cp.versions.len()], ..StoredCache::default() };
+    }
+    for (ch, (&now, was)) in cp.versions.iter().zip(cache.versions.iter_mut()).enumerate() {
+        if now == *was {
+            continue;
+        }
+        *was = now;
+        let def = &g.channels[ch];
+        let available = channels[ch].checkpoint().is_some();
+        if now > 0 && (def.role != ChannelRole::Internal || available) {
+            cache.channel_versions.insert(String::from(&*def.name), now);
+        } else {
+            cache.channel_versions.remove(&*def.name);
+        }
+        match (cache.with_value.binary_search(&ch), available) {
+            (Err(at), true) => cache.with_value.insert(at, ch),
+            (Ok(at), false) => {
+                cache.with_value.remove(at);
+            }
+            _ => {}
+        }
+    }
+    let mut out = Stored::with_id(CheckpointId::from_uuid(cp.id));
+    out.channel_versions = cache.channel_versions.clone();
+    let mut relevant: Vec<NodeId> = ran.to_vec();
+    for &ch in &cache.with_value {
+        if let Some(v) = channels[ch].checkpoint() {
+            out.channel_values.insert(String::from(&*g.channels[ch].name), v);
+        }
+        if channels[ch].is_available() {
+            relevant.extend_from_slice(&g.trigger_to_nodes[ch]);
+        }
+    }
+    relevant.sort_unstable();
+    relevant.dedup();
+    for n in relevant {
+        let node = &g.nodes[n];
+        let seen: ChannelVersions = node
+            .triggers
+            .iter()
+            .zip(&cp.seen[n])
+            .filter(|(_, v)| **v > 0)
+            .map(|(&ch, &v)| (String::from(&*g.channels[ch].name), v))
+            .collect();
+        if !seen.is_empty() {
+            out.versions_seen.insert(String::from(&*node.name), seen);
+        }
+    }
+    finish_stored(g, cp, updated, &mut out);
+    out
+}
+
+/// The interrupt-seen versions and the updated channels of a stored checkpoint.
+fn finish_stored(g: &GraphInner, cp: &Checkpoint, updated: &[ChannelId], out: &mut Stored) {
     if !cp.interrupt_seen.is_empty() {
         let seen: ChannelVersions = cp
             .interrupt_seen
@@ -83,7 +166,6 @@ pub(crate) fn to_stored(
     names.sort();
     names.dedup();
     out.updated_channels = Some(names);
-    out
 }
 
 /// Rebuilds channels and the engine's checkpoint from a stored one. Channels the graph no longer
@@ -221,6 +303,8 @@ pub(crate) struct Persistence {
     /// Whether puts must find the parent still the thread's latest checkpoint (one runner per
     /// thread). Off after a fork, whose parent is not the latest by design.
     pub(crate) guard: bool,
+    /// What the last [`stored`](Persistence::stored) built, so the next one costs what changed.
+    stored_cache: StoredCache,
     /// `async` durability: the writer task and the bounded queue feeding it.
     queue: Option<(mpsc::Sender<SaveOp>, JoinHandle<Result<()>>)>,
     /// `exit` durability: the last checkpoint and the writes made after it, saved at the end.
@@ -244,11 +328,27 @@ impl Persistence {
             saved_versions: Vec::new(),
             parents: BTreeMap::new(),
             guard: true,
+            stored_cache: StoredCache::default(),
             queue: None,
             exit_checkpoint: None,
             exit_guard: true,
             exit_writes: Vec::new(),
         }
+    }
+
+    /// The stored form of the run's checkpoint (as [`to_stored`] builds it, from what changed
+    /// since the previous call).
+    pub(crate) fn stored(
+        &mut self,
+        g: &GraphInner,
+        channels: &[Box<dyn Channel>],
+        cp: &Checkpoint,
+        updated: &[ChannelId],
+        ran: &[NodeId],
+    ) -> Stored {
+        let out = to_stored_cached(g, channels, cp, updated, ran, &mut self.stored_cache);
+        debug_assert_eq!(out, to_stored(g, channels, cp, updated, ran), "incremental stored checkpoint");
+        out
     }
 
     fn base_config(&self) -> CheckpointConfig {
@@ -285,10 +385,12 @@ impl Persistence {
             }
             Durability::Sync => {
                 put_one(&*self.saver, &parent, &stored, &metadata, &new_versions, guard).await?;
-                self.saved_versions = versions.to_vec();
+                self.saved_versions.clear();
+                self.saved_versions.extend_from_slice(versions);
             }
             Durability::Async => {
-                self.saved_versions = versions.to_vec();
+                self.saved_versions.clear();
+                self.saved_versions.extend_from_slice(versions);
                 let op = SaveOp::Put {
                     config: parent,
                     checkpoint: Box::new(stored),
@@ -332,6 +434,10 @@ impl Persistence {
     /// faster than its disk waits here instead of piling up checkpoints in memory. If the writer
     /// stopped (a save failed), its error is returned now.
     async fn enqueue(&mut self, op: SaveOp) -> Result<()> {
+        if self.saver.saves_inline() {
+            // Nothing to overlap (an in-memory saver): store it now, on this task.
+            return self.saver.save_batch_owned(vec![op]).await.map_err(engine_error);
+        }
         if self.queue.is_none() {
             let (tx, rx) = mpsc::channel(QUEUE_BOUND);
             self.queue = Some((tx, tokio::spawn(writer(self.saver.clone(), rx))));
@@ -395,8 +501,7 @@ async fn writer(saver: Arc<dyn Checkpointer>, mut rx: mpsc::Receiver<SaveOp>) ->
                 Err(_) => break,
             }
         }
-        saver.save_batch(&batch).await.map_err(engine_error)?;
-        batch.clear();
+        saver.save_batch_owned(std::mem::replace(&mut batch, Vec::with_capacity(16))).await.map_err(engine_error)?;
     }
     Ok(())
 }
