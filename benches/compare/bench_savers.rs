@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! bench_savers time --saver memory|sqlite --dir DIR [--durability async|sync|exit]
-//!                   [--sqlite-synchronous full|normal] [--dump OUT]
+//!                   [--sqlite-synchronous default|full|normal] [--dump OUT]
 //!                   [--target-ms MS] [--min-runs N] [--max-runs N] [SHAPE...]
 //!     prints {"<shape>": {"median_ms": .., "min_ms": .., "runs": ..}, ...} as JSON; with --dump,
 //!     writes each shape's first (warm-up) final state to OUT/<shape>.json
@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Each shape gets its own saver (for SQLite a file `DIR/rust-<shape>-<command>.db`, opened with
-//! the default options: WAL, `synchronous=FULL`, as Python's `SqliteSaver` on a plain
+//! the default options: WAL, `synchronous=FULL` for puts and `NORMAL` for the `async` batches;
+//! `--sqlite-synchronous full` uses `FULL` for every commit, as Python's `SqliteSaver` on a plain
 //! `sqlite3.connect`). Every run, warm-up included, uses a fresh thread id, so it starts from an
 //! empty thread and saves all its steps, as a new conversation would. The durability mode is the
 //! engine's default, `async` (LangGraph's default too): checkpoints are written while the next
@@ -67,8 +68,9 @@ struct Options {
     target: Duration,
     min_runs: usize,
     max_runs: usize,
-    /// `synchronous=NORMAL` instead of the default `FULL` for SQLite.
-    sqlite_normal: bool,
+    /// SQLite `synchronous`: `None` for the saver's defaults (`FULL` for puts, `NORMAL` for the
+    /// `async` batches), or one setting for every commit.
+    sqlite_sync: Option<SqliteSync>,
     /// `time` writes each shape's warm-up output here (`<shape>.json`), for the equality check.
     dump: Option<PathBuf>,
     /// Positional arguments: `[OUT] SHAPE...`.
@@ -84,7 +86,7 @@ impl Options {
             target: Duration::from_millis(500),
             min_runs: 5,
             max_runs: 100_000,
-            sqlite_normal: false,
+            sqlite_sync: None,
             dump: None,
             rest: Vec::new(),
         };
@@ -110,10 +112,11 @@ impl Options {
                     }
                 }
                 "--sqlite-synchronous" => {
-                    o.sqlite_normal = match value(a)?.as_str() {
-                        "full" => false,
-                        "normal" => true,
-                        other => return Err(format!("unknown synchronous `{other}` (full, normal)")),
+                    o.sqlite_sync = match value(a)?.as_str() {
+                        "default" => None,
+                        "full" => Some(SqliteSync::Sync),
+                        "normal" => Some(SqliteSync::Normal),
+                        other => return Err(format!("unknown synchronous `{other}` (default, full, normal)")),
                     }
                 }
                 "--dump" => o.dump = Some(PathBuf::from(value(a)?)),
@@ -143,11 +146,10 @@ async fn shape_with_saver(o: &Options, name: &str, command: &str) -> Result<(Sha
         Backend::Sqlite => {
             std::fs::create_dir_all(&o.dir).map_err(|e| format!("{}: {e}", o.dir.display()))?;
             let path = o.dir.join(format!("rust-{name}-{command}.db"));
-            let options = SqliteOptions::default().durability(if o.sqlite_normal {
-                SqliteSync::Normal
-            } else {
-                SqliteSync::Sync
-            });
+            let options = match o.sqlite_sync {
+                None => SqliteOptions::default(),
+                Some(sync) => SqliteOptions::default().durability(sync),
+            };
             let saver =
                 Arc::new(SqliteSaver::open_with(&path, options).await.map_err(|e| format!("{}: {e}", path.display()))?);
             // Kept to close the pool (which checkpoints the WAL) at the end.

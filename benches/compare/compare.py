@@ -40,7 +40,17 @@ from py_shapes import RANDOM_STRING_KEYS, RECURSION_LIMIT, SAVER_SHAPES, SHAPES 
 
 TARGET = 100.0
 # With a checkpointer (issue 3): speed per backend, and react_agent_100x's peak RSS.
-SAVER_TARGETS = {"memory": 50.0, "sqlite": 20.0}
+SAVER_TARGETS = {"memory": 50.0, "sqlite": 20.0, "sqlite-full": 20.0, "sqlite-normal": 20.0}
+# backend -> (saver, Python's PRAGMA synchronous, bench_savers --sqlite-synchronous). "sqlite" is
+# each library with its defaults: Python's SqliteSaver commits with FULL; ours commits the `async`
+# batches with NORMAL (its `sync`-durability puts with FULL). "sqlite-full" is FULL on both sides
+# for every commit, "sqlite-normal" NORMAL on both.
+SAVER_VARIANTS = {
+    "memory": ("memory", "full", "default"),
+    "sqlite": ("sqlite", "full", "default"),
+    "sqlite-full": ("sqlite", "full", "full"),
+    "sqlite-normal": ("sqlite", "normal", "normal"),
+}
 RSS_SHAPE = "react_agent_100x"
 RSS_TARGET = 10.0  # Python's peak RSS / ours
 # --quick: the saver shapes timed (react_agent_100x is also the RSS shape).
@@ -191,7 +201,7 @@ def time_python_saver(name: str, backend: str, tmp: Path, budget_s: float, min_r
 
 
 def time_rust_saver(binary: Path, name: str, backend: str, tmp: Path, target_ms: int, min_runs: int, synchronous: str):
-    dump = tmp / f"rust-{backend}-out"
+    dump = tmp / f"rust-{backend}-{synchronous}-out"
     cmd = [str(binary), "time", "--saver", backend, "--dir", str(tmp), "--sqlite-synchronous", synchronous,
            "--dump", str(dump), "--target-ms", str(target_ms), "--min-runs", str(min_runs), name]
     proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
@@ -226,14 +236,14 @@ def rss_child(backend: str, name: str, tmp: Path, synchronous: str) -> None:
     print(json.dumps({"peak_rss_kib": vm_kib("VmHWM"), "before_run_kib": before, "run_ms": ms}))
 
 
-def measure_rss(rust: Path, backend: str, tmp: Path, synchronous: str) -> dict:
+def measure_rss(rust: Path, backend: str, tmp: Path, py_sync: str, rs_sync: str) -> dict:
     py = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--rss-child", backend, RSS_SHAPE, str(tmp),
-         "--sqlite-synchronous", synchronous],
+         "--sqlite-synchronous", py_sync],
         check=True, stdout=subprocess.PIPE, text=True,
     )
     rs = subprocess.run(
-        [str(rust), "rss", "--saver", backend, "--dir", str(tmp), "--sqlite-synchronous", synchronous, RSS_SHAPE],
+        [str(rust), "rss", "--saver", backend, "--dir", str(tmp), "--sqlite-synchronous", rs_sync, RSS_SHAPE],
         check=True, stdout=subprocess.PIPE, text=True,
     )
     return {"python": json.loads(py.stdout), "rust": json.loads(rs.stdout)}
@@ -248,17 +258,17 @@ def run_savers(binary: Path, shapes: list[str], backends: list[str], args) -> di
     timings: dict[tuple[str, str], dict] = {}
     rss: dict[str, dict] = {}
     for backend in backends:
+        kind, py_sync, rs_sync = SAVER_VARIANTS[backend]
         with tempfile.TemporaryDirectory(prefix=f"sg-compare-{backend}-") as t:
             tmp = Path(t)
             for name in shapes:
-                py = time_python_saver(name, backend, tmp, args.python_budget, args.min_runs, args.sqlite_synchronous)
+                py = time_python_saver(name, kind, tmp, args.python_budget, args.min_runs, py_sync)
                 log(f"python {backend:<6} {name:<26} median {py['median_ms']:10.3f} ms over {py['runs']} runs")
-                rs = time_rust_saver(binary, name, backend, tmp, args.rust_target_ms, args.rust_min_runs,
-                                     args.sqlite_synchronous)
+                rs = time_rust_saver(binary, name, kind, tmp, args.rust_target_ms, args.rust_min_runs, rs_sync)
                 check = "not checked" if args.no_check else verdict(py.pop("first"), rs.pop("first"))
                 log(f"check  {backend:<6} {name:<26} {check[:160]}")
                 timings[(backend, name)] = {"python": py, "rust": rs, "check": check}
-            rss[backend] = measure_rss(binary, backend, tmp, args.sqlite_synchronous)
+            rss[backend] = measure_rss(binary, kind, tmp, py_sync, rs_sync)
             log(f"rss    {backend:<6} {RSS_SHAPE:<26} python {fmt_mib(rss[backend]['python']['peak_rss_kib'])}"
                 f" rust {fmt_mib(rss[backend]['rust']['peak_rss_kib'])}")
     return {"timings": timings, "rss": rss}
@@ -366,11 +376,13 @@ def main() -> int:
     ap.add_argument("shapes", nargs="*", help="shapes to run (default: all; with --quick, fewer with a saver)")
     ap.add_argument("--savers", action="store_true", help="run only the part with a checkpointer")
     ap.add_argument("--no-savers", action="store_true", help="run only the part without a checkpointer")
-    ap.add_argument("--backends", default="memory,sqlite", help="savers to compare (default memory,sqlite)")
+    ap.add_argument("--backends", default="memory,sqlite,sqlite-full",
+                    help="savers to compare: memory, sqlite (each library's defaults), sqlite-full (FULL on both "
+                         "sides), sqlite-normal (NORMAL on both); default memory,sqlite,sqlite-full")
     ap.add_argument("--quick", action="store_true",
                     help="short budgets, and with a saver only " + ", ".join(QUICK_SAVER_SHAPES) + " (< 2 min)")
     ap.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="full",
-                    help="PRAGMA synchronous of both SQLite savers (default full: both libraries' default)")
+                    help=argparse.SUPPRESS)  # for --rss-child: the Python saver's PRAGMA synchronous
     ap.add_argument("--python-budget", type=float, default=None, help="seconds of Python timing per shape (default 2.5)")
     ap.add_argument("--rust-target-ms", type=int, default=None, help="milliseconds of Rust timing per shape (default 500)")
     ap.add_argument("--min-runs", type=int, default=None, help="minimum timed Python runs per shape (default 3)")
@@ -480,9 +492,14 @@ Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}{' (`--quick`)'
   `invoke(..., durability="async")` (LangGraph's default). Rust: `stategraph::checkpoint::InMemorySaver`,
   `stategraph::sqlite::SqliteSaver::open_with(file)`; `Durability::Async` (the default), current-thread
   tokio runtime (`bench_savers`).
-- SQLite: WAL on both sides, `PRAGMA synchronous={args.sqlite_synchronous.upper()}` on both (FULL is
-  the default of both libraries: an fsync per commit, so on this disk the SQLite times are mostly
-  fsyncs); one file per side per shape in a temp dir on the same disk.
+- SQLite, WAL on both sides; one file per side per shape in a temp dir on the same disk. Rows
+  `sqlite`: each library with its defaults. Python's `SqliteSaver` commits with SQLite's default
+  `synchronous=FULL` (an fsync per commit). Ours (`SqliteOptions::default()`) commits the batches
+  of `async` durability with `synchronous=NORMAL` (no fsync: once the run returns, its checkpoints
+  survive a crash of the process, but a power loss or OS crash may roll back the last ones; the
+  `put`s of `sync` durability stay FULL). That is a weaker guarantee than Python's at the moment
+  the run returns, so rows `sqlite-full` run both sides with FULL for every commit (ours:
+  `SqliteOptions::default().durability(Durability::Sync)`): the like-for-like comparison.
 - Every run, warm-up included, uses a fresh thread id, so it starts from an empty thread and saves
   all its steps; the savers keep every thread (memory grows over the runs on both sides alike).
   The run returns once its checkpoints are written, on both sides, so writing them is timed.

@@ -377,6 +377,8 @@ fn truthy(v: &Value) -> bool {
         Value::String(s) => !s.is_empty(),
         Value::Array(a) => !a.is_empty(),
         Value::Object(o) => !o.is_empty(),
+        // A host object: Python objects are truthy by default.
+        Value::Foreign(_) => true,
     }
 }
 
