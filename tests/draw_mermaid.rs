@@ -244,6 +244,23 @@ fn mermaid_defer_metadata() {
     assert_fixture("defer_metadata", &g.compile().unwrap().draw_mermaid());
 }
 
+/// Static breakpoints show as LangGraph marks them: `__interrupt = before`, `after` or both.
+#[test]
+fn mermaid_static_breakpoints() {
+    let mut g = StateGraph::new(Schema::new().last_value("x"));
+    g.add_node_with("a", noop(), NodeOptions::new().metadata("owner", "ops"))
+        .add_node("b", noop())
+        .add_node("c", noop())
+        .add_node("d", noop())
+        .add_edge(START, "a")
+        .add_edge("a", "b")
+        .add_edge("b", "c")
+        .add_edge("c", "d")
+        .add_edge("d", END);
+    let options = CompileOptions::default().interrupt_before(["a", "c"]).interrupt_after(["b", "c"]);
+    assert_fixture("static_breakpoints", &g.compile_with(options).unwrap().draw_mermaid());
+}
+
 #[test]
 fn mermaid_odd_names_no_styles() {
     let options = MermaidOptions { xray: false, curve_style: CurveStyle::Basis, with_styles: false };

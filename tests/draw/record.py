@@ -244,6 +244,21 @@ def defer_metadata() -> str:
 
 
 @case
+def static_breakpoints() -> str:
+    g = StateGraph(State)
+    g.add_node("a", node, metadata={"owner": "ops"})
+    g.add_node("b", node)
+    g.add_node("c", node)
+    g.add_node("d", node)
+    g.add_edge(START, "a")
+    g.add_edge("a", "b")
+    g.add_edge("b", "c")
+    g.add_edge("c", "d")
+    g.add_edge("d", END)
+    return g.compile(interrupt_before=["a", "c"], interrupt_after=["b", "c"]).get_graph().draw_mermaid()
+
+
+@case
 def odd_names_no_styles() -> str:
     g = graph("look up", "answer?", "_private_")
     g.add_edge(START, "look up")

@@ -5,7 +5,8 @@
 //! `passthrough` (its comment says to give it a real kind), and each node's conditional edges
 //! become one conditional edge routing on a state key `route` (declared as a string), with the
 //! branch labels LangGraph recorded (the target's name when it recorded none). Joins appear in
-//! that JSON as plain edges and are imported as such.
+//! that JSON as plain edges and are imported as such. Static breakpoints (node metadata
+//! `__interrupt`) become the spec's `interrupts`.
 
 use serde_json::{Map, Value, json};
 use stategraph_core::{END, START};
@@ -59,6 +60,15 @@ impl GraphSpec {
                 .and_then(Value::as_array)
                 .map(|parts| parts.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("."))
                 .unwrap_or_else(|| "unknown".into());
+            // Static breakpoints: LangGraph marks them in node metadata (`before`, `after`, both).
+            let marker = node.get("metadata").and_then(|m| m.get("__interrupt")).and_then(Value::as_str);
+            for when in marker.unwrap_or_default().split(',') {
+                match when.trim() {
+                    "before" => spec.interrupts.before.push(id.to_owned()),
+                    "after" => spec.interrupts.after.push(id.to_owned()),
+                    _ => {}
+                }
+            }
             let mut spec_node = NodeSpec::new(id, "passthrough", Value::Null);
             spec_node.comment = Some(format!("imported from LangGraph ({origin}); give it a real kind"));
             spec.nodes.push(spec_node);

@@ -19,7 +19,7 @@ use indexmap::{IndexMap, IndexSet};
 use serde_json::{Map, Value};
 
 use super::builder::StateGraph;
-use super::compiled::CompiledGraph;
+use super::compiled::{CompiledGraph, GraphInner};
 use crate::types::{END, START};
 
 /// How Mermaid curves edges (the `flowchart.curve` setting; LangChain's `CurveStyle`).
@@ -159,7 +159,7 @@ impl CompiledGraph {
     /// );
     /// ```
     pub fn draw_mermaid_with(&self, options: MermaidOptions) -> String {
-        render_mermaid(&drawing(&self.inner.builder, options.xray), &options)
+        render_mermaid(&drawing(&self.inner, options.xray), &options)
     }
 
     /// The graph as plain text for a terminal: every node, top-down in the order a run reaches
@@ -723,7 +723,8 @@ fn single<'a>(mut found: impl Iterator<Item = &'a String>) -> Option<String> {
 }
 
 /// LangGraph's `Pregel.get_graph(xray=...)`.
-fn drawing(g: &StateGraph, xray: bool) -> Drawing {
+fn drawing(compiled: &GraphInner, xray: bool) -> Drawing {
+    let g = &compiled.builder;
     let sim = Sim::new(g).run();
     let mut d = Drawing::default();
     d.add_node(START, Map::new());
@@ -732,6 +733,17 @@ fn drawing(g: &StateGraph, xray: bool) -> Drawing {
             spec.options.metadata.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect();
         if spec.options.defer {
             metadata.insert("defer".to_owned(), Value::Bool(true));
+        }
+        // Static breakpoints are marked as LangGraph marks them (a `"*"` list marks nothing).
+        let listed = |nodes: &[String]| nodes.iter().any(|n| n == name);
+        let marker = match (listed(&compiled.interrupt_before), listed(&compiled.interrupt_after)) {
+            (true, true) => Some("before,after"),
+            (true, false) => Some("before"),
+            (false, true) => Some("after"),
+            (false, false) => None,
+        };
+        if let Some(marker) = marker {
+            metadata.insert("__interrupt".to_owned(), Value::String(marker.to_owned()));
         }
         d.add_node(name, metadata);
     }
@@ -752,7 +764,7 @@ fn drawing(g: &StateGraph, xray: bool) -> Drawing {
     if xray {
         for (name, spec) in &g.nodes {
             let Some(sub) = spec.node.subgraph() else { continue };
-            let mut sub = drawing(&sub.inner.builder, true);
+            let mut sub = drawing(&sub.inner, true);
             if sub.nodes.len() <= 1
                 || !d.nodes.contains_key(name)
                 || sub.first_node(None).is_none()
