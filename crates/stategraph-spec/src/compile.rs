@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stategraph_core::{
-    ChannelSpec, CompileOptions, CompiledGraph, END, Error, NodeError, NodeOptions, PathMap, RetryPolicy, Route,
-    RouterFn, START, Schema, State, StateGraph,
+    ChannelSpec, CompileOptions, CompiledGraph, END, Error, Goto, NodeError, NodeOptions, PathMap, RetryPolicy, Route,
+    RouterFn, START, Schema, Send, State, StateGraph, Value,
 };
 
 use crate::problem::{Code, Limits, Problem};
 use crate::registry::{KindContext, NodeKindRegistry};
 use crate::sandbox::{Program, Sandbox};
-use crate::spec::{Condition, ConditionalEdge, EdgeSpec, GraphSpec, RetrySpec};
+use crate::spec::{Condition, ConditionalEdge, EdgeSpec, ExprSend, ForEachSend, GraphSpec, RetrySpec, SendSpec};
 use crate::validate::validate_in;
 
 /// Where a spec came from and what it is checked against: its limits, the file it was read from
@@ -188,6 +188,16 @@ pub fn compile_in(
                     PathMap::labels(e.branches.iter().map(|b| (&*b.label, &*b.target))),
                 );
             }
+            EdgeSpec::Send(e) => {
+                let router = match &e.send {
+                    SendSpec::ForEach(s) => foreach_router(&e.source, s),
+                    SendSpec::Expr(s) => expr_send_router(&e.source, s, registry.sandbox())
+                        .map_err(|message| vec![Problem::new(Code::Script, String::new(), message)])?,
+                };
+                // The targets as the path map: drawn as the edge's destinations, and a plain name
+                // from an expression must be one of them.
+                graph.add_router(&e.source, router, PathMap::nodes(e.send.targets()));
+            }
         }
     }
     let options = CompileOptions {
@@ -256,6 +266,131 @@ fn router(edge: &ConditionalEdge, sandbox: &Arc<Sandbox>) -> Result<RouterFn, St
             })
         }
     })
+}
+
+fn send_failure(source: &str, message: String) -> NodeError {
+    NodeError::permanent(format!("the fan-out edge from `{source}` failed: {message}")).with_kind("ValueError")
+}
+
+/// `foreach`: one send to the target per item of the list, its input `{as: item, with...}`.
+fn foreach_router(source: &str, send: &ForEachSend) -> RouterFn {
+    let source = source.to_owned();
+    let send = send.clone();
+    let (key, rest) = match send.foreach.strip_prefix('/') {
+        Some(pointer) => match pointer.split_once('/') {
+            Some((key, rest)) => (crate::validate::unescape(key), format!("/{rest}")),
+            None => (crate::validate::unescape(pointer), String::new()),
+        },
+        None => (send.foreach.clone(), String::new()),
+    };
+    Arc::new(move |state: &State| {
+        let fail = |m: String| send_failure(&source, m);
+        let found = state.get(&key).and_then(|v| if rest.is_empty() { Some(v) } else { v.pointer(&rest) });
+        let items = match found {
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                return Err(fail(format!(
+                    "`foreach: {}` must be a list, got {} ({other})",
+                    send.foreach,
+                    other.kind()
+                )));
+            }
+            None => return Err(fail(format!("`foreach: {}` holds nothing; it must be a list", send.foreach))),
+        };
+        let mut shared = stategraph_core::Map::new();
+        for k in &send.with {
+            if let Some(v) = state.get(k) {
+                shared.insert(Arc::from(k.as_str()), v.clone());
+            }
+        }
+        let mut sends = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let mut arg = match (&send.item_key, item) {
+                (Some(name), _) => {
+                    let mut m = stategraph_core::Map::new();
+                    m.insert(Arc::from(name.as_str()), item.clone());
+                    m
+                }
+                (None, Value::Object(m)) => (**m).clone(),
+                (None, other) => {
+                    return Err(fail(format!(
+                        "item {i} of `{}` is {} ({other}); without `as` every item must be an object, the input of `{}`",
+                        send.foreach,
+                        other.kind(),
+                        send.target
+                    )));
+                }
+            };
+            for (k, v) in &shared {
+                arg.insert(k.clone(), v.clone());
+            }
+            sends.push(Goto::Send(Send::new(send.target.clone(), Value::from(arg))));
+        }
+        Ok(Route(sends))
+    })
+}
+
+/// `expr`: the expression yields sends `#{node, arg}`, names of `targets`, `END` (ignored: it
+/// adds nothing), or an array of these; anything sent or named outside `targets` fails the run.
+fn expr_send_router(source: &str, send: &ExprSend, sandbox: &Arc<Sandbox>) -> Result<RouterFn, String> {
+    let program: Program = sandbox.compile(&send.expr).map_err(|e| e.describe())?;
+    let sandbox = sandbox.clone();
+    let source = source.to_owned();
+    let targets = send.targets.clone();
+    let timeout = sandbox.limits().timeout;
+    Ok(Arc::new(move |state: &State| {
+        let fail = |m: String| send_failure(&source, m);
+        let value = sandbox
+            .run(&program, state, timeout)
+            .map_err(|e| fail(format!("its expression failed{}", e.describe())))?;
+        let value = crate::sandbox::from_dynamic(value).map_err(&fail)?;
+        let items = match value {
+            Value::Array(items) => Arc::unwrap_or_clone(items),
+            Value::Null => Vec::new(),
+            one => vec![one],
+        };
+        let allowed = |node: &str| {
+            if targets.iter().any(|t| t == node) {
+                Ok(())
+            } else {
+                Err(fail(format!("it sent to `{node}`, which is not one of its targets ({})", targets.join(", "))))
+            }
+        };
+        let mut route = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                // `END`: nothing more along this edge.
+                Value::String(name) if name.as_str() == END => {}
+                Value::String(name) => {
+                    allowed(&name)?;
+                    route.push(Goto::Node(name.to_string()));
+                }
+                Value::Object(m) => {
+                    let node = match m.get("node") {
+                        Some(Value::String(n)) => n.to_string(),
+                        _ => {
+                            return Err(fail(
+                                "a send must be a map `#{node: \"NAME\", arg: #{...}}` with a string `node`".into(),
+                            ));
+                        }
+                    };
+                    if let Some(k) = m.keys().find(|k| !matches!(&***k, "node" | "arg")) {
+                        return Err(fail(format!("a send has the keys `node` and `arg`, not `{k}`")));
+                    }
+                    allowed(&node)?;
+                    let arg = m.get("arg").cloned().unwrap_or_else(Value::object);
+                    route.push(Goto::Send(Send::new(node, arg)));
+                }
+                other => {
+                    return Err(fail(format!(
+                        "expected sends `#{{node, arg}}`, node names or an array of them, got {} ({other})",
+                        other.kind()
+                    )));
+                }
+            }
+        }
+        Ok(Route(route))
+    }))
 }
 
 /// Maps an engine compile error to a problem, pointing at the node or edge it names when it can.

@@ -77,8 +77,8 @@ pub use python::PythonExport;
 pub use registry::{ConfigError, KindContext, NodeKind, NodeKindRegistry};
 pub use sandbox::ScriptLimits;
 pub use spec::{
-    Branch, CURRENT_VERSION, Condition, ConditionalEdge, EdgeSpec, GraphSpec, Interrupts, JoinEdge, NodeSpec,
-    PlainEdge, Position, RetrySpec, StateKeySpec,
+    Branch, CURRENT_VERSION, Condition, ConditionalEdge, EdgeSpec, ExprSend, ForEachSend, GraphSpec, Interrupts,
+    JoinEdge, NodeSpec, PlainEdge, Position, RetrySpec, SendEdge, SendSpec, StateKeySpec,
 };
 pub use typescript::typescript;
 pub use validate::{validate, validate_in};

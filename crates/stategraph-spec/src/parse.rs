@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::problem::{Code, Limits, Problem, join};
 use crate::spec::{CURRENT_VERSION, ConditionalEdge, EdgeSpec, EdgeVariant, GraphSpec, JoinEdge, NodeSpec, PlainEdge};
+use crate::spec::{ExprSend, ForEachSend, SendEdge};
 use crate::spec::{StateKeySpec, kind_name};
 
 /// Upgrades from each older version to the next: `MIGRATIONS[i]` turns version `i + 1` into
@@ -172,6 +173,7 @@ fn read_typed(object: Map<String, Value>) -> Result<GraphSpec, Vec<Problem>> {
                     EdgeVariant::Plain => check_part::<PlainEdge>(edge, &pointer, &mut problems),
                     EdgeVariant::Join => check_part::<JoinEdge>(edge, &pointer, &mut problems),
                     EdgeVariant::Conditional => check_part::<ConditionalEdge>(edge, &pointer, &mut problems),
+                    EdgeVariant::Send => check_send(o, &pointer, &mut problems),
                 },
                 other => problems.push(Problem::new(
                     Code::Shape,
@@ -190,6 +192,28 @@ fn read_typed(object: Map<String, Value>) -> Result<GraphSpec, Vec<Problem>> {
         return Err(problems);
     }
     from_value_at::<GraphSpec>(Value::Object(object), "").map_err(|p| vec![p])
+}
+
+/// A fan-out edge, its `send` read as the variant its fields pick, so that a problem inside it
+/// points at the field.
+fn check_send(edge: &Map<String, Value>, pointer: &str, problems: &mut Vec<Problem>) {
+    let send_at = join(pointer, "send");
+    match edge.get("send") {
+        Some(send @ Value::Object(o)) if o.contains_key("expr") => check_part::<ExprSend>(send, &send_at, problems),
+        Some(send @ Value::Object(_)) => check_part::<ForEachSend>(send, &send_at, problems),
+        Some(other) => {
+            problems.push(Problem::new(
+                Code::Shape,
+                send_at,
+                format!("`send` must be an object, got {}", kind_name(other)),
+            ));
+            return;
+        }
+        None => {}
+    }
+    let mut rest = edge.clone();
+    rest.insert("send".into(), serde_json::json!({"expr": "", "targets": []}));
+    check_part::<SendEdge>(&Value::Object(rest), pointer, problems);
 }
 
 fn check_part<T: DeserializeOwned>(value: &Value, pointer: &str, problems: &mut Vec<Problem>) {

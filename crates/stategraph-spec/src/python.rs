@@ -21,7 +21,7 @@ use stategraph_core::{END, START};
 use crate::compile::CompileContext;
 use crate::problem::Problem;
 use crate::registry::NodeKindRegistry;
-use crate::spec::{Condition, EdgeSpec, GraphSpec};
+use crate::spec::{Condition, EdgeSpec, GraphSpec, SendSpec};
 use crate::validate::validate_in;
 
 /// Generated Python, and the nodes and edges it could not translate.
@@ -101,8 +101,12 @@ impl<'a> Writer<'a> {
         if spec.state.values().any(|s| s.reducer.as_deref() == Some("add_messages")) {
             self.line("from langgraph.graph.message import add_messages");
         }
-        if !spec.retry.is_empty() {
-            self.line("from langgraph.types import RetryPolicy");
+        let sends = spec.edges.iter().any(|e| matches!(e, EdgeSpec::Send(_)));
+        match (!spec.retry.is_empty(), sends) {
+            (true, true) => self.line("from langgraph.types import RetryPolicy, Send"),
+            (true, false) => self.line("from langgraph.types import RetryPolicy"),
+            (false, true) => self.line("from langgraph.types import Send"),
+            (false, false) => {}
         }
         if self.needs_checkpointer() {
             self.line("from langgraph.checkpoint.memory import InMemorySaver");
@@ -288,6 +292,27 @@ impl<'a> Writer<'a> {
                         map.join(", ")
                     ));
                 }
+                EdgeSpec::Send(e) => {
+                    let name = format!("send_{i}");
+                    let def = match &e.send {
+                        SendSpec::ForEach(s) => foreach_function(&name, i, s),
+                        SendSpec::Expr(s) => {
+                            self.stubs.push(format!("the sends of /edges/{i} (a Rhai expression)"));
+                            format!(
+                                "\n\ndef {name}(state: State):\n    # STUB: Rhai sends; translate them into a list of Send(node, arg) by hand: {}\n    raise NotImplementedError({})\n\n",
+                                s.expr.replace('\n', " "),
+                                string(&format!("the sends of the edge from `{}` were not translated", e.source))
+                            )
+                        }
+                    };
+                    self.out.push_str(&def);
+                    let targets: Vec<String> = e.send.targets().into_iter().map(string).collect();
+                    self.line(format!(
+                        "builder.add_conditional_edges({}, {name}, [{}])",
+                        endpoint(&e.source),
+                        targets.join(", ")
+                    ));
+                }
             }
         }
         let mut args = vec![format!("name={}", string(&spec.name))];
@@ -336,6 +361,57 @@ impl<'a> Writer<'a> {
         self.line("if __name__ == \"__main__\":");
         self.line("    print(json.dumps(run(json.loads(sys.argv[1] if len(sys.argv) > 1 else \"{}\"))))");
     }
+}
+
+/// The Python router of a `foreach` fan-out edge: LangGraph's
+/// `[Send(target, {as: item, **with}) for item in list]`, with Stategraph's errors.
+fn foreach_function(name: &str, index: usize, send: &crate::spec::ForEachSend) -> String {
+    let (key, rest): (String, Vec<String>) = match send.foreach.strip_prefix('/') {
+        Some(pointer) => {
+            let mut segments = pointer.split('/').map(crate::validate::unescape);
+            (segments.next().unwrap_or_default(), segments.collect())
+        }
+        None => (send.foreach.clone(), Vec::new()),
+    };
+    let mut def = String::new();
+    let _ = writeln!(def, "\n\ndef {name}(state: State):");
+    let _ = writeln!(def, "    # /edges/{index}: one Send to {} per item of `{}`.", string(&send.target), send.foreach);
+    let _ = writeln!(def, "    items = state.get({})", string(&key));
+    if !rest.is_empty() {
+        let segments: Vec<String> = rest.iter().map(|s| string(s)).collect();
+        let _ = writeln!(def, "    for segment in [{}]:", segments.join(", "));
+        let _ = writeln!(
+            def,
+            "        if isinstance(items, dict):\n            items = items.get(segment)\n        \
+             elif isinstance(items, list) and segment.isdigit() and int(segment) < len(items):\n            \
+             items = items[int(segment)]\n        else:\n            items = None"
+        );
+    }
+    let foreach = string(&format!("`foreach: {}`", send.foreach));
+    let _ = writeln!(def, "    if items is None:");
+    let _ = writeln!(def, "        raise ValueError({foreach} + \" holds nothing; it must be a list\")");
+    let _ = writeln!(def, "    if not isinstance(items, list):");
+    let _ = writeln!(def, "        raise ValueError({foreach} + \" must be a list\")");
+    let with: Vec<String> = send.with.iter().map(|k| string(k)).collect();
+    let _ = writeln!(def, "    shared = {{key: state[key] for key in [{}] if key in state}}", with.join(", "));
+    let target = string(&send.target);
+    match &send.item_key {
+        Some(as_key) => {
+            let _ =
+                writeln!(def, "    return [Send({target}, {{{}: item, **shared}}) for item in items]", string(as_key));
+        }
+        None => {
+            let _ = writeln!(def, "    for item in items:");
+            let _ = writeln!(def, "        if not isinstance(item, dict):");
+            let _ = writeln!(
+                def,
+                "            raise ValueError(\"without `as` every item of \" + {foreach} + \" must be an object\")"
+            );
+            let _ = writeln!(def, "    return [Send({target}, {{**item, **shared}}) for item in items]");
+        }
+    }
+    def.push('\n');
+    def
 }
 
 /// `START`, `END` or the quoted node id.

@@ -31,7 +31,7 @@ pub struct GraphSpec {
     /// The nodes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeSpec>,
-    /// The edges: plain, join and conditional.
+    /// The edges: plain, join, conditional and fan-out (`send`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edges: Vec<EdgeSpec>,
     /// The node the graph starts at; shorthand for an edge from `__start__`. When absent, the
@@ -136,7 +136,7 @@ pub struct Position {
 }
 
 /// An edge. Which kind is decided by its fields: `sources` makes a join, `branches` a conditional
-/// edge, otherwise it is a plain edge.
+/// edge, `send` a fan-out, otherwise it is a plain edge.
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 #[non_exhaustive]
@@ -147,6 +147,8 @@ pub enum EdgeSpec {
     Join(JoinEdge),
     /// After `source`, `condition` picks a branch by label.
     Conditional(ConditionalEdge),
+    /// After `source`, one task per item, each with its own input (LangGraph's `Send`).
+    Send(SendEdge),
 }
 
 impl EdgeSpec {
@@ -159,6 +161,8 @@ impl EdgeSpec {
     pub(crate) fn variant_of(object: &Map<String, Value>) -> EdgeVariant {
         if object.contains_key("sources") {
             EdgeVariant::Join
+        } else if object.contains_key("send") {
+            EdgeVariant::Send
         } else if object.contains_key("branches") || object.contains_key("condition") {
             EdgeVariant::Conditional
         } else {
@@ -172,6 +176,7 @@ pub(crate) enum EdgeVariant {
     Plain,
     Join,
     Conditional,
+    Send,
 }
 
 impl<'de> Deserialize<'de> for EdgeSpec {
@@ -187,6 +192,7 @@ impl<'de> Deserialize<'de> for EdgeSpec {
             EdgeVariant::Plain => serde_json::from_value(value).map(EdgeSpec::Plain),
             EdgeVariant::Join => serde_json::from_value(value).map(EdgeSpec::Join),
             EdgeVariant::Conditional => serde_json::from_value(value).map(EdgeSpec::Conditional),
+            EdgeVariant::Send => serde_json::from_value(value).map(EdgeSpec::Send),
         };
         result.map_err(D::Error::custom)
     }
@@ -256,6 +262,99 @@ pub enum Condition {
     /// sandbox.
     #[serde(rename = "expr")]
     Expr(String),
+}
+
+/// A fan-out edge (map-reduce): after `source` runs, its `send` makes zero or more sends, each
+/// running a node in the next step with its own input instead of the state (LangGraph's
+/// `Send`). The sent node's writes are applied with the state's reducers, so a reducer key gathers
+/// the results, and the node's own edges (e.g. to a reduce node) apply after the fan-out.
+///
+/// ```yaml
+/// - source: plan
+///   send: {target: write_joke, foreach: subjects, as: subject, with: [style]}
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendEdge {
+    /// A node id or `__start__`.
+    pub source: String,
+    /// What is sent where.
+    pub send: SendSpec,
+    /// A note for people reading the graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// The sends of a fan-out edge: declarative (`target` + `foreach`, which the Python export
+/// translates) or an expression (`expr` + `targets`). Which one is decided by `expr`.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum SendSpec {
+    /// One send to `target` per item of a list in the state.
+    ForEach(ForEachSend),
+    /// A Rhai expression yields the sends.
+    Expr(ExprSend),
+}
+
+impl<'de> Deserialize<'de> for SendSpec {
+    // By its fields, as for edges, so that an unknown field is named.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = Value::deserialize(deserializer)?;
+        let Value::Object(object) = &value else {
+            return Err(D::Error::custom(format!("`send` must be an object, got {}", kind_name(&value))));
+        };
+        let result = if object.contains_key("expr") {
+            serde_json::from_value(value).map(SendSpec::Expr)
+        } else {
+            serde_json::from_value(value).map(SendSpec::ForEach)
+        };
+        result.map_err(D::Error::custom)
+    }
+}
+
+impl SendSpec {
+    /// The nodes this edge may send to.
+    pub fn targets(&self) -> Vec<&str> {
+        match self {
+            SendSpec::ForEach(s) => vec![s.target.as_str()],
+            SendSpec::Expr(s) => s.targets.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// `{target: worker, foreach: items, as: item, with: [topic]}`: for every item of the list at
+/// `foreach`, run `target` with the input `{item: ITEM, topic: STATE.topic}` — LangGraph's
+/// `[Send("worker", {"item": i, "topic": state["topic"]}) for i in state["items"]]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForEachSend {
+    /// The node every item is sent to.
+    pub target: String,
+    /// Where the list is: a state key (`items`), or a JSON pointer into the state whose first
+    /// segment is a state key (`/plan/items`). A missing or non-list value fails the run.
+    pub foreach: String,
+    /// The key the item gets in the input (`{as: item}`). Absent: the item itself is the input,
+    /// and it must be an object.
+    #[serde(rename = "as", default, skip_serializing_if = "Option::is_none")]
+    pub item_key: Option<String>,
+    /// State keys copied into every input (keys without a value are left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<String>,
+}
+
+/// `{expr: RHAI, targets: [worker]}`: the expression reads `state` and yields a send
+/// `#{node: "worker", arg: #{...}}`, a node name of `targets`, `END`, or an array of these.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExprSend {
+    /// The Rhai expression, e.g.
+    /// `state.docs.map(|d| #{node: "summarise", arg: #{doc: d}})`.
+    pub expr: String,
+    /// Every node the expression may send to or name (at least one); drawn as the edge's targets.
+    /// A send anywhere else fails the run.
+    pub targets: Vec<String>,
 }
 
 /// Static interrupts: pause the run before or after these nodes (LangGraph's `interrupt_before`

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 /// ```
 /// let ts = stategraph_spec::typescript();
 /// assert!(ts.contains("export interface GraphSpec {"));
-/// assert!(ts.contains("export type EdgeSpec = PlainEdge | JoinEdge | ConditionalEdge;"));
+/// assert!(ts.contains("export type EdgeSpec = PlainEdge | JoinEdge | ConditionalEdge | SendEdge;"));
 /// ```
 pub fn typescript() -> String {
     let schema = crate::json_schema();

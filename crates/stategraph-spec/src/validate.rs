@@ -8,7 +8,7 @@ use stategraph_core::{END, START};
 use crate::compile::CompileContext;
 use crate::problem::{Code, Limits, Problem, join};
 use crate::registry::{KindContext, NodeKindRegistry};
-use crate::spec::{Condition, EdgeSpec, GraphSpec, RetrySpec};
+use crate::spec::{Condition, EdgeSpec, GraphSpec, RetrySpec, SendSpec};
 
 /// The JSON Schema type names the `type` of a state key may use.
 const TYPE_NAMES: [&str; 7] = ["string", "number", "integer", "boolean", "array", "object", "null"];
@@ -294,14 +294,100 @@ fn check_edges(
                     }
                 }
             }
+            EdgeSpec::Send(e) => {
+                source(&e.source, join(&at, "source"), problems);
+                let at = join(&at, "send");
+                // A send runs a node: `__end__` and `__start__` are no targets.
+                let send_target = |name: &str, at: String, problems: &mut Vec<Problem>| {
+                    if name == START || name == END {
+                        problems.push(Problem::new(
+                            Code::InvalidEdge,
+                            at,
+                            format!("a send must run a node, not `{name}`"),
+                        ));
+                    } else if !is_node(name) {
+                        problems.push(unknown_node(name, at));
+                    }
+                };
+                match &e.send {
+                    SendSpec::ForEach(s) => {
+                        send_target(&s.target, join(&at, "target"), problems);
+                        if let Some(p) = foreach_problem(spec, &s.foreach, join(&at, "foreach")) {
+                            problems.push(p);
+                        }
+                        if s.item_key.as_deref() == Some("") {
+                            problems.push(Problem::new(Code::InvalidEdge, join(&at, "as"), "`as` cannot be empty"));
+                        }
+                        for (j, key) in s.with.iter().enumerate() {
+                            if !spec.state.contains_key(key) {
+                                problems.push(Problem::new(
+                                    Code::UnknownStateKey,
+                                    format!("{at}/with/{j}"),
+                                    format!(
+                                        "`with` copies `{key}`, which is not a state key; declare it under `state`"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    SendSpec::Expr(s) => {
+                        if s.targets.is_empty() {
+                            problems.push(Problem::new(
+                                Code::InvalidEdge,
+                                join(&at, "targets"),
+                                "a send expression needs at least one target: the nodes it may send to",
+                            ));
+                        }
+                        for (j, t) in s.targets.iter().enumerate() {
+                            send_target(t, format!("{at}/targets/{j}"), problems);
+                        }
+                        if let Err(err) = registry.sandbox().compile(&s.expr) {
+                            problems.push(Problem::new(
+                                Code::Script,
+                                join(&at, "expr"),
+                                format!("the sends of the edge from `{}`: {}", e.source, err.describe()),
+                            ));
+                        }
+                    }
+                }
+            }
         }
     }
+}
+
+/// Why `foreach` cannot name a list in the state, if it cannot: it must be a declared key or a
+/// JSON pointer starting with one.
+fn foreach_problem(spec: &GraphSpec, foreach: &str, at: String) -> Option<Problem> {
+    let key = match foreach.strip_prefix('/') {
+        Some(pointer) => unescape(pointer.split('/').next().unwrap_or_default()),
+        None => foreach.to_owned(),
+    };
+    if key.is_empty() {
+        return Some(Problem::new(
+            Code::InvalidEdge,
+            at,
+            "`foreach` must name a state key (`items`) or a JSON pointer into the state (`/plan/items`)",
+        ));
+    }
+    (!spec.state.contains_key(&key)).then(|| {
+        Problem::new(
+            Code::UnknownStateKey,
+            at,
+            format!("`foreach` reads `{key}`, which is not a state key; declare it under `state`"),
+        )
+    })
+}
+
+/// A JSON pointer segment's text (`~1` is `/`, `~0` is `~`).
+pub(crate) fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
 }
 
 fn e_source(edge: &EdgeSpec) -> &str {
     match edge {
         EdgeSpec::Plain(e) => &e.source,
         EdgeSpec::Conditional(e) => &e.source,
+        EdgeSpec::Send(e) => &e.source,
         EdgeSpec::Join(e) => &e.target,
     }
 }
@@ -318,6 +404,7 @@ fn check_references(spec: &GraphSpec, nodes: &HashMap<&str, usize>, problems: &m
             let leaves_start = spec.edges.iter().any(|e| match e {
                 EdgeSpec::Plain(e) => e.source == START,
                 EdgeSpec::Conditional(e) => e.source == START,
+                EdgeSpec::Send(e) => e.source == START,
                 EdgeSpec::Join(_) => false,
             });
             if !leaves_start {

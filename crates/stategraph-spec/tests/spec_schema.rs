@@ -46,10 +46,20 @@ fn typescript_types_follow_the_schema() {
     assert!(ts.contains("  state?: Record<string, StateKeySpec>;"), "{ts}");
     assert!(ts.contains("  nodes?: NodeSpec[];"), "{ts}");
     assert!(ts.contains("  config?: Record<string, unknown>;"), "{ts}");
-    assert!(ts.contains("export type EdgeSpec = PlainEdge | JoinEdge | ConditionalEdge;"), "{ts}");
+    assert!(ts.contains("export type EdgeSpec = PlainEdge | JoinEdge | ConditionalEdge | SendEdge;"), "{ts}");
     assert!(ts.contains("export type Condition = {\n  key: string;\n} | {\n  expr: string;\n};"), "{ts}");
     // Every declared name is defined.
-    for name in ["Branch", "Condition", "Interrupts", "Position", "RetrySpec"] {
+    for name in [
+        "Branch",
+        "Condition",
+        "Interrupts",
+        "Position",
+        "RetrySpec",
+        "SendEdge",
+        "SendSpec",
+        "ForEachSend",
+        "ExprSend",
+    ] {
         assert!(
             ts.contains(&format!("export interface {name} ")) || ts.contains(&format!("export type {name} ")),
             "{name}"

@@ -27,7 +27,7 @@ export interface GraphSpec {
    */
   nodes?: NodeSpec[];
   /**
-   * The edges: plain, join and conditional.
+   * The edges: plain, join, conditional and fan-out (`send`).
    */
   edges?: EdgeSpec[];
   /**
@@ -117,9 +117,9 @@ export interface Position {
 
 /**
  * An edge. Which kind is decided by its fields: `sources` makes a join, `branches` a conditional
- * edge, otherwise it is a plain edge.
+ * edge, `send` a fan-out, otherwise it is a plain edge.
  */
-export type EdgeSpec = PlainEdge | JoinEdge | ConditionalEdge;
+export type EdgeSpec = PlainEdge | JoinEdge | ConditionalEdge | SendEdge;
 
 /**
  * `source` → `target`.
@@ -201,6 +201,81 @@ export type Condition = {
 } | {
   expr: string;
 };
+
+/**
+ * A fan-out edge (map-reduce): after `source` runs, its `send` makes zero or more sends, each
+ * running a node in the next step with its own input instead of the state (LangGraph's
+ * `Send`). The sent node's writes are applied with the state's reducers, so a reducer key gathers
+ * the results, and the node's own edges (e.g. to a reduce node) apply after the fan-out.
+ *
+ * ```yaml
+ * - source: plan
+ *   send: {target: write_joke, foreach: subjects, as: subject, with: [style]}
+ * ```
+ */
+export interface SendEdge {
+  /**
+   * A node id or `__start__`.
+   */
+  source: string;
+  /**
+   * What is sent where.
+   */
+  send: SendSpec;
+  /**
+   * A note for people reading the graph.
+   */
+  comment?: string | null;
+}
+
+/**
+ * The sends of a fan-out edge: declarative (`target` + `foreach`, which the Python export
+ * translates) or an expression (`expr` + `targets`). Which one is decided by `expr`.
+ */
+export type SendSpec = ForEachSend | ExprSend;
+
+/**
+ * `{target: worker, foreach: items, as: item, with: [topic]}`: for every item of the list at
+ * `foreach`, run `target` with the input `{item: ITEM, topic: STATE.topic}` — LangGraph's
+ * `[Send("worker", {"item": i, "topic": state["topic"]}) for i in state["items"]]`.
+ */
+export interface ForEachSend {
+  /**
+   * The node every item is sent to.
+   */
+  target: string;
+  /**
+   * Where the list is: a state key (`items`), or a JSON pointer into the state whose first
+   * segment is a state key (`/plan/items`). A missing or non-list value fails the run.
+   */
+  foreach: string;
+  /**
+   * The key the item gets in the input (`{as: item}`). Absent: the item itself is the input,
+   * and it must be an object.
+   */
+  as?: string | null;
+  /**
+   * State keys copied into every input (keys without a value are left out).
+   */
+  with?: string[];
+}
+
+/**
+ * `{expr: RHAI, targets: [worker]}`: the expression reads `state` and yields a send
+ * `#{node: "worker", arg: #{...}}`, a node name of `targets`, `END`, or an array of these.
+ */
+export interface ExprSend {
+  /**
+   * The Rhai expression, e.g.
+   * `state.docs.map(|d| #{node: "summarise", arg: #{doc: d}})`.
+   */
+  expr: string;
+  /**
+   * Every node the expression may send to or name (at least one); drawn as the edge's targets.
+   * A send anywhere else fails the run.
+   */
+  targets: string[];
+}
 
 /**
  * Static interrupts: pause the run before or after these nodes (LangGraph's `interrupt_before`
