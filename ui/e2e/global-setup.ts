@@ -10,6 +10,9 @@ import { mkdtempSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -40,7 +43,7 @@ async function waitFor(url: string, ms: number, child: ChildProcess, log: string
 
 export function serverBinary(): string {
   if (process.env.SERVER_BIN) return resolve(process.env.SERVER_BIN);
-  const target = process.env.CARGO_TARGET_DIR ?? resolve(__dirname, "../../target");
+  const target = process.env.CARGO_TARGET_DIR ?? resolve(HERE, "../../target");
   return join(target, "debug", "stategraph");
 }
 
@@ -56,16 +59,22 @@ export default async function globalSetup() {
   const args = hasDev
     ? ["dev", "--no-browser", "--port", String(apiPort), "--specs", specs, "--db", "memory"]
     : ["serve", "--port", String(apiPort), "--specs", specs, "--db", join(data, "sg.db")];
-  const server = spawn(bin, args, { env, stdio: ["ignore", "inherit", "inherit"] });
+  // stdout is not inherited: a leftover child must never hold the runner's output open.
+  const server = spawn(bin, args, { env, stdio: ["ignore", "ignore", "inherit"] });
   children.push(server);
+  const stopAll = () => {
+    for (const c of children.reverse()) if (c.exitCode === null) c.kill("SIGTERM");
+  };
+  process.once("exit", stopAll);
   const api = `http://127.0.0.1:${apiPort}`;
-  await waitFor(`${api}/ok`, 30_000, server, `${bin} ${args.join(" ")}`);
   let baseURL = `${api}/studio/`;
   const usePreview = process.env.E2E_UI === "preview" || !hasDev;
+  try {
+  await waitFor(`${api}/ok`, 30_000, server, `${bin} ${args.join(" ")}`);
   if (usePreview) {
     const uiPort = await freePort();
-    const vite = spawn(resolve(__dirname, "../node_modules/.bin/vite"), ["preview", "--port", String(uiPort), "--strictPort"], {
-      cwd: resolve(__dirname, ".."),
+    const vite = spawn(resolve(HERE, "../node_modules/.bin/vite"), ["preview", "--port", String(uiPort), "--strictPort"], {
+      cwd: resolve(HERE, ".."),
       env: { ...process.env, STATEGRAPH_API: api },
       stdio: ["ignore", "ignore", "inherit"],
     });
@@ -73,11 +82,13 @@ export default async function globalSetup() {
     baseURL = `http://127.0.0.1:${uiPort}/`;
     await waitFor(baseURL, 30_000, vite, "vite preview");
   }
+  } catch (e) {
+    stopAll();
+    throw e;
+  }
   process.env.E2E_BASE_URL = baseURL;
   process.env.E2E_API_URL = api;
   process.env.E2E_SPECS_DIR = specs;
   console.log(`e2e: ${hasDev ? "stategraph dev" : "stategraph serve"} on ${api}, UI at ${baseURL}, specs in ${specs}`);
-  return async () => {
-    for (const c of children.reverse()) c.kill("SIGTERM");
-  };
+  return async () => stopAll();
 }

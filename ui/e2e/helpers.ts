@@ -1,8 +1,9 @@
 import { expect, type Locator, type Page } from "@playwright/test";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
-export const SHOTS = resolve(__dirname, "../test-results/screenshots");
+export const SHOTS = resolve(fileURLToPath(new URL(".", import.meta.url)), "../test-results/screenshots");
 mkdirSync(SHOTS, { recursive: true });
 
 export async function shot(page: Page, name: string) {
