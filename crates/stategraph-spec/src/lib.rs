@@ -74,7 +74,7 @@ pub use kinds::{FileLoader, Http, HttpPolicy, LoadedSpec, SpecLoader, SpecRef, S
 pub use parse::migrate;
 pub use problem::{Code, Limits, Problem};
 pub use python::PythonExport;
-pub use registry::{ConfigError, KindContext, NodeKind, NodeKindRegistry};
+pub use registry::{ConfigError, KindContext, KindInfo, NodeKind, NodeKindRegistry};
 pub use sandbox::ScriptLimits;
 pub use spec::{
     Branch, CURRENT_VERSION, Condition, ConditionalEdge, EdgeSpec, ExprSend, ForEachSend, GraphSpec, Interrupts,

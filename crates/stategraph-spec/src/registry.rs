@@ -121,6 +121,25 @@ pub trait NodeKind: Send + Sync + 'static {
         let _ = config;
         Vec::new()
     }
+
+    /// How the studio presents the kind: title, description and the JSON Schema of its config
+    /// (the inspector's form). `None` (the default): the kind's name as title and an open
+    /// object schema, see [`NodeKindRegistry::kind_infos`].
+    fn info(&self) -> Option<KindInfo> {
+        None
+    }
+}
+
+/// How a node kind presents itself (in the studio's palette and inspector).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct KindInfo {
+    /// A short name for people, e.g. `"HTTP request"`.
+    pub title: String,
+    /// One sentence on what the node does.
+    pub description: String,
+    /// The JSON Schema (draft 2020-12) of the node's `config`. Fields may carry
+    /// `"x-stategraph": "state-key" | "state-key-map" | "template" | "rhai"` as an editor hint.
+    pub config_schema: Value,
 }
 
 /// Node kinds by name, the script sandbox they share, and the chat models and tools the host
@@ -263,12 +282,36 @@ impl NodeKindRegistry {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.kinds.keys().map(String::as_str)
     }
+
+    /// Every kind with its [`KindInfo`], sorted by name; a kind without one gets its name as
+    /// title and `{"type": "object"}` as config schema.
+    ///
+    /// ```
+    /// let registry = stategraph_spec::NodeKindRegistry::with_builtins();
+    /// let (name, script) = registry.kind_infos().find(|(n, _)| *n == "script").unwrap();
+    /// assert_eq!(script.config_schema["required"][0], "code");
+    /// # let _ = name;
+    /// ```
+    pub fn kind_infos(&self) -> impl Iterator<Item = (&str, KindInfo)> {
+        self.kinds.iter().map(|(name, kind)| {
+            let info = kind.info().unwrap_or_else(|| KindInfo {
+                title: name.clone(),
+                description: String::new(),
+                config_schema: serde_json::json!({"type": "object"}),
+            });
+            (name.as_str(), info)
+        })
+    }
 }
 
 /// `passthrough`: does nothing and returns no update (a junction point). Takes no config.
 struct Passthrough;
 
 impl NodeKind for Passthrough {
+    fn info(&self) -> Option<KindInfo> {
+        Some(crate::kinds::info::passthrough())
+    }
+
     fn validate(&self, config: &Map<String, Value>, _spec: &GraphSpec) -> Vec<ConfigError> {
         config
             .keys()
@@ -290,6 +333,10 @@ impl NodeKind for Passthrough {
 struct Set;
 
 impl NodeKind for Set {
+    fn info(&self) -> Option<KindInfo> {
+        Some(crate::kinds::info::set())
+    }
+
     fn validate(&self, config: &Map<String, Value>, spec: &GraphSpec) -> Vec<ConfigError> {
         let mut errors: Vec<ConfigError> = config
             .keys()

@@ -27,7 +27,7 @@ use crate::problem::{Code, join};
 use crate::registry::{ConfigError, NodeKind};
 use crate::spec::GraphSpec;
 
-const FIELDS: &[&str] = &["method", "url", "headers", "body", "timeout_ms", "key"];
+pub(crate) const FIELDS: &[&str] = &["method", "url", "headers", "body", "timeout_ms", "key"];
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// What `http` nodes may do, decided by the host application.
@@ -122,6 +122,10 @@ struct Request {
 }
 
 impl NodeKind for Http {
+    fn info(&self) -> Option<crate::registry::KindInfo> {
+        Some(super::info::http())
+    }
+
     fn validate(&self, config: &Map<String, Value>, spec: &GraphSpec) -> Vec<ConfigError> {
         let mut errors = unknown_fields("http", config, FIELDS);
         if let Some(Some(m)) = collect(optional_str(config, "method"), &mut errors)

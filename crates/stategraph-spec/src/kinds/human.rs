@@ -45,7 +45,7 @@ use crate::registry::{ConfigError, KindContext, NodeKind};
 use crate::schema_check::{check_schema, violations};
 use crate::spec::GraphSpec;
 
-const FIELDS: &[&str] =
+pub(crate) const FIELDS: &[&str] =
     &["action", "description", "allow", "args", "args_schema", "response_schema", "output", "edit_key", "routes"];
 /// `allow` keys, with the `HumanResponse` type each permits and LangGraph's config flag.
 const ALLOW: &[(&str, &str, &str)] = &[
@@ -239,6 +239,10 @@ fn published_schema(config: &Config) -> Value {
 }
 
 impl NodeKind for Human {
+    fn info(&self) -> Option<crate::registry::KindInfo> {
+        Some(super::info::human())
+    }
+
     fn validate(&self, config: &Map<String, Value>, spec: &GraphSpec) -> Vec<ConfigError> {
         let mut errors = Vec::new();
         read_config(config, spec, &mut errors);

@@ -43,7 +43,7 @@ use super::{collect, optional_str, required_str, state_key, unknown_fields};
 use crate::problem::{Code, join};
 use crate::registry::{ConfigError, KindContext, NodeKind};
 
-const FIELDS: &[&str] = &["model", "prompt", "messages", "tools", "output", "streaming"];
+pub(crate) const FIELDS: &[&str] = &["model", "prompt", "messages", "tools", "output", "streaming"];
 const MODEL_FIELDS: &[&str] = &["model", "base_url", "api_key_env", "options", "scripted"];
 const ROLES: &[&str] = &["system", "human", "user", "ai", "assistant"];
 
@@ -219,6 +219,10 @@ fn is_messages_key(cx: &KindContext<'_>, key: &str) -> bool {
 }
 
 impl NodeKind for Llm {
+    fn info(&self) -> Option<crate::registry::KindInfo> {
+        Some(super::info::llm())
+    }
+
     fn validate(&self, _config: &Map<String, Value>, _spec: &crate::spec::GraphSpec) -> Vec<ConfigError> {
         // Needs the registry's models and tools: see validate_in.
         Vec::new()
@@ -341,6 +345,10 @@ impl NodeKind for Llm {
 pub(crate) struct Tools;
 
 impl NodeKind for Tools {
+    fn info(&self) -> Option<crate::registry::KindInfo> {
+        Some(super::info::tools())
+    }
+
     fn validate(&self, _config: &Map<String, Value>, _spec: &crate::spec::GraphSpec) -> Vec<ConfigError> {
         Vec::new()
     }

@@ -3,6 +3,7 @@
 
 mod http;
 mod human;
+pub(crate) mod info;
 mod llm;
 mod script;
 mod subgraph;

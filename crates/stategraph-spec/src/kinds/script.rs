@@ -22,13 +22,17 @@ use crate::registry::{ConfigError, KindContext, NodeKind};
 use crate::sandbox::from_dynamic;
 use crate::spec::GraphSpec;
 
-const FIELDS: &[&str] = &["code", "timeout_ms"];
+pub(crate) const FIELDS: &[&str] = &["code", "timeout_ms"];
 const CODE: &str = "Rhai code reading `state` and returning a map of state key → new value";
 
 /// The `script` kind.
 pub(crate) struct Script;
 
 impl NodeKind for Script {
+    fn info(&self) -> Option<crate::registry::KindInfo> {
+        Some(super::info::script())
+    }
+
     fn validate(&self, _config: &Map<String, Value>, _spec: &GraphSpec) -> Vec<ConfigError> {
         // Needs the registry's sandbox to compile: see validate_in.
         Vec::new()

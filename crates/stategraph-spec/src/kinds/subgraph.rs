@@ -168,6 +168,10 @@ fn reference(config: &Map<String, Value>) -> Result<(SpecRef, &'static str), Con
 }
 
 impl NodeKind for Subgraph {
+    fn info(&self) -> Option<crate::registry::KindInfo> {
+        Some(super::info::subgraph())
+    }
+
     fn validate(&self, config: &Map<String, Value>, _spec: &GraphSpec) -> Vec<ConfigError> {
         let mut errors = unknown_fields("subgraph", config, &["path", "id"]);
         errors.extend(reference(config).err());

@@ -22,7 +22,7 @@ use crate::problem::Code;
 use crate::registry::{ConfigError, KindContext, NodeKind};
 use crate::spec::GraphSpec;
 
-const FIELDS: &[&str] = &["template", "key"];
+pub(crate) const FIELDS: &[&str] = &["template", "key"];
 
 /// Compiled templates sharing one strict environment (also used by `http` for its URL, headers
 /// and body).
@@ -88,6 +88,10 @@ impl Templates {
 pub(crate) struct Template;
 
 impl NodeKind for Template {
+    fn info(&self) -> Option<crate::registry::KindInfo> {
+        Some(super::info::template_kind())
+    }
+
     fn validate(&self, config: &Map<String, Value>, spec: &GraphSpec) -> Vec<ConfigError> {
         let mut errors = unknown_fields("template", config, FIELDS);
         if let Some(source) = collect(required_str(config, "template", "MiniJinja source"), &mut errors)

@@ -22,7 +22,7 @@ use crate::registry::{ConfigError, KindContext, NodeKind};
 use crate::sandbox::{Program, from_dynamic};
 use crate::spec::GraphSpec;
 
-const FIELDS: &[&str] = &["update", "timeout_ms"];
+pub(crate) const FIELDS: &[&str] = &["update", "timeout_ms"];
 
 /// The `transform` kind.
 pub(crate) struct Transform;
@@ -36,6 +36,10 @@ fn expressions(config: &Map<String, Value>) -> Result<&Map<String, Value>, Confi
 }
 
 impl NodeKind for Transform {
+    fn info(&self) -> Option<crate::registry::KindInfo> {
+        Some(super::info::transform())
+    }
+
     fn validate(&self, _config: &Map<String, Value>, _spec: &GraphSpec) -> Vec<ConfigError> {
         Vec::new()
     }
