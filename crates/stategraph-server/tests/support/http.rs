@@ -12,11 +12,21 @@ pub struct TestServer {
     pub server: RunningServer,
     pub client: reqwest::Client,
     pub base: String,
+    /// The PostgreSQL schema the server works in (dropped with the server).
+    pub pg: Option<PgSchema>,
 }
 
-/// The probe graphs on a free port, in memory.
+/// The probe graphs on a free port: in memory, or with `SG_SERVER_TEST_DB=postgres` in a fresh
+/// schema of the PostgreSQL database at `DATABASE_URL` (the same suite on both backends).
 pub async fn start() -> TestServer {
-    start_with(probe_graphs::config().with_database(Database::Memory)).await
+    let pg = (std::env::var("SG_SERVER_TEST_DB").as_deref() == Ok("postgres")).then(PgSchema::create);
+    let database = match &pg {
+        Some(p) => Database::Postgres { url: pg_url(), schema: Some(p.0.clone()) },
+        None => Database::Memory,
+    };
+    let mut s = start_with(probe_graphs::config().with_database(database)).await;
+    s.pg = pg;
+    s
 }
 
 /// `config` on a free loopback port.
@@ -24,7 +34,66 @@ pub async fn start_with(mut config: ServerConfig) -> TestServer {
     config.port = 0;
     let server = stategraph_server::spawn(config).await.expect("server starts");
     let base = server.url();
-    TestServer { server, client: reqwest::Client::new(), base }
+    TestServer { server, client: reqwest::Client::new(), base, pg: None }
+}
+
+/// The PostgreSQL the tests use.
+pub fn pg_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A throwaway schema name, dropped (with everything in it) when this is dropped.
+pub struct PgSchema(pub String);
+
+impl PgSchema {
+    /// A new schema name (the server creates the schema).
+    pub fn create() -> PgSchema {
+        PgSchema(format!("sg_srv_test_{}", uuid::Uuid::now_v7().simple()))
+    }
+}
+
+/// Runs `f` on a fresh runtime in its own thread (usable from `Drop` inside a test's runtime).
+fn blocking<T: Send + 'static>(f: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f))
+        .join()
+        .unwrap()
+}
+
+/// Whether PostgreSQL answers at [`pg_url`]. When it does not: a panic under `CI` (the
+/// PostgreSQL tests must run there), otherwise a loud banner on stderr and `false`.
+pub fn pg_reachable(test: &str) -> bool {
+    use sqlx::Connection;
+    let url = pg_url();
+    let u = url.clone();
+    let attempt = blocking(async move {
+        tokio::time::timeout(std::time::Duration::from_secs(10), sqlx::PgConnection::connect(&u)).await
+    });
+    let error = match attempt {
+        Ok(Ok(_)) => return true,
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "timed out after 10 s".to_owned(),
+    };
+    let message = format!("PostgreSQL is not reachable at {url}: {error}");
+    if std::env::var_os("CI").is_some() || std::env::var("SG_SERVER_TEST_DB").as_deref() == Ok("postgres") {
+        panic!("{message} (CI or SG_SERVER_TEST_DB=postgres is set: the PostgreSQL tests must run)");
+    }
+    let line = "*".repeat(78);
+    let banner = format!("\n{line}\n*** SKIPPED {test}: {message}\n*** (set CI=1 to make this a failure)\n{line}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+    false
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        use sqlx::{Connection, Executor};
+        let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.0);
+        let url = pg_url();
+        blocking(async move {
+            if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                let _ = c.execute(sqlx::AssertSqlSafe(sql)).await;
+            }
+        });
+    }
 }
 
 impl TestServer {
