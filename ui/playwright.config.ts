@@ -22,7 +22,7 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [["list"]],
-  outputDir: "test-results/artifacts",
+  outputDir: process.env.E2E_OUTPUT_DIR ?? "test-results/artifacts",
   globalSetup: "./e2e/global-setup.ts",
   use: {
     browserName: "chromium",
@@ -30,6 +30,7 @@ export default defineConfig({
     viewport: { width: 1440, height: 900 },
     permissions: ["clipboard-read", "clipboard-write"],
     acceptDownloads: true,
-    trace: "retain-on-failure",
+    trace: "off",
+    screenshot: "only-on-failure",
   },
 });

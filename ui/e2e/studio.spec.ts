@@ -17,11 +17,11 @@ test("build a graph by drag and drop, validate, lay out, undo/redo, save, reload
 
   // Five nodes from the palette, each renamed in the inspector.
   const drops: [string, string, number, number][] = [
-    ["passthrough", "prepare", 130, 160],
-    ["script", "classify", 330, 280],
-    ["passthrough", "billing", 560, 120],
-    ["passthrough", "support", 560, 420],
-    ["passthrough", "finish", 760, 280],
+    ["passthrough", "prepare", 240, 320],
+    ["script", "classify", 420, 200],
+    ["passthrough", "billing", 600, 90],
+    ["passthrough", "support", 600, 330],
+    ["passthrough", "finish", 420, 470],
   ];
   for (const [kind, id, x, y] of drops) {
     await dropKind(page, kind, x, y);
@@ -38,6 +38,7 @@ test("build a graph by drag and drop, validate, lay out, undo/redo, save, reload
   await connect(page, "billing", "finish");
   await connect(page, "support", "finish");
   await connect(page, "finish", "__end__");
+  await shot(page, "01-connected");
   const edges = (await spec(page)).edges ?? [];
   expect(edges).toHaveLength(6);
   const cond = edges.find((e) => "branches" in e) as { source: string; branches: { label: string; target: string }[] };
@@ -56,8 +57,8 @@ test("build a graph by drag and drop, validate, lay out, undo/redo, save, reload
   await page.getByTestId("add-state-key").click();
   await expect(page.getByTestId("state-key-route")).toBeVisible();
 
-  // Select the conditional edge (its branch label on the canvas) and route on the state key.
-  await page.getByTestId("rf__edge-e2.b0").locator(".react-flow__edge-textwrapper").click();
+  // Select the conditional edge on the canvas and route on the state key.
+  await page.getByTestId("rf__edge-e2.b0").dispatchEvent("click");
   await expect(page.getByTestId("edge-inspector")).toBeVisible();
   await page.getByText("state key", { exact: true }).click();
   await page.getByTestId("condition-key").selectOption("route");

@@ -173,7 +173,7 @@ function studioMeta(spec: GraphSpec): StudioMeta {
 export function terminalPosition(spec: GraphSpec, id: typeof START | typeof END): Position {
   const p = studioMeta(spec).positions?.[id];
   if (p) return p;
-  return id === START ? { x: -220, y: 0 } : { x: 600, y: 0 };
+  return id === START ? { x: -200, y: 150 } : { x: 600, y: 150 };
 }
 
 /** The spec with a terminal's position stored in its metadata. */

@@ -109,7 +109,7 @@ export function Canvas() {
         minZoom={0.05}
         maxZoom={2}
         colorMode={theme}
-        fitView
+        defaultViewport={{ x: 240, y: 40, zoom: 0.8 }}
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={20} />
