@@ -9,14 +9,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use stategraph_checkpoint::{CheckpointConfig, CheckpointId, ListFilter};
 use stategraph_core::{
-    ChannelSpec, CompileOptions, CompiledGraph, Durability, Input, Managed, MermaidOptions, NodeOptions, PathMap,
-    Reducer, RetryPolicy, RunConfig, RunStream, Schema, StateGraph, StateSnapshot, StreamMode, StreamOptions,
+    ChannelSpec, CompileOptions, CompiledGraph, Durability, Error, Input, Managed, MermaidOptions, NodeOptions,
+    PathMap, Reducer, RetryPolicy, RunConfig, RunStream, Schema, StateGraph, StateSnapshot, StreamMode, StreamOptions,
     TaskSnapshot, Value,
 };
 
 use crate::convert::{py_to_value, value_to_py};
 use crate::errors::to_py;
-use crate::node::{PyNode, command, reducer, retry_predicate, router};
+use crate::node::{PyNode, PyTaskContext, command, reducer, retry_predicate, router};
 use crate::runtime::block_on;
 use crate::saver::PySaver;
 
@@ -199,8 +199,18 @@ pub(crate) struct PyCompiled {
 }
 
 /// Run arguments from the Python layer (keyword dict).
-fn run_config(py: Python<'_>, args: Option<&Bound<'_, PyDict>>) -> PyResult<RunConfig> {
-    let mut c = RunConfig::default();
+/// A run's configuration: the parent task's child configuration when the run is nested in a Python
+/// node (so its events stream into the parent run and it checkpoints under the task's namespace),
+/// else the defaults; `args` override either.
+fn run_config(
+    py: Python<'_>,
+    args: Option<&Bound<'_, PyDict>>,
+    parent: Option<&Bound<'_, PyAny>>,
+) -> PyResult<RunConfig> {
+    let mut c = match parent {
+        Some(p) => p.cast::<PyTaskContext>()?.borrow().child_config(),
+        None => RunConfig::default(),
+    };
     let Some(args) = args else { return Ok(c) };
     for (k, v) in args.iter() {
         if v.is_none() {
@@ -310,26 +320,46 @@ fn snapshot_py<'py>(py: Python<'py>, s: &StateSnapshot) -> PyResult<Bound<'py, P
 #[pymethods]
 impl PyCompiled {
     /// Runs to completion; returns the output.
-    #[pyo3(signature = (input, is_command=false, args=None))]
+    #[pyo3(signature = (input, is_command=false, args=None, parent=None))]
     fn invoke(
         &self,
         py: Python<'_>,
         input: &Bound<'_, PyAny>,
         is_command: bool,
         args: Option<&Bound<'_, PyDict>>,
+        parent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let input = run_input(input, is_command)?;
-        let config = run_config(py, args)?;
+        let config = run_config(py, args, parent)?;
         let graph = self.graph.clone();
         let out = block_on(py, async move { graph.invoke(input, config).await });
         match out {
             Ok(v) => value_to_py(py, &v),
+            Err(e @ (Error::Interrupted(_) | Error::ParentCommand(_))) if parent.is_some() => {
+                // A pause or a command for the parent inside a nested run: the enclosing task
+                // hands the engine's signal on when the Python node's call ends.
+                let task = parent.expect("checked").cast::<PyTaskContext>()?;
+                let exc = match &e {
+                    Error::Interrupted(list) => {
+                        let errors = py.import("langgraph_rust.errors")?;
+                        let values = PyList::empty(py);
+                        for i in list {
+                            values.append(value_to_py(py, &i.to_value())?)?;
+                        }
+                        errors.getattr("_nested_interrupt")?.call1((values,))?
+                    }
+                    _ => py.import("langgraph_rust.errors")?.getattr("ParentCommand")?.call0()?,
+                };
+                task.borrow().set_pending(e.into());
+                Err(PyErr::from_value(exc))
+            }
             Err(e) => Err(to_py(py, e)),
         }
     }
 
     /// Starts a streamed run: an iterator of `(namespace, mode, data)`.
-    #[pyo3(signature = (input, modes, subgraphs=false, is_command=false, args=None))]
+    #[pyo3(signature = (input, modes, subgraphs=false, is_command=false, args=None, parent=None))]
+    #[allow(clippy::too_many_arguments)]
     fn stream(
         &self,
         py: Python<'_>,
@@ -338,9 +368,10 @@ impl PyCompiled {
         subgraphs: bool,
         is_command: bool,
         args: Option<&Bound<'_, PyDict>>,
+        parent: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyRunStream> {
         let input = run_input(input, is_command)?;
-        let config = run_config(py, args)?;
+        let config = run_config(py, args, parent)?;
         let modes = modes
             .iter()
             .map(|m| m.parse::<StreamMode>().map_err(|e| PyValueError::new_err(e.to_string())))

@@ -29,6 +29,17 @@ pub(crate) struct PyTaskContext {
     pending: Mutex<Option<NodeError>>,
 }
 
+impl PyTaskContext {
+    /// The configuration of a graph run nested in this task.
+    pub(crate) fn child_config(&self) -> stategraph_core::RunConfig {
+        self.ctx.child_config()
+    }
+    /// Records the engine's signal (pause, command for the parent) to hand on when the node ends.
+    pub(crate) fn set_pending(&self, e: NodeError) {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+    }
+}
+
 #[pymethods]
 impl PyTaskContext {
     /// The node's name.

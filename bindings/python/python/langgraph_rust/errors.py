@@ -114,3 +114,10 @@ def _interrupt_signal(value: Any) -> BaseException:
     from .types import Interrupt
 
     return GraphInterrupt((Interrupt(value=value),))
+
+
+def _nested_interrupt(values: list) -> BaseException:
+    """What a graph invoked inside a node raises when it pauses (called by the native module)."""
+    from .types import Interrupt
+
+    return GraphInterrupt(tuple(Interrupt(value=v.get("value"), id=v.get("id")) for v in values))

@@ -30,7 +30,11 @@ def type_hints(schema: Any) -> dict[str, Any]:
         hints = typing.get_type_hints(schema, include_extras=True)
     except Exception:
         hints = dict(getattr(schema, "__annotations__", {}))
-    return {k: v for k, v in hints.items() if get_origin(v) is not typing.ClassVar and not k.startswith("__")}
+    return {
+        k: v
+        for k, v in hints.items()
+        if get_origin(v) is not typing.ClassVar and (k == "__root__" or not k.startswith("__"))
+    }
 
 
 def _is_reducer(fn: Any) -> bool:

@@ -61,6 +61,28 @@ class MessagesState(TypedDict):
     messages: Annotated[list, add_messages]
 
 
-def MessageGraph() -> Any:  # noqa: N802 (LangGraph's deprecated class)
-    """A graph whose whole state is a list of messages (deprecated in LangGraph)."""
-    raise NotImplementedError("MessageGraph is not supported yet; use StateGraph(MessagesState)")
+class _Root(TypedDict):
+    __root__: Annotated[list, add_messages]
+
+
+def _message_graph_class() -> Any:
+    from .state import StateGraph
+
+    class MessageGraph(StateGraph):
+        """A graph whose whole state is a list of messages, reduced by ``add_messages``
+        (deprecated in LangGraph in favour of ``StateGraph(MessagesState)``)."""
+
+        _root = True
+
+        def __init__(self) -> None:
+            super().__init__(_Root)
+
+    return MessageGraph
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MessageGraph":
+        cls = _message_graph_class()
+        globals()["MessageGraph"] = cls
+        return cls
+    raise AttributeError(name)

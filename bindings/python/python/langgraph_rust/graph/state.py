@@ -74,6 +74,38 @@ def _normalize_output(out: Any, keys: list[str]) -> Any:
     )
 
 
+# ----- graphs whose whole state is one value (MessageGraph) --------------------------------------
+
+ROOT = "__root__"
+
+
+def _root_node(fn: Callable) -> Callable:
+    def node(state: dict, **kwargs: Any) -> Any:
+        out = fn(state.get(ROOT), **kwargs)
+        if isinstance(out, Command):
+            return out
+        return None if out is None else {ROOT: out}
+
+    params = _param_names(fn)
+    if "config" in params:
+        return lambda state, config: node(state, config=config)
+    return lambda state: node(state)
+
+
+def _root_router(path: Callable) -> Callable:
+    return lambda state: path(state.get(ROOT))
+
+
+def _unroot(mode: str, data: Any) -> Any:
+    if type(data) is not dict:
+        return data
+    if mode == "values":
+        return data.get(ROOT, data)
+    if mode == "updates":
+        return {k: (v.get(ROOT) if type(v) is dict and ROOT in v else v) for k, v in data.items()}
+    return data
+
+
 # ----- what a Python node receives ---------------------------------------------------------------
 
 
@@ -411,6 +443,8 @@ class StateGraph:
                 if not callable(fn) and hasattr(fn, "invoke"):
                     fn = fn.invoke
                 coerce = _schema.coercer(ischema) if ischema is not None else state_coerce
+                if getattr(self, "_root", False):
+                    fn = _root_node(fn)
                 target = _make_runner(nname, fn, coerce, all_keys)
             retry = None
             if spec["retry"] is not None:
@@ -428,11 +462,15 @@ class StateGraph:
                     pm = [(str(k), v) for k, v in path_map.items()]
                 elif path_map is not None:
                     pm = [(v, v) for v in path_map]
+                if getattr(self, "_root", False):
+                    path = _root_router(path)
                 native.add_conditional_edges(source, _make_router(path, state_coerce, pm is not None), pm)
         saver = getattr(checkpointer, "_native", None) if checkpointer not in (None, True, False) else None
         compiled = native.compile(saver, ib or None, ia or None, name)
         self.compiled = True
-        return CompiledStateGraph(self, compiled, checkpointer, name or "LangGraph", state_keys)
+        out = CompiledStateGraph(self, compiled, checkpointer, name or "LangGraph", state_keys)
+        out._root = getattr(self, "_root", False)
+        return out
 
 
 def _retry_tuple(p: RetryPolicy) -> tuple:
@@ -535,10 +573,13 @@ class CompiledStateGraph:
             args["interrupt_after"] = [interrupt_after] if isinstance(interrupt_after, str) else list(interrupt_after)
         return args
 
-    @staticmethod
-    def _input(input: Any) -> tuple[Any, bool]:
+    _root = False
+
+    def _input(self, input: Any) -> tuple[Any, bool]:
         if isinstance(input, Command):
             return _norm_command(input), True
+        if self._root and input is not None:
+            return {ROOT: input}, False
         return _schema.input_as_dict(input), False
 
     def invoke(
@@ -561,13 +602,16 @@ class CompiledStateGraph:
                                     durability=durability))
         args = self._args(config, context, durability, interrupt_before, interrupt_after)
         data, is_cmd = self._input(input)
-        tok = _RUN.set({"config": config, "loop": kwargs.get("_loop")})
+        parent = _TASK.get()
+        tok = _RUN.set({"config": config or ((_RUN.get() or {}).get("config") if parent else None), "loop": kwargs.get("_loop")})
         try:
-            out = self._native.invoke(data, is_cmd, args)
+            out = self._native.invoke(data, is_cmd, args, parent)
         finally:
             _RUN.reset(tok)
         if type(out) is dict and "__interrupt__" in out:
             out["__interrupt__"] = _interrupts(out["__interrupt__"])
+        if self._root and type(out) is dict:
+            return out.get(ROOT)
         return out
 
     def stream(
@@ -596,11 +640,11 @@ class CompiledStateGraph:
         args = self._args(config, context, durability, interrupt_before, interrupt_after)
         data, is_cmd = self._input(input)
         run = {"config": config, "loop": kwargs.get("_loop")}
-        native = self._native.stream(data, modes, subgraphs, is_cmd, args)
-        return self._iterate(native, run, single, subgraphs)
+        native = self._native.stream(data, modes, subgraphs, is_cmd, args, _TASK.get())
+        return self._iterate(native, run, single, subgraphs, self._root)
 
     @staticmethod
-    def _iterate(native: Any, run: dict, single: bool, subgraphs: bool) -> Iterator[Any]:
+    def _iterate(native: Any, run: dict, single: bool, subgraphs: bool, root: bool = False) -> Iterator[Any]:
         while True:
             tok = _RUN.set(run)
             try:
@@ -610,6 +654,8 @@ class CompiledStateGraph:
             finally:
                 _RUN.reset(tok)
             data = _fix_chunk(mode, data)
+            if root:
+                data = _unroot(mode, data)
             if subgraphs:
                 yield (ns, data) if single else (ns, mode, data)
             else:
