@@ -100,8 +100,9 @@ enum Command {
         /// A `langgraph.json`-style config file (graphs, specs, database).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// Where threads, runs and checkpoints are kept: a SQLite file, or `memory`.
-        #[arg(long, value_name = "PATH", default_value = "stategraph.db")]
+        /// Where threads, runs and checkpoints are kept: a SQLite file, `memory`, or a
+        /// PostgreSQL URL (`postgres://user:pass@host/db`; several servers may share it).
+        #[arg(long, value_name = "PATH|URL", default_value = "stategraph.db")]
         db: String,
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1")]
@@ -177,14 +178,8 @@ fn serve(
         cfg = cfg.with_specs_dir(dir);
     }
     if config.is_none() || db != "stategraph.db" {
-        let database = match db {
-            "memory" => Database::Memory,
-            url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                bail!("--db: the server keeps threads and runs in SQLite for now; PostgreSQL is not supported yet")
-            }
-            path => Database::Sqlite(PathBuf::from(path)),
-        };
-        cfg = cfg.with_database(database);
+        // `postgres://…` (several servers may share it), `memory`, or a SQLite file.
+        cfg = cfg.with_database(Database::from_url(db));
     }
     cfg = cfg.with_bind(host, port);
     if let Some(t) = token.or_else(|| std::env::var("STATEGRAPH_API_KEY").ok().filter(|t| !t.is_empty())) {
