@@ -391,3 +391,56 @@ def test_invoke_with_command_input_goto():
         return app.invoke(lg.Command(goto="b"), c)
 
     check(sc)
+
+
+def test_messages_stream_of_returned_messages():
+    def sc(lg):
+        from langchain_core.messages import AIMessage
+
+        g = lg.StateGraph(lg.MessagesState)
+        g.add_node("bot", lambda s: {"messages": [AIMessage(content="hello", id="m1")]})
+        g.add_node("bot2", lambda s: {"messages": [AIMessage(content="again", id="m2"), s["messages"][0]]})
+        g.add_edge(lg.START, "bot")
+        g.add_edge("bot", "bot2")
+        out = []
+        for mode, chunk in g.compile().stream(
+            {"messages": [("user", "hi")]}, stream_mode=["messages", "updates"]
+        ):
+            if mode == "messages":
+                m, meta = chunk
+                meta = {k: v for k, v in meta.items() if k != "langgraph_checkpoint_ns"}
+                out.append((mode, type(m).__name__, m.content, meta))
+            else:
+                out.append((mode, {k: [x.content for x in v["messages"]] for k, v in chunk.items()}))
+        return out
+
+    check(sc)
+
+
+def test_sync_invoke_of_async_node_is_a_type_error():
+    def sc(lg):
+        async def a(s):
+            return {"n": 1}
+
+        g = lg.StateGraph(S)
+        g.add_node("a", a)
+        g.add_edge(lg.START, "a")
+        return g.compile().invoke({"n": 0})
+
+    assert same(sc) == ("error", "TypeError")
+
+
+def test_async_router_under_ainvoke():
+    def sc(lg):
+        async def route(s):
+            return "b" if s["n"] else lg.END
+
+        g = lg.StateGraph(S)
+        g.add_node("a", lambda s: {"items": ["a"]})
+        g.add_node("b", lambda s: {"items": ["b"]})
+        g.add_edge(lg.START, "a")
+        g.add_conditional_edges("a", route)
+        app = g.compile()
+        return [asyncio.run(app.ainvoke({"n": 1, "items": []})), asyncio.run(app.ainvoke({"n": 0, "items": []}))]
+
+    check(sc)

@@ -184,13 +184,17 @@ def _run_config(task: Any) -> dict:
     }
 
 
-def _run_coroutine(coro: Any) -> Any:
+def _run_coroutine(coro: Any, name: str) -> Any:
     import asyncio
 
     loop = (_RUN.get() or {}).get("loop")
     if loop is not None and loop.is_running():
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
-    return asyncio.run(coro)
+    coro.close()
+    raise TypeError(
+        f'No synchronous function provided to "{name}".\nEither initialize with a synchronous function '
+        "or invoke via the async API (ainvoke, astream, etc.)"
+    )
 
 
 def _make_runner(name: str, fn: Callable, coerce: Callable | None, keys: list[str]) -> Callable:
@@ -232,7 +236,7 @@ def _make_runner(name: str, fn: Callable, coerce: Callable | None, keys: list[st
             arg = coerce(state) if coerce else state
             out = fn(arg, **kwargs)
             if is_async:
-                out = _run_coroutine(out)
+                out = _run_coroutine(out, name)
         finally:
             reset_task(tok)
         return _normalize_output(out, keys)
@@ -248,7 +252,7 @@ def _make_router(path: Callable, coerce: Callable | None, labels: bool) -> Calla
         arg = coerce(state) if coerce else state
         out = path(arg, config=_RUN.get() and (_RUN.get().get("config") or {})) if wants_config else path(arg)
         if is_async:
-            out = _run_coroutine(out)
+            out = _run_coroutine(out, getattr(path, "__name__", "path"))
         if out is None:
             return []
         if isinstance(out, (str, Send)) or not isinstance(out, (list, tuple)):
@@ -529,6 +533,73 @@ class _Graph:
         return self._compiled._native.draw_mermaid(self._xray, with_styles)
 
 
+class _MessageTap:
+    """Turns task results into ``messages`` chunks: each LangChain message a node returned,
+    once, with LangGraph's metadata."""
+
+    def __init__(self, run_input: Any, hide_debug: bool) -> None:
+        self.hide_debug = hide_debug
+        self.triggers: dict[str, tuple] = {}
+        self.seen: set = set()
+        for m in _messages_in(run_input):
+            if getattr(m, "id", None) is not None:
+                self.seen.add(m.id)
+
+    def from_debug(self, ns: tuple, data: Any) -> list:
+        if type(data) is not dict:
+            return []
+        payload = data.get("payload") or {}
+        if data.get("type") == "task":
+            self.triggers[payload.get("id")] = tuple(payload.get("triggers") or ())
+            # Messages a node receives are not streamed when it returns them (LangGraph's rule).
+            for m in _messages_in(payload.get("input")):
+                if getattr(m, "id", None) is not None:
+                    self.seen.add(m.id)
+            return []
+        if data.get("type") != "task_result" or payload.get("error"):
+            return []
+        out = []
+        result = payload.get("result")
+        pairs = result.items() if isinstance(result, dict) else (result or [])
+        name, task_id = payload.get("name"), payload.get("id")
+        for pair in pairs:
+            value = pair[1] if isinstance(pair, (list, tuple)) and len(pair) == 2 else None
+            for m in _messages_in(value):
+                mid = getattr(m, "id", None)
+                if mid is not None and mid in self.seen:
+                    continue
+                if mid is not None:
+                    self.seen.add(mid)
+                ns_str = "|".join((*ns, f"{name}:{task_id}"))
+                meta = {
+                    "ls_integration": "langgraph",
+                    "langgraph_step": data.get("step"),
+                    "langgraph_node": name,
+                    "langgraph_triggers": self.triggers.get(task_id, ()),
+                    "langgraph_path": ("__pregel_pull", name),
+                    "langgraph_checkpoint_ns": ns_str,
+                }
+                if ns:
+                    meta["checkpoint_ns"] = ns[0]
+                out.append((m, meta))
+        return out
+
+
+def _is_message(v: Any) -> bool:
+    import sys
+
+    mod = sys.modules.get("langchain_core.messages")
+    return mod is not None and isinstance(v, mod.BaseMessage)
+
+
+def _messages_in(value: Any) -> list:
+    if isinstance(value, dict):
+        return [m for v in value.values() for m in _messages_in(v)] if not _is_message(value) else []
+    if isinstance(value, (list, tuple)):
+        return [m for m in value if _is_message(m)]
+    return [value] if _is_message(value) else []
+
+
 class CompiledStateGraph:
     """A compiled ``StateGraph``: run it with ``invoke``/``stream`` (and their async forms),
     inspect and edit threads with ``get_state``/``get_state_history``/``update_state``."""
@@ -640,26 +711,52 @@ class CompiledStateGraph:
         args = self._args(config, context, durability, interrupt_before, interrupt_after)
         data, is_cmd = self._input(input)
         run = {"config": config, "loop": kwargs.get("_loop")}
-        native = self._native.stream(data, modes, subgraphs, is_cmd, args, _TASK.get())
-        return self._iterate(native, run, single, subgraphs, self._root)
+        messages = None
+        native_modes = modes
+        if "messages" in modes:
+            # LangChain message objects a node returns are streamed from the task results of the
+            # debug stream (the engine recognises only message dicts).
+            messages = _MessageTap(input, hide_debug="debug" not in modes)
+            native_modes = [m for m in modes if m != "messages"] + ([] if "debug" in modes else ["debug"])
+        native = self._native.stream(data, native_modes, subgraphs, is_cmd, args, _TASK.get())
+        return self._iterate(native, run, single, subgraphs, self._root, messages)
 
     @staticmethod
-    def _iterate(native: Any, run: dict, single: bool, subgraphs: bool, root: bool = False) -> Iterator[Any]:
+    def _iterate(
+        native: Any, run: dict, single: bool, subgraphs: bool, root: bool = False, messages: Any = None
+    ) -> Iterator[Any]:
+        held: list = []  # an `updates` chunk waits for its task's messages (LangGraph streams those first)
         while True:
             tok = _RUN.set(run)
             try:
                 ns, mode, data = next(native)
             except StopIteration:
+                yield from held
                 return
             finally:
                 _RUN.reset(tok)
+            if messages is not None and mode == "debug":
+                for chunk in messages.from_debug(ns, data):
+                    if subgraphs:
+                        yield (ns, chunk) if single else (ns, "messages", chunk)
+                    else:
+                        yield chunk if single else ("messages", chunk)
+                if held and type(data) is dict and data.get("type") == "task_result":
+                    yield from held
+                    held = []
+                if messages.hide_debug:
+                    continue
+            elif held:
+                yield from held
+                held = []
             data = _fix_chunk(mode, data)
             if root:
                 data = _unroot(mode, data)
-            if subgraphs:
-                yield (ns, data) if single else (ns, mode, data)
+            item = ((ns, data) if single else (ns, mode, data)) if subgraphs else (data if single else (mode, data))
+            if messages is not None and mode == "updates":
+                held.append(item)
             else:
-                yield data if single else (mode, data)
+                yield item
 
     async def ainvoke(self, input: Any, config: dict | None = None, **kwargs: Any) -> Any:
         import asyncio
