@@ -444,3 +444,28 @@ def test_async_router_under_ainvoke():
         return [asyncio.run(app.ainvoke({"n": 1, "items": []})), asyncio.run(app.ainvoke({"n": 0, "items": []}))]
 
     check(sc)
+
+
+def _blank(v):
+    if isinstance(v, dict):
+        return {
+            k: ("<x>" if k in ("id", "checkpoint_id", "timestamp", "langgraph_checkpoint_ns") else _blank(x))
+            for k, x in v.items()
+        }
+    if isinstance(v, (list, tuple)):
+        return type(v)(_blank(x) for x in v)
+    return v
+
+
+@pytest.mark.parametrize("mode", ["checkpoints", "debug", "tasks"])
+def test_full_chunk_shapes_with_a_checkpointer(mode):
+    def sc(lg):
+        g = lg.StateGraph(S)
+        g.add_node("a", lambda s: {"items": ["a"]})
+        g.add_node("b", lambda s: {"items": ["b"], "n": 2})
+        g.add_edge(lg.START, "a")
+        g.add_edge("a", "b")
+        app = g.compile(checkpointer=lg.InMemorySaver())
+        return [_blank(c) for c in app.stream({"items": []}, {"configurable": {"thread_id": "t"}}, stream_mode=mode)]
+
+    check(sc)

@@ -512,7 +512,19 @@ def _fix_chunk(mode: str, data: Any) -> Any:
         payload = data.get("payload")
         if type(payload) is dict and type(payload.get("triggers")) is list:
             payload["triggers"] = tuple(payload["triggers"])
+    elif mode == "checkpoints":
+        _fix_checkpoint_tasks(data)
+    elif mode == "debug" and data.get("type") == "checkpoint":
+        _fix_checkpoint_tasks(data.get("payload"))
     return data
+
+
+def _fix_checkpoint_tasks(payload: Any) -> None:
+    if type(payload) is not dict:
+        return
+    for t in payload.get("tasks") or ():
+        if type(t) is dict and type(t.get("interrupts")) is list:
+            t["interrupts"] = tuple(_interrupts(t["interrupts"]))
 
 
 def _checkpoint_config(c: dict | None) -> dict | None:
