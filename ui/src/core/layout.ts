@@ -10,7 +10,10 @@ export const NODE_SIZE = { width: 220, height: 64 } as const;
 /** The size of the START/END markers. */
 export const TERMINAL_SIZE = { width: 96, height: 40 } as const;
 
-/** Above this many nodes, layout trades some crossing reduction for speed (500 nodes in well under a second). */
+/**
+ * Above this many nodes the editor uses the linear-time layout of fast-layout.ts instead of ELK
+ * (ELK's options below still trade crossing reduction for speed if it is called on one).
+ */
 export const LARGE_GRAPH = 300;
 
 /** ELK options: layered, left to right, depth-first cycle breaking (back edges are the ones that close loops). */

@@ -1,7 +1,11 @@
-// Runs ELK (loaded on first use, so the editor starts without it) and applies the positions as
-// one undoable change. Performance marks `sg-layout-start` / `sg-layout-end` time it.
+// Runs the auto-layout: ELK layered (loaded on first use, so the editor starts without it) up to
+// LARGE_GRAPH nodes; above that the core's linear-time layered layout, because ELK takes seconds
+// on big graphs on slow machines and opening a 500-node spec must stay under a second.
+// Performance marks `sg-layout-start` / `sg-layout-end` time it.
 import type { ElkLike } from "../core/layout";
-import { layoutSpec } from "../core/layout";
+import { LARGE_GRAPH, layoutSpec } from "../core/layout";
+import { fastLayout } from "../core/fast-layout";
+import { nodesOf } from "../core/model";
 import type { GraphSpec, Position } from "../core/spec-types";
 
 let elk: Promise<ElkLike> | null = null;
@@ -11,10 +15,15 @@ function getElk(): Promise<ElkLike> {
   return elk;
 }
 
-/** Positions for every node of `spec` (and START/END), from ELK layered. */
+/** Which layout engine a spec gets. */
+export function layoutEngine(spec: GraphSpec): "elk" | "fast" {
+  return nodesOf(spec).length > LARGE_GRAPH ? "fast" : "elk";
+}
+
+/** Positions for every node of `spec` (and START/END). */
 export async function computeLayout(spec: GraphSpec): Promise<Record<string, Position>> {
   performance.mark("sg-layout-start");
-  const positions = await layoutSpec(await getElk(), spec);
+  const positions = layoutEngine(spec) === "fast" ? fastLayout(spec) : await layoutSpec(await getElk(), spec);
   performance.mark("sg-layout-end");
   performance.measure("sg-layout", "sg-layout-start", "sg-layout-end");
   return positions;
