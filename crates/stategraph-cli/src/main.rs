@@ -9,7 +9,10 @@
 //! stategraph export graph.yaml --format python    # also mermaid, json, yaml
 //! stategraph import lg_graph.json > graph.yaml     # from LangGraph's get_graph().to_json()
 //! stategraph schema                               # the JSON Schema of the format
+//! stategraph dev                                  # the studio in the browser, with a server
 //! ```
+
+mod dev;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -114,6 +117,14 @@ enum Command {
         #[arg(long)]
         token: Option<String>,
     },
+    /// Serve the graphs with the studio (the visual graph editor) and open it in the browser.
+    ///
+    /// `stategraph serve` plus the studio UI built into this binary, at
+    /// http://127.0.0.1:2024/studio/. Specs come from --specs, else ./specs, else the app data
+    /// folder (created with examples); the studio saves into that folder. Threads and runs are kept
+    /// in a SQLite file in the app data folder ($STATEGRAPH_DATA_DIR, default
+    /// ~/.local/share/stategraph on Linux).
+    Dev(dev::DevArgs),
     /// Print the JSON Schema of the spec format (or its TypeScript declarations).
     Schema {
         /// Print TypeScript declarations instead.
@@ -223,6 +234,7 @@ fn real_main() -> Result<ExitCode> {
         Command::Export { file, format } => export(&file, format),
         Command::Serve { specs, config, db, host, port, token } => serve(specs, config, &db, host, port, token),
         Command::Import { file, name, format } => import(&file, name, format),
+        Command::Dev(args) => dev::run(args),
         Command::Schema { typescript } => {
             if typescript {
                 print!("{}", stategraph_spec::typescript());

@@ -23,8 +23,8 @@ use crate::store::Thread;
 
 type Shared = State<Arc<AppState>>;
 
-/// Builds the router over a shared state.
-pub(crate) fn router(state: Arc<AppState>) -> Router {
+/// Builds the router over a shared state; `extra` routes (the studio's) get the same auth and CORS.
+pub(crate) fn router(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([
@@ -49,6 +49,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         router = router.route(path, method_router);
     }
     router
+        .merge(extra)
         .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))

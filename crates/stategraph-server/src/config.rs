@@ -108,6 +108,12 @@ pub struct ServerConfig {
     pub auth_token: Option<String>,
     /// Request and stream limits.
     pub limits: Limits,
+    /// Whether the studio may write specs into [`specs_dir`](Self::specs_dir)
+    /// (`PUT /stategraph/specs/{name}`; default false: the directory is only read).
+    pub specs_writable: bool,
+    /// Whether to serve the studio UI at `/studio/` (and redirect `/` there). Needs the crate
+    /// feature `ui`, which embeds the built UI; without it, [`serve`](crate::serve) refuses.
+    pub ui: bool,
 }
 
 impl Default for ServerConfig {
@@ -121,6 +127,8 @@ impl Default for ServerConfig {
             graphs: Vec::new(),
             auth_token: None,
             limits: Limits::default(),
+            specs_writable: false,
+            ui: false,
         }
     }
 }
@@ -136,6 +144,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("graphs", &self.graphs.iter().map(|(id, _)| id).collect::<Vec<_>>())
             .field("auth_token", &self.auth_token.as_ref().map(|_| "<set>"))
             .field("limits", &self.limits)
+            .field("specs_writable", &self.specs_writable)
+            .field("ui", &self.ui)
             .finish()
     }
 }
@@ -178,6 +188,18 @@ impl ServerConfig {
     pub fn with_bind(mut self, host: IpAddr, port: u16) -> Self {
         self.host = host;
         self.port = port;
+        self
+    }
+
+    /// Lets the studio write specs into the specs directory (`PUT /stategraph/specs/{name}`).
+    pub fn with_writable_specs(mut self, writable: bool) -> Self {
+        self.specs_writable = writable;
+        self
+    }
+
+    /// Serves the studio UI at `/studio/` (needs the crate feature `ui`).
+    pub fn with_ui(mut self, ui: bool) -> Self {
+        self.ui = ui;
         self
     }
 

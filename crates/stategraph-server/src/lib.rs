@@ -27,7 +27,11 @@
 //! (`../shared/langgraph-server-api/`): JSON bodies, `{"detail": ...}` errors with the same
 //! status codes, SSE framed byte for byte the same way, system assistants with the same ids.
 //!
-//! This crate has no feature flags.
+//! The studio's own endpoints (`/stategraph/*`: node kinds, validation, parse, export, import,
+//! the specs directory) are served next to the LangGraph API.
+//!
+//! Feature `ui` (off by default) embeds the studio's built web UI at compile time and serves it
+//! at `/studio/` when [`ServerConfig::ui`] is set; the CLI enables it for `stategraph dev`.
 
 #![forbid(unsafe_code)]
 
@@ -41,7 +45,10 @@ mod runs;
 mod sse;
 mod state;
 mod store;
+mod studio;
 mod time;
+#[cfg(feature = "ui")]
+mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -106,7 +113,45 @@ async fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<state::AppSta
         drain: stategraph_core::CancelToken::new(),
     });
     runs::spawn_cancel_listener(&state).await?;
-    Ok((api::router(state.clone()), state))
+    let app = api::router(state.clone(), studio::routes(config));
+    Ok((with_ui(app, config)?, state))
+}
+
+/// Adds the studio UI routes (outside the token check) when `config.ui` is set.
+fn with_ui(app: axum::Router, config: &ServerConfig) -> Result<axum::Router, ServerError> {
+    if !config.ui {
+        return Ok(app);
+    }
+    #[cfg(feature = "ui")]
+    {
+        if !ui::built() {
+            tracing::warn!("the studio UI was not built into this binary: /studio/ shows how to build it");
+        }
+        Ok(app.merge(ui::routes()))
+    }
+    #[cfg(not(feature = "ui"))]
+    Err(ServerError::Config("`ui` is set but this build has no embedded UI (crate feature `ui`)".into()))
+}
+
+/// Whether this build embeds a built studio UI (feature `ui` and `ui/dist` present at compile
+/// time); false when it has none or only the "UI not built" page.
+pub fn ui_embedded() -> bool {
+    #[cfg(feature = "ui")]
+    return ui::built();
+    #[cfg(not(feature = "ui"))]
+    false
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Checks the configuration is safe to serve: any address but loopback needs a token.
