@@ -25,8 +25,11 @@ export function Timeline() {
   const width = Math.max(1, tree.lanes) * DX + 20;
   // Draw at most the last 400 rows (long runs): older ones are summarised.
   const minRow = Math.max(0, tree.rows - 400);
-  const shown = nodes.filter((n) => n.row >= minRow);
-  const height = (tree.rows - minRow) * DY + 10;
+  // One line per checkpoint (git-log style): by depth, then lane, so forks never share a line.
+  const shown = nodes.filter((n) => n.row >= minRow).sort((a, b) => a.row - b.row || a.lane - b.lane);
+  const line = new Map(shown.map((n, i) => [n.id, i]));
+  const y = (id: string) => 10 + (line.get(id) ?? 0) * DY;
+  const height = shown.length * DY + 10;
   const current = useRun((s) => s.state);
   const currentId = current ? checkpointId(current) : null;
 
@@ -51,16 +54,16 @@ export function Timeline() {
             const p = n.parent ? tree.nodes.get(n.parent) : undefined;
             if (!p || p.row < minRow) return null;
             const x1 = 10 + p.lane * DX;
-            const y1 = 10 + (p.row - minRow) * DY;
+            const y1 = y(p.id);
             const x2 = 10 + n.lane * DX;
-            const y2 = 10 + (n.row - minRow) * DY;
+            const y2 = y(n.id);
             return <path key={`e-${n.id}`} d={x1 === x2 ? `M${x1},${y1} L${x2},${y2}` : `M${x1},${y1} C${x1},${y2} ${x1},${y2} ${x2},${y2}`} className="tree-edge" />;
           })}
           {shown.map((n) => (
             <circle
               key={n.id}
               cx={10 + n.lane * DX}
-              cy={10 + (n.row - minRow) * DY}
+              cy={y(n.id)}
               r={n.id === selected ? 7 : 5}
               className={`tree-node src-${n.snapshot.metadata?.source ?? "loop"}${n.id === selected ? " picked" : ""}${n.id === currentId ? " current" : ""}`}
               data-testid={`cp-${n.id}`}
@@ -77,7 +80,7 @@ export function Timeline() {
             <div
               key={n.id}
               className={`tree-label${n.id === selected ? " picked" : ""}`}
-              style={{ top: (n.row - minRow) * DY + 1, left: 0 }}
+              style={{ top: y(n.id) - 9, left: 0 }}
               onClick={() => useRun.getState().select(n.id)}
               data-testid="cp-label"
               data-lane={n.lane}

@@ -5,7 +5,7 @@
 import { create } from "zustand";
 import { useEditor, describeError } from "../editor/store";
 import { ApiError } from "../core/api";
-import { RunApi, type AssistantInfo, type RunBody, type StateSnapshot, type Thread } from "../core/run/client";
+import { RunApi, type AssistantInfo, type Interrupt, type RunBody, type StateSnapshot, type Thread } from "../core/run/client";
 import { splitEventName, type SseEvent } from "../core/run/sse";
 import { applyStatusEvent, finishStatus, type NodeStatus } from "../core/run/status";
 import {
@@ -18,7 +18,7 @@ import {
   toggleBreakpoint,
   updateBreakpoint,
 } from "../core/run/breakpoints";
-import { readInterrupt, type InterruptModel } from "../core/run/interrupt";
+import { readInterrupt as readOne, schemasInEvent, type InterruptModel } from "../core/run/interrupt";
 import { reducersFromSchema, reducersFromSpec } from "../core/run/diff";
 import { checkpointId } from "../core/run/tree";
 import { specFromGraphJson } from "../core/run/graph-json";
@@ -115,6 +115,8 @@ export interface RunState {
 }
 
 let abort: AbortController | null = null;
+/** Interrupt response schemas seen in the stream (the thread state does not repeat them), by id. */
+const interruptSchemas = new Map<string, unknown>();
 let flushScheduled = false;
 let pendingStatus = false;
 let pendingLog = false;
@@ -263,6 +265,8 @@ export const useRun = create<RunState>()((set, get) => ({
       ]);
       const interrupts: InterruptModel[] = [];
       const seen = new Set<string>();
+      const readInterrupt = (i: Interrupt, node: string | null) =>
+        readOne(i.response_schema || !interruptSchemas.has(i.id) ? i : { ...i, response_schema: interruptSchemas.get(i.id) }, node);
       for (const t of state.tasks ?? []) {
         for (const i of t.interrupts ?? []) {
           if (seen.has(i.id)) continue;
@@ -293,7 +297,10 @@ export const useRun = create<RunState>()((set, get) => ({
       return;
     }
     let threadId = s.threadId;
-    if (!threadId) threadId = await get().newThread();
+    if (!threadId) {
+      threadId = await get().newThread();
+      set({ scope: s.scope });
+    }
     if (!threadId) return;
     const paused = (get().state?.next?.length ?? 0) > 0;
     const body: RunBody = {
@@ -326,7 +333,8 @@ export const useRun = create<RunState>()((set, get) => ({
     const onEvent = (e: SseEvent) => {
       const { mode, ns } = splitEventName(e.event);
       eventLog.push({ seq: seq++, t: Math.round(performance.now() - t0), mode, ns, data: e.data, raw: e.raw });
-      if (eventLog.length > LOG_LIMIT) eventLog.splice(0, eventLog.length - LOG_LIMIT);
+      // Trim in chunks: one splice per 10,000 events, not one per event.
+      if (eventLog.length > LOG_LIMIT + 10_000) eventLog.splice(0, eventLog.length - LOG_LIMIT);
       pendingLog = true;
       if (mode === "metadata") {
         const runId = (e.data as { run_id?: string } | null)?.run_id ?? null;
@@ -341,6 +349,7 @@ export const useRun = create<RunState>()((set, get) => ({
           if (applyStatusEvent(status, mode, e.data, taskNames)) pendingStatus = true;
           if (mode === "values" && ns.length === 0) useRun.setState({ liveValues: e.data });
         }
+        if (mode === "updates" || mode === "values") schemasInEvent(e.data, interruptSchemas);
       }
       scheduleFlush();
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { humanResponse, readInterrupt, resumeCommand } from "./interrupt";
+import { humanResponse, readInterrupt, resumeCommand, schemasInEvent } from "./interrupt";
 
 // The shape our `human` kind sends (crates/stategraph-spec/src/kinds/human.rs).
 const human = {
@@ -27,6 +27,14 @@ describe("interrupts", () => {
     expect(m.node).toBe("review");
     expect(m.inbox).toMatchObject({ action: "approve_refund", args: { amount: 12.5 }, allow: { accept: true, edit: true, respond: false, ignore: true } });
     expect(m.inbox!.argsSchema).toEqual({ type: "object", required: ["amount"], properties: { amount: { type: "number" } } });
+  });
+
+  it("types the edit form from the args when the interrupt has no schema (thread state)", () => {
+    const m = readInterrupt({ id: "s", value: human.value }, "review");
+    expect(m.inbox!.argsSchema).toEqual({ type: "object", properties: { amount: { type: "number" } } });
+    const seen = new Map<string, unknown>();
+    schemasInEvent({ __interrupt__: [human, { id: "z", value: 1 }] }, seen);
+    expect([...seen.keys()]).toEqual(["int-1"]);
   });
 
   it("builds HumanResponses", () => {

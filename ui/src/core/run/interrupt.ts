@@ -55,7 +55,7 @@ export function readInterrupt(i: Interrupt, node: string | null = null): Interru
       args: rec(ar.args) ?? {},
       description: typeof v?.description === "string" ? v.description : "",
       allow: { accept: !!cfg.allow_accept, edit: !!cfg.allow_edit, respond: !!cfg.allow_respond, ignore: !!cfg.allow_ignore },
-      argsSchema: (rec(edit?.properties?.args) as JsonSchema | null) ?? null,
+      argsSchema: (rec(edit?.properties?.args) as JsonSchema | null) ?? inferSchema(rec(ar.args) ?? {}),
       responseSchema: variantArgs(schema, "response"),
       error: typeof v?.error === "string" ? v.error : v?.error ? JSON.stringify(v.error) : null,
     };
@@ -91,4 +91,27 @@ export function humanResponse(model: InterruptModel, answer: InboxAnswer): unkno
 export function resumeCommand(answers: Map<string, unknown>, pendingCount: number): unknown {
   if (answers.size === 1 && pendingCount === 1) return [...answers.values()][0];
   return Object.fromEntries(answers);
+}
+
+/**
+ * A schema guessed from example args (when the interrupt carries no `response_schema`, as in a
+ * thread's state): each key typed by its current value, so the edit form still has typed fields.
+ */
+export function inferSchema(args: Record<string, unknown>): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  for (const [k, v] of Object.entries(args)) {
+    const t = v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+    properties[k] = t === "number" ? { type: "number" } : t === "string" || t === "boolean" || t === "array" || t === "object" ? { type: t } : {};
+  }
+  return { type: "object", properties };
+}
+
+/** Interrupt `response_schema`s seen in a stream event (`__interrupt__` in updates or values), by id. */
+export function schemasInEvent(data: unknown, into: Map<string, unknown>): void {
+  const list = rec(data)?.__interrupt__;
+  if (!Array.isArray(list)) return;
+  for (const i of list) {
+    const r = rec(i);
+    if (r && typeof r.id === "string" && r.response_schema) into.set(r.id, r.response_schema);
+  }
 }
