@@ -100,7 +100,55 @@ def shapes(pkg: str) -> dict:
         app = g.compile()
         return lambda: app.invoke({"messages": [{"role": "user", "content": "hi"}], "rounds": 0})
 
-    return {"sequential": sequential, "fanout": fanout, "fanout_to_subgraph": fanout_to_subgraph, "react_agent": react_agent}
+    def react_agent_messages():
+        # The same loop over LangChain messages reduced by add_messages (needs langchain-core):
+        # the reducer is Python in both packages, so this measures the engine around it.
+        from langchain_core.messages import AIMessage, ToolMessage
+
+        def agent(s):
+            r = s.get("rounds", 0)
+            if r >= 10:
+                return {"messages": [AIMessage(content="done")]}
+            return {"messages": [AIMessage(content="", tool_calls=[{"name": "search", "args": {"q": r}, "id": str(r)}])], "rounds": r + 1}
+
+        def tools(s):
+            call = s["messages"][-1].tool_calls[0]
+            return {"messages": [ToolMessage(content=f"result {call['args']['q']}", tool_call_id=call["id"])]}
+
+        class MState(g_mod.MessagesState, total=False):
+            rounds: int
+
+        g = StateGraph(MState)
+        g.add_node("agent", agent)
+        g.add_node("tools", tools)
+        g.add_edge(START, "agent")
+        g.add_conditional_edges("agent", lambda s: "tools" if s["messages"][-1].tool_calls else END)
+        g.add_edge("tools", "agent")
+        app = g.compile()
+        return lambda: [m.content for m in app.invoke({"messages": [("user", "hi")], "rounds": 0})["messages"]]
+
+    def sequential_saver():
+        # The sequential chain with InMemorySaver: every step checkpointed, a new thread per run.
+        m_mod = importlib.import_module(f"{pkg}.checkpoint.memory")
+        g = StateGraph(State)
+        prev = START
+        for i in range(20):
+            name = f"n{i}"
+            g.add_node(name, lambda s, i=i: {"n": s.get("n", 0) + 1, "log": [i]})
+            g.add_edge(prev, name)
+            prev = name
+        app = g.compile(checkpointer=m_mod.InMemorySaver())
+        counter = iter(range(10**9))
+        return lambda: app.invoke({"n": 0, "log": []}, {"configurable": {"thread_id": str(next(counter))}})
+
+    return {
+        "sequential": sequential,
+        "sequential_saver": sequential_saver,
+        "fanout": fanout,
+        "fanout_to_subgraph": fanout_to_subgraph,
+        "react_agent": react_agent,
+        "react_agent_messages": react_agent_messages,
+    }
 
 
 def time_run(run, repeat: int) -> float:
@@ -116,7 +164,7 @@ def time_run(run, repeat: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=50)
-    ap.add_argument("--shapes", default="sequential,fanout,fanout_to_subgraph,react_agent")
+    ap.add_argument("--shapes", default="sequential,sequential_saver,fanout,fanout_to_subgraph,react_agent,react_agent_messages")
     args = ap.parse_args()
     wanted = args.shapes.split(",")
     py, rs = shapes("langgraph"), shapes("langgraph_rust")
