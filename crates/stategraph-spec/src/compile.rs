@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use stategraph_core::{
-    ChannelSpec, CompileOptions, CompiledGraph, END, Error, Goto, NodeError, NodeOptions, PathMap, RetryPolicy, Route,
-    RouterFn, START, Schema, Send, State, StateGraph, Value,
+    BoxNode, ChannelSpec, CompileOptions, CompiledGraph, END, Error, Goto, Node, NodeContext, NodeError, NodeOptions,
+    NodeOutput, NodeResult, PathMap, RetryPolicy, Route, RouterFn, START, Schema, Send, State, StateGraph, Value,
 };
 
 use crate::problem::{Code, Limits, Problem};
@@ -155,10 +156,17 @@ pub fn compile_in(
     for (i, node) in spec.nodes.iter().enumerate() {
         let Some(kind) = registry.get(&node.kind) else { continue };
         match kind.build_in(&node.id, &node.config, &kind_cx) {
-            Ok(built) => {
+            Ok(mut built) => {
                 let mut options = NodeOptions::new().destinations(kind.destinations(&node.config));
                 if let Some(policy) = spec.retry.get(&node.id) {
                     options = options.retry(retry_policy(policy));
+                    if let Some(key) = &policy.error_key {
+                        built = Arc::new(Fallback {
+                            inner: built,
+                            policy: retry_policy(policy),
+                            key: Arc::from(key.as_str()),
+                        });
+                    }
                 }
                 graph.add_boxed_node(node.id.clone(), built, options);
             }
@@ -208,6 +216,46 @@ pub fn compile_in(
         ..Default::default()
     };
     graph.compile_with(options).map_err(|e| vec![engine_problem(spec, &e)])
+}
+
+/// A node whose retry policy has an `error_key`: the error that would fail the run (last attempt,
+/// or not retried) is written to the key instead; success clears it. Pauses and commands for a
+/// parent graph pass through.
+struct Fallback {
+    inner: BoxNode,
+    policy: RetryPolicy,
+    key: Arc<str>,
+}
+
+impl Node for Fallback {
+    fn call(&self, input: State, ctx: NodeContext) -> BoxFuture<'static, NodeResult> {
+        let last = ctx.attempt() >= self.policy.max_attempts;
+        let inner = self.inner.call(input, ctx);
+        let policy = self.policy.clone();
+        let key = self.key.clone();
+        Box::pin(async move {
+            let one = |value: Value| {
+                let mut update = stategraph_core::Map::new();
+                update.insert(key.clone(), value);
+                update
+            };
+            match inner.await {
+                Ok(NodeOutput::Update(mut update)) => {
+                    update.entry(key.clone()).or_insert(Value::Null);
+                    Ok(NodeOutput::Update(update))
+                }
+                Ok(NodeOutput::None) => Ok(NodeOutput::Update(one(Value::Null))),
+                Ok(other) => Ok(other),
+                Err(e) if e.is_interrupt() || e.parent_command().is_some() => Err(e),
+                Err(e) if !last && policy.should_retry(&e) => Err(e),
+                Err(e) => Ok(NodeOutput::Update(one(Value::from(format!("{}: {}", e.kind(), e.message()))))),
+            }
+        })
+    }
+
+    fn subgraph(&self) -> Option<&CompiledGraph> {
+        self.inner.subgraph()
+    }
 }
 
 fn retry_policy(spec: &RetrySpec) -> RetryPolicy {

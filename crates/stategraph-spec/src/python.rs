@@ -90,7 +90,13 @@ impl<'a> Writer<'a> {
         self.line("import functools");
         self.line("import json");
         self.line("import operator");
-        self.line("import sys");
+        if spec.retry.values().any(|r| r.error_key.is_some()) {
+            self.line("import random");
+            self.line("import sys");
+            self.line("import time");
+        } else {
+            self.line("import sys");
+        }
         self.line("from typing import Annotated, Any");
         self.line("");
         if uses("template") || uses("human") {
@@ -224,6 +230,12 @@ impl<'a> Writer<'a> {
         self.line("");
         self.line("builder = StateGraph(State)");
         for (i, node) in spec.nodes.iter().enumerate() {
+            if let Some((r, key)) = spec.retry.get(&node.id).and_then(|r| r.error_key.as_ref().map(|k| (r, k))) {
+                let function = function_name(i, &node.id, spec);
+                self.out.push_str(&fallback_function(&function, &node.id, r, key));
+                self.line(format!("builder.add_node({}, {function}_with_fallback)", string(&node.id)));
+                continue;
+            }
             let retry = spec.retry.get(&node.id).map(|r| {
                 let mut args = Vec::new();
                 if let Some(v) = r.max_attempts {
@@ -361,6 +373,40 @@ impl<'a> Writer<'a> {
         self.line("if __name__ == \"__main__\":");
         self.line("    print(json.dumps(run(json.loads(sys.argv[1] if len(sys.argv) > 1 else \"{}\"))))");
     }
+}
+
+/// A node whose retry policy has an `error_key`, as a function running it under the policy
+/// itself (LangGraph's `RetryPolicy` cannot hand the last error to the graph): the last error goes
+/// to the key, success sets it to `None`. It retries every exception (LangGraph's default
+/// `retry_on` skips some; Stategraph skips errors marked permanent).
+fn fallback_function(function: &str, id: &str, r: &crate::spec::RetrySpec, key: &str) -> String {
+    let attempts = r.max_attempts.unwrap_or(3);
+    let initial = r.initial_interval.unwrap_or(0.5);
+    let backoff = r.backoff_factor.unwrap_or(2.0);
+    let max = r.max_interval.unwrap_or(128.0);
+    let jitter = if r.jitter.unwrap_or(true) { " + random.random()" } else { "" };
+    let key = string(key);
+    let mut def = String::new();
+    let _ = writeln!(def, "\n\ndef {function}_with_fallback(state: State):");
+    let _ = writeln!(
+        def,
+        "    # {} under its retry policy; when every attempt failed, the error goes to {key} (`error_key`).",
+        string(id)
+    );
+    let _ = writeln!(def, "    for attempt in range(1, {attempts} + 1):");
+    let _ = writeln!(def, "        try:");
+    let _ = writeln!(def, "            out = {function}(state)");
+    let _ = writeln!(def, "        except Exception as error:");
+    let _ = writeln!(def, "            if attempt == {attempts}:");
+    let _ = writeln!(def, "                return {{{key}: f\"{{type(error).__name__}}: {{error}}\"}}");
+    let _ = writeln!(def, "            time.sleep(min({initial:?} * {backoff:?} ** (attempt - 1), {max:?}){jitter})");
+    let _ = writeln!(def, "            continue");
+    let _ = writeln!(def, "        out = {{}} if out is None else out");
+    let _ = writeln!(def, "        if isinstance(out, dict):");
+    let _ = writeln!(def, "            out.setdefault({key}, None)");
+    let _ = writeln!(def, "        return out");
+    def.push('\n');
+    def
 }
 
 /// The Python router of a `foreach` fan-out edge: LangGraph's

@@ -397,6 +397,11 @@ pub struct RetrySpec {
     /// Add up to a second of random delay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter: Option<bool>,
+    /// The fallback: when the last attempt failed (or the error is not retried), the node does not
+    /// fail the run but writes `"Kind: message"` to this state key and the run goes on, so a
+    /// condition can route to a fallback node. An attempt that succeeds sets the key to `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_key: Option<String>,
 }
 
 /// The JSON Schema name of a value's type, for messages.

@@ -429,6 +429,15 @@ fn check_references(spec: &GraphSpec, nodes: &HashMap<&str, usize>, problems: &m
             problems.push(unknown_node(id, at.clone()));
         }
         check_retry(policy, &at, problems);
+        if let Some(key) = &policy.error_key
+            && !spec.state.contains_key(key)
+        {
+            problems.push(Problem::new(
+                Code::UnknownStateKey,
+                join(&at, "error_key"),
+                format!("`error_key` writes `{key}`, which is not a state key; declare it under `state`"),
+            ));
+        }
     }
 }
 

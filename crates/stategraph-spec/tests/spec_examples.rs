@@ -22,14 +22,23 @@ fn examples() -> Vec<PathBuf> {
     files
 }
 
-/// The ticket API `ticket_lookup.yaml` calls.
+/// The ticket API `ticket_lookup.yaml` calls, and the quote API `retry_fallback.yaml` calls.
 async fn ticket_api() -> String {
-    let app = Router::new().route(
-        "/tickets/{id}",
-        get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
-            ([(axum::http::header::CONTENT_TYPE, "application/json")], json!({"id": id, "status": "open"}).to_string())
-        }),
-    );
+    let app = Router::new()
+        .route(
+            "/tickets/{id}",
+            get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    json!({"id": id, "status": "open"}).to_string(),
+                )
+            }),
+        )
+        // Down, for `retry_fallback.yaml`.
+        .route(
+            "/quotes/today",
+            get(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down for maintenance") }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -317,5 +317,11 @@ export interface RetrySpec {
    * Add up to a second of random delay.
    */
   jitter?: boolean | null;
+  /**
+   * The fallback: when the last attempt failed (or the error is not retried), the node does not
+   * fail the run but writes `"Kind: message"` to this state key and the run goes on, so a
+   * condition can route to a fallback node. An attempt that succeeds sets the key to `null`.
+   */
+  error_key?: string | null;
 }
 
