@@ -34,6 +34,25 @@ fn assert_fixture(name: &str, ours: &str) {
     assert!(ours == expected, "{name}: drawing differs from LangGraph's\n--- ours\n{ours}\n--- LangGraph\n{expected}");
 }
 
+/// Both drawings of `graph` match LangGraph's: the Mermaid text (`<name>.mmd`) and the drawable
+/// graph's JSON (`<name>.json`, what `GET /assistants/{id}/graph` returns).
+#[track_caller]
+fn assert_drawn(name: &str, graph: &CompiledGraph, options: MermaidOptions) {
+    let xray = options.xray;
+    assert_fixture(name, &graph.draw_mermaid_with(options));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/draw").join(format!("{name}.json"));
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run tests/draw/record.py)", path.display())),
+    )
+    .unwrap();
+    let ours = graph.graph_json(xray);
+    assert!(
+        ours == expected,
+        "{name}: graph JSON differs from LangGraph's\n--- ours\n{ours:#}\n--- LangGraph\n{expected:#}"
+    );
+}
+
 fn sequence() -> CompiledGraph {
     let mut g = graph(&["a", "b", "c"]);
     g.add_edge(START, "a").add_edge("a", "b").add_edge("b", "c").add_edge("c", END);
@@ -116,12 +135,12 @@ fn odd_names() -> CompiledGraph {
 
 #[test]
 fn mermaid_sequence() {
-    assert_fixture("sequence", &sequence().draw_mermaid());
+    assert_drawn("sequence", &sequence(), MermaidOptions::default());
 }
 
 #[test]
 fn mermaid_fan_out_join() {
-    assert_fixture("fan_out_join", &fan_out_join().draw_mermaid());
+    assert_drawn("fan_out_join", &fan_out_join(), MermaidOptions::default());
 }
 
 #[test]
@@ -133,12 +152,12 @@ fn mermaid_uneven_join() {
         .add_edge("slow_1", "slow_2")
         .add_edge(["fast", "slow_2"], "merge")
         .add_edge("merge", END);
-    assert_fixture("uneven_join", &g.compile().unwrap().draw_mermaid());
+    assert_drawn("uneven_join", &g.compile().unwrap(), MermaidOptions::default());
 }
 
 #[test]
 fn mermaid_conditional_labels() {
-    assert_fixture("conditional_labels", &conditional_labels().draw_mermaid());
+    assert_drawn("conditional_labels", &conditional_labels(), MermaidOptions::default());
 }
 
 #[test]
@@ -148,12 +167,12 @@ fn mermaid_conditional_list() {
         .add_conditional_edges("plan", route, ["fast", "slow", END])
         .add_edge("fast", END)
         .add_edge("slow", END);
-    assert_fixture("conditional_list", &g.compile().unwrap().draw_mermaid());
+    assert_drawn("conditional_list", &g.compile().unwrap(), MermaidOptions::default());
 }
 
 #[test]
 fn mermaid_conditional_no_map() {
-    assert_fixture("conditional_no_map", &conditional_no_map().draw_mermaid());
+    assert_drawn("conditional_no_map", &conditional_no_map(), MermaidOptions::default());
 }
 
 #[test]
@@ -162,12 +181,12 @@ fn mermaid_conditional_from_start() {
     g.add_conditional_edges(START, route, [("size <= 10", "small"), ("size > 10", "large")])
         .add_edge("small", END)
         .add_edge("large", END);
-    assert_fixture("conditional_from_start", &g.compile().unwrap().draw_mermaid());
+    assert_drawn("conditional_from_start", &g.compile().unwrap(), MermaidOptions::default());
 }
 
 #[test]
 fn mermaid_loop_exit() {
-    assert_fixture("loop_exit", &loop_exit().draw_mermaid());
+    assert_drawn("loop_exit", &loop_exit(), MermaidOptions::default());
 }
 
 #[test]
@@ -178,30 +197,30 @@ fn mermaid_plain_cycle() {
         .add_edge("review", "write")
         .add_conditional_edges("review", route, [("approved", "publish"), ("rejected", "write")])
         .add_edge("publish", END);
-    assert_fixture("plain_cycle", &g.compile().unwrap().draw_mermaid());
+    assert_drawn("plain_cycle", &g.compile().unwrap(), MermaidOptions::default());
 }
 
 #[test]
 fn mermaid_self_loop() {
     let mut g = graph(&["a", "b"]);
     g.add_edge(START, "a").add_conditional_edges("a", route, [("again", "a"), ("next", "b")]).add_edge("b", END);
-    assert_fixture("self_loop", &g.compile().unwrap().draw_mermaid());
+    assert_drawn("self_loop", &g.compile().unwrap(), MermaidOptions::default());
 }
 
 #[test]
 fn mermaid_command_destinations() {
-    assert_fixture("command_destinations", &command_destinations().draw_mermaid());
+    assert_drawn("command_destinations", &command_destinations(), MermaidOptions::default());
 }
 
 #[test]
 fn mermaid_subgraph() {
-    assert_fixture("subgraph", &with_subgraph().draw_mermaid());
+    assert_drawn("subgraph", &with_subgraph(), MermaidOptions::default());
 }
 
 #[test]
 fn mermaid_subgraph_xray() {
     let options = MermaidOptions { xray: true, ..MermaidOptions::default() };
-    assert_fixture("subgraph_xray", &with_subgraph().draw_mermaid_with(options));
+    assert_drawn("subgraph_xray", &with_subgraph(), options);
 }
 
 #[test]
@@ -218,7 +237,7 @@ fn mermaid_nested_xray() {
         .add_edge("middle", "after")
         .add_edge("after", END);
     let options = MermaidOptions { xray: true, ..MermaidOptions::default() };
-    assert_fixture("nested_xray", &outer.compile().unwrap().draw_mermaid_with(options));
+    assert_drawn("nested_xray", &outer.compile().unwrap(), options);
 }
 
 #[test]
@@ -241,7 +260,7 @@ fn mermaid_defer_metadata() {
         .add_edge("short", "collect")
         .add_edge("long_2", "collect")
         .add_edge("collect", END);
-    assert_fixture("defer_metadata", &g.compile().unwrap().draw_mermaid());
+    assert_drawn("defer_metadata", &g.compile().unwrap(), MermaidOptions::default());
 }
 
 /// Static breakpoints show as LangGraph marks them: `__interrupt = before`, `after` or both.
@@ -258,19 +277,19 @@ fn mermaid_static_breakpoints() {
         .add_edge("c", "d")
         .add_edge("d", END);
     let options = CompileOptions::default().interrupt_before(["a", "c"]).interrupt_after(["b", "c"]);
-    assert_fixture("static_breakpoints", &g.compile_with(options).unwrap().draw_mermaid());
+    assert_drawn("static_breakpoints", &g.compile_with(options).unwrap(), MermaidOptions::default());
 }
 
 #[test]
 fn mermaid_odd_names_no_styles() {
     let options = MermaidOptions { xray: false, curve_style: CurveStyle::Basis, with_styles: false };
-    assert_fixture("odd_names_no_styles", &odd_names().draw_mermaid_with(options));
+    assert_drawn("odd_names_no_styles", &odd_names(), options);
 }
 
 #[test]
 fn mermaid_odd_names_basis() {
     let options = MermaidOptions { curve_style: CurveStyle::Basis, ..MermaidOptions::default() };
-    assert_fixture("odd_names_basis", &odd_names().draw_mermaid_with(options));
+    assert_drawn("odd_names_basis", &odd_names(), options);
 }
 
 /// Rebuilds a graph of `tests/draw/random_graphs.json` (format in `record.py`).

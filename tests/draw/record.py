@@ -7,8 +7,10 @@ Usage (from the repository root, with Python LangGraph installed)::
 
 Every function below decorated with ``@case`` builds one graph; its
 ``compiled.get_graph(xray=...).draw_mermaid(...)`` output is written verbatim to
-``tests/draw/<name>.mmd``. The Rust test builds the same graph with Stategraph and asserts that
-``draw_mermaid`` returns exactly the recorded text, so keep both sides in step when editing a case.
+``tests/draw/<name>.mmd``, and the drawn graph's ``to_json()`` (as the LangGraph Server returns it
+from ``GET /assistants/{id}/graph``: without the ``data.id`` class path) to ``<name>.json``. The
+Rust test builds the same graph with Stategraph and asserts that ``draw_mermaid`` and
+``graph_json`` return exactly the recorded output, so keep both sides in step when editing a case.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Callable
 
-from langchain_core.runnables.graph import CurveStyle
+from langchain_core.runnables.graph import CurveStyle, Graph
 from typing_extensions import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -405,11 +407,29 @@ def random_graphs() -> list[dict[str, Any]]:
     return out
 
 
+# The graph each case drew last, as JSON (captured by wrapping `Graph.draw_mermaid`).
+DRAWN: list[dict[str, Any]] = []
+_draw_mermaid = Graph.draw_mermaid
+
+
+def _capturing_draw_mermaid(self: Graph, *args: Any, **kwargs: Any) -> str:
+    drawn = self.to_json()
+    for n in drawn["nodes"]:
+        if isinstance(n.get("data"), dict):
+            n["data"].pop("id", None)
+    DRAWN.append(drawn)
+    return _draw_mermaid(self, *args, **kwargs)
+
+
+Graph.draw_mermaid = _capturing_draw_mermaid  # type: ignore[method-assign]
+
+
 def main() -> None:
     print(f"langgraph {version('langgraph')}, langchain-core {version('langchain-core')}")
     for name, build in CASES.items():
         (HERE / f"{name}.mmd").write_text(build())
-        print(f"wrote {name}.mmd")
+        (HERE / f"{name}.json").write_text(json.dumps(DRAWN[-1], indent=1) + "\n")
+        print(f"wrote {name}.mmd and {name}.json")
     (HERE / "random_graphs.json").write_text(json.dumps(random_graphs(), indent=1) + "\n")
     print(f"wrote random_graphs.json ({RANDOM_GRAPHS} graphs, seed {RANDOM_SEED})")
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Value as Json, json};
 use sha1::{Digest, Sha1};
 use stategraph_core::checkpoint::Checkpointer;
-use stategraph_core::{CompileOptions, CompiledGraph, MermaidOptions};
+use stategraph_core::{CompileOptions, CompiledGraph};
 use stategraph_spec::{CompileContext, GraphSpec, NodeKindRegistry};
 use uuid::Uuid;
 
@@ -237,80 +237,10 @@ impl GraphEntry {
         })
     }
 
-    /// `GET /assistants/{id}/graph`: nodes and edges, read from the engine's Mermaid drawing
-    /// (the engine has no structured drawing API yet).
+    /// `GET /assistants/{id}/graph`: the engine's drawable graph (LangGraph's `to_json` shape).
     pub(crate) fn drawing_json(&self, xray: bool) -> Json {
-        let text = self.graph.draw_mermaid_with(MermaidOptions { xray, ..Default::default() });
-        mermaid_to_json(&text)
+        self.graph.graph_json(xray)
     }
-}
-
-/// Parses the flowchart the engine draws into LangGraph's drawable-graph JSON.
-pub(crate) fn mermaid_to_json(text: &str) -> Json {
-    let mut nodes = Vec::new();
-    let mut edges = Vec::new();
-    for raw in text.lines() {
-        let line = raw.trim().trim_end_matches(';');
-        if line.is_empty()
-            || line.starts_with("---")
-            || line.starts_with("graph ")
-            || line.starts_with("classDef")
-            || line.starts_with("subgraph")
-            || line == "end"
-            || !raw.starts_with('\t')
-        {
-            continue;
-        }
-        if let Some((source, rest, conditional)) = split_edge(line) {
-            let (label, target) = rest;
-            let mut e = json!({"source": unescape(source), "target": unescape(target)});
-            if conditional {
-                e["conditional"] = json!(true);
-            }
-            if let Some(l) = label {
-                e["data"] = json!(l);
-            }
-            edges.push(e);
-            continue;
-        }
-        // A node: `id(label)` or `id([<p>label</p>]):::class`.
-        let id_end = line.find('(').unwrap_or(line.len());
-        let id = unescape(&line[..id_end]);
-        if id == "__end__" {
-            nodes.push(json!({"id": id}));
-        } else {
-            let name = id.rsplit(':').next().unwrap_or(&id).to_owned();
-            nodes.push(json!({"id": id, "type": "runnable", "data": {"name": name}}));
-        }
-    }
-    // LangGraph lists `__end__` last.
-    if let Some(i) = nodes.iter().position(|n| n["id"] == "__end__") {
-        let end = nodes.remove(i);
-        nodes.push(end);
-    }
-    json!({"nodes": nodes, "edges": edges})
-}
-
-type EdgeParts<'a> = (&'a str, (Option<&'a str>, &'a str), bool);
-
-fn split_edge(line: &str) -> Option<EdgeParts<'_>> {
-    if let Some((s, t)) = line.split_once(" --> ") {
-        return Some((s.trim(), (None, t.trim()), false));
-    }
-    if let Some((s, t)) = line.split_once(" -.-> ") {
-        return Some((s.trim(), (None, t.trim()), true));
-    }
-    if let Some((s, rest)) = line.split_once(" -. ") {
-        let (label, t) = rest.split_once(" .-> ")?;
-        let label = label.trim().trim_start_matches("&nbsp;").trim_end_matches("&nbsp;");
-        return Some((s.trim(), (Some(label), t.trim()), true));
-    }
-    None
-}
-
-/// Undoes Mermaid id escaping (`\3a` is `:`).
-fn unescape(id: &str) -> String {
-    id.replace("\\3a", ":")
 }
 
 #[cfg(test)]
@@ -322,16 +252,5 @@ mod tests {
         assert_eq!(assistant_id_for("simple").to_string(), "5e0f6b46-d00f-5af4-87dc-ea2105ff526d");
         assert_eq!(assistant_id_for("approval").to_string(), "e234584d-b7bf-527f-9d06-ba77f8f5172d");
         assert_eq!(assistant_id_for("nested").to_string(), "0813419b-f0e6-579e-bdee-18d9fdf48632");
-    }
-
-    #[test]
-    fn mermaid_parses_to_nodes_and_edges() {
-        let text = "graph TD;\n\t__start__([<p>__start__</p>]):::first\n\ta(a)\n\tinner\\3ab(b)\n\t__end__([<p>__end__</p>]):::last\n\t__start__ --> a;\n\ta -. &nbsp;go&nbsp; .-> inner\\3ab;\n\ta -.-> __end__;\n";
-        let j = mermaid_to_json(text);
-        assert_eq!(j["nodes"][2], json!({"id": "inner:b", "type": "runnable", "data": {"name": "b"}}));
-        assert_eq!(j["nodes"][3], json!({"id": "__end__"}));
-        assert_eq!(j["edges"][0], json!({"source": "__start__", "target": "a"}));
-        assert_eq!(j["edges"][1], json!({"source": "a", "target": "inner:b", "conditional": true, "data": "go"}));
-        assert_eq!(j["edges"][2], json!({"source": "a", "target": "__end__", "conditional": true}));
     }
 }

@@ -162,6 +162,58 @@ impl CompiledGraph {
         render_mermaid(&drawing(&self.inner, options.xray), &options)
     }
 
+    /// The drawable graph as JSON, in the shape of LangGraph's `get_graph(xray).to_json()` as the
+    /// LangGraph Server returns it (`GET /assistants/{id}/graph`): `nodes` (`id`, `type`,
+    /// `data.name`, and `metadata` when the node has some — breakpoints, `defer`, user metadata)
+    /// and `edges` (`source`, `target`, `data` = the branch label, `conditional`). The nodes and
+    /// edges are those [`draw_mermaid`](Self::draw_mermaid) draws; `__end__` comes last.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use stategraph_core::{NodeError, Schema, StateGraph, END, START};
+    ///
+    /// let mut graph = StateGraph::new(Schema::new().last_value("x"));
+    /// graph.add_node("a", |_s, _ctx| async { Ok::<_, NodeError>(json!({})) }).add_edge(START, "a").add_edge("a", END);
+    /// let j = graph.compile().unwrap().graph_json(false);
+    /// assert_eq!(j["nodes"][1], json!({"id": "a", "type": "runnable", "data": {"name": "a"}}));
+    /// assert_eq!(j["nodes"][2], json!({"id": "__end__"}));
+    /// assert_eq!(j["edges"][0], json!({"source": "__start__", "target": "a"}));
+    /// ```
+    pub fn graph_json(&self, xray: bool) -> Value {
+        let d = drawing(&self.inner, xray);
+        let nodes: Vec<Value> = d
+            .nodes
+            .iter()
+            .map(|(id, node)| {
+                // `__end__` (a subgraph's too) has no runnable behind it: LangGraph gives its id only.
+                if node.name == END {
+                    return serde_json::json!({"id": id});
+                }
+                // The name is the full id (`outer:inner` with xray), as LangGraph writes it.
+                let mut n = serde_json::json!({"id": id, "type": "runnable", "data": {"name": id}});
+                if !node.metadata.is_empty() {
+                    n["metadata"] = Value::Object(node.metadata.clone());
+                }
+                n
+            })
+            .collect();
+        let edges: Vec<Value> = d
+            .edges
+            .iter()
+            .map(|e| {
+                let mut edge = serde_json::json!({"source": e.source, "target": e.target});
+                if let Some(label) = &e.label {
+                    edge["data"] = Value::String(label.clone());
+                }
+                if e.conditional {
+                    edge["conditional"] = Value::Bool(true);
+                }
+                edge
+            })
+            .collect();
+        serde_json::json!({"nodes": nodes, "edges": edges})
+    }
+
     /// The graph as plain text for a terminal: every node, top-down in the order a run reaches
     /// them, with its outgoing edges indented below it.
     ///
