@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Sets up what the tests need on a fresh Debian machine and runs every test suite.
+# Sets up what the tests need on a fresh Debian machine and runs every test suite: the Rust
+# workspace (engine, savers, specs, server, desktop app), the studio UI (typecheck, lint, vitest,
+# Playwright in headless Chromium), the desktop app's window under Xvfb (WebDriver), and the Python
+# package (maturin wheel, parity suite against LangGraph).
 # This is the README's test command; .ci/run calls it unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 step "system packages"
-ensure_apt_packages build-essential pkg-config
+# Rust builds, the Tauri desktop app (WebKitGTK; on bookworm the appindicator is ayatana's), a
+# headless display and WebKit's WebDriver for its e2e, Chromium for the studio's Playwright e2e.
+ensure_apt_packages build-essential pkg-config curl file \
+  libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libssl-dev libxdo-dev \
+  xvfb xauth webkit2gtk-driver chromium
 
 step "postgres"
 ensure_postgres
@@ -30,8 +37,12 @@ if [ -n "${free_kb:-}" ] && [ "$free_kb" -lt $((15 * 1024 * 1024)) ] && [ -d "$C
   echo "less than 15 GiB free: removing $CARGO_TARGET_DIR to make room"
   rm -rf "$CARGO_TARGET_DIR"
 fi
-# One flag set for every cargo call, so nothing is compiled twice with different features.
-FLAGS=(--workspace --locked)
+# One flag set for every cargo call, so nothing is compiled twice with different features:
+# tauri/custom-protocol makes the desktop binary embed ui/dist (which must exist before cargo runs).
+FLAGS=(--workspace --locked --features tauri/custom-protocol)
+
+step "studio ui (npm ci, typecheck, lint, vitest, build)"
+bash scripts/ci/ui.sh
 
 step "fmt";     cargo fmt --all --check
 step "clippy";  cargo clippy "${FLAGS[@]}" --all-targets -- -D warnings
@@ -56,4 +67,20 @@ out=$("$CARGO_TARGET_DIR/debug/examples/approval_sqlite" --db "$db" approve "loo
 grep -q '"published"' <<<"$out" || { echo "approval_sqlite did not resume to publish:"; echo "$out"; exit 1; }
 rm -rf "$(dirname "$db")"; echo "example approval_sqlite ok (paused, exited, resumed)"
 "$CARGO_TARGET_DIR/debug/examples/postgres_checkpoints" >/dev/null; echo "example postgres_checkpoints ok"
-step "done"
+
+# The binaries below come from the workspace build above (same flags): build them again last, as
+# an example build may have relinked them (SETUP.md P5).
+cargo build "${FLAGS[@]}" --bins
+step "studio e2e (Playwright, headless Chromium, against stategraph dev)"
+bash scripts/ci/e2e.sh
+step "desktop e2e (Tauri window under Xvfb, tauri-driver + WebKitWebDriver)"
+SKIP_BUILD=1 bash scripts/ci/desktop.sh
+step "python package (maturin wheel, parity suite against LangGraph)"
+bash scripts/ci/python.sh
+for extra in server.sh e2e-langgraph-dev.sh fuzz.sh; do
+  if [ -f "scripts/ci/$extra" ]; then
+    step "scripts/ci/$extra"
+    bash "scripts/ci/$extra"
+  fi
+done
+step "done: every suite passed"
