@@ -77,7 +77,7 @@ function HelpDialog({ onClose }: { onClose: () => void }) {
           ))}
         </tbody>
       </table>
-      <p className="muted small">Edges: drag from a node's right handle for a plain edge, from its bottom handle to add a labelled branch of its conditional edge. Select an edge to change its kind (plain, conditional, join).</p>
+      <p className="muted small">Edges: drag from a node's round handle for a plain edge, from its diamond handle to add a labelled branch of its conditional edge. Select an edge to change its kind (plain, conditional, join).</p>
     </Modal>
   );
 }

@@ -41,7 +41,7 @@ export function Palette() {
         {shown.length === 0 && <li className="muted small">No kind matches “{q}”.</li>}
       </ul>
       {!fromServer && <p className="muted small">Built-in kinds (the server does not list kinds): configs are edited as JSON.</p>}
-      <p className="muted small hint">Drag a kind onto the canvas. Drag from a node's right handle for a plain edge, from its bottom handle for a conditional branch.</p>
+      <p className="muted small hint">Drag a kind onto the canvas. Drag from a node's round handle for a plain edge, from its diamond handle for a conditional branch.</p>
     </aside>
   );
 }

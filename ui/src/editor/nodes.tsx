@@ -6,6 +6,11 @@ import type { StepNode, TerminalNode } from "./flow";
 import { kindGlyph } from "./kinds";
 import { START } from "../core/spec-types";
 
+// Both source handles sit on the right (the layout runs left to right): plain edges leave from the
+// round handle, conditional branches from the diamond below it.
+const OUT_STYLE = { top: "34%" };
+const BRANCH_STYLE = { top: "74%" };
+
 function summary(config: Record<string, unknown> | undefined): string {
   if (!config) return "";
   const first = Object.entries(config)[0];
@@ -42,8 +47,8 @@ export const StepNodeView = memo(function StepNodeView({ data, selected }: NodeP
           ✎ {n.comment}
         </div>
       )}
-      <Handle type="source" position={Position.Right} id="out" className="handle-out" title="Drag to connect (plain edge)" />
-      <Handle type="source" position={Position.Bottom} id="branch" className="handle-branch" title="Drag to add a conditional branch" />
+      <Handle type="source" position={Position.Right} id="out" className="handle-out" style={OUT_STYLE} title="Drag to connect (plain edge)" />
+      <Handle type="source" position={Position.Right} id="branch" className="handle-branch" style={BRANCH_STYLE} title="Drag to add a conditional branch" />
     </div>
   );
 });
@@ -54,8 +59,8 @@ export const TerminalNodeView = memo(function TerminalNodeView({ data, selected 
     <div className={`sg-terminal ${start ? "start" : "end"}${selected ? " selected" : ""}`} data-testid={start ? "node-__start__" : "node-__end__"}>
       {!start && <Handle type="target" position={Position.Left} id="in" className="handle-in" />}
       {start ? "START" : "END"}
-      {start && <Handle type="source" position={Position.Right} id="out" className="handle-out" />}
-      {start && <Handle type="source" position={Position.Bottom} id="branch" className="handle-branch" />}
+      {start && <Handle type="source" position={Position.Right} id="out" className="handle-out" style={OUT_STYLE} />}
+      {start && <Handle type="source" position={Position.Right} id="branch" className="handle-branch" style={BRANCH_STYLE} />}
     </div>
   );
 });
