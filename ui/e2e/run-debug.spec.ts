@@ -95,6 +95,7 @@ test("step through a 4-step graph from a breakpoint, checking the state and the 
 test("a conditional breakpoint stops exactly when its expression first holds", async ({ page }) => {
   await openRun(page, srv.url, "counter");
   await page.getByTestId("bp-inc").click();
+  await page.getByTestId("tab-breakpoints").click();
   const when = page.getByTestId("bp-row-inc").getByTestId("bp-when");
   await when.fill("state.count > 3");
   await when.press("Enter");
@@ -108,12 +109,14 @@ test("a conditional breakpoint stops exactly when its expression first holds", a
   await settled(page, "interrupted");
   expect((await values(page)).count).toBe(5);
   // A condition that does not compile is refused and the error names the breakpoint.
+  await page.getByTestId("tab-breakpoints").click();
   await when.fill("state.count >");
   await when.press("Enter");
   await page.getByTestId("run-continue").click();
   await settled(page, "error");
   await expect(page.getByTestId("run-error")).toContainText("breakpoints[0]");
   await expect(page.getByTestId("run-error")).toContainText("inc");
+  await page.getByTestId("tab-breakpoints").click();
   await page.getByTestId("bp-row-inc").getByRole("button", { name: "×" }).click();
   await page.getByTestId("run-continue").click();
   await settled(page, "success");
@@ -122,6 +125,7 @@ test("a conditional breakpoint stops exactly when its expression first holds", a
 
 test("an edge breakpoint and run-to-here", async ({ page }) => {
   await openRun(page, srv.url, "four_steps");
+  await page.getByTestId("tab-breakpoints").click();
   await page.getByTestId("bp-edge-pick").selectOption({ label: "b → c" });
   await page.getByTestId("bp-edge-add").click();
   await expect(page.getByTestId("bp-row-b-c")).toBeVisible();
@@ -129,6 +133,7 @@ test("an edge breakpoint and run-to-here", async ({ page }) => {
   await settled(page, "interrupted");
   expect((await values(page)).count).toBe(11);
   await expect(page.getByTestId("run-status")).toContainText("before c");
+  await page.getByTestId("tab-breakpoints").click();
   await page.getByTestId("bp-row-b-c").getByRole("button", { name: "×" }).click();
   // Run to here: select d, run to it from the paused thread.
   await node(page, "d").click();

@@ -92,7 +92,12 @@ export async function openRun(page: Page, apiUrl: string, spec: string | null) {
     localStorage.removeItem("stategraph.autosave");
   }, apiUrl);
   const base = await studioUrl();
-  await page.goto(spec ? `${base}#spec=${spec}` : base);
+  const url = spec ? `${base}#spec=${spec}` : base;
+  // `vite preview` has been seen to answer one navigation with an error status under load: retry once.
+  await page.goto(url).catch(async () => {
+    await page.waitForTimeout(500);
+    await page.goto(url);
+  });
   if (spec) await expect(page.getByTestId("doc-title")).toContainText(spec);
   await page.getByTestId("mode-run").click();
   await expect(page.getByTestId("run-panel")).toBeVisible();

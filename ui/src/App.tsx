@@ -211,7 +211,7 @@ export function App() {
       <div className="app">
         <Toolbar />
         <RestoreBanner />
-        <div className="main">
+        <div className={mode === "run" ? "main run-mode" : "main"}>
           {mode === "design" && <Palette />}
           <Canvas />
           {mode === "run" ? <RunPanel /> : <Inspector />}

@@ -263,7 +263,7 @@ function Controls({ input }: { input: Record<string, unknown> }) {
   );
 }
 
-const TABS = ["state", "timeline", "interrupts", "events"] as const;
+const TABS = ["input", "breakpoints", "state", "timeline", "interrupts", "events"] as const;
 
 export function RunPanel() {
   const assistants = useRun((s) => s.assistants);
@@ -275,7 +275,8 @@ export function RunPanel() {
   const threadId = useRun((s) => s.threadId);
   const lastRunMs = useRun((s) => s.lastRunMs);
   const studio = useEditor((s) => s.server.studio);
-  const [tab, setTab] = useState<(typeof TABS)[number]>("state");
+  const [tab, setTab] = useState<(typeof TABS)[number]>("input");
+  const breakpoints = useRun((s) => s.breakpoints);
   const [input, setInput] = useState<Record<string, unknown>>(() => {
     const ex = (useEditor.getState().history.present.metadata as { example_input?: unknown } | undefined)?.example_input;
     return ex && typeof ex === "object" ? (ex as Record<string, unknown>) : {};
@@ -284,6 +285,7 @@ export function RunPanel() {
   // A pause shows the interrupts tab and marks the window title until the run goes on.
   useEffect(() => {
     if (outcome === "interrupted" && interrupts.length) setTab("interrupts");
+    else if (outcome === "running") setTab((t) => (t === "input" ? "state" : t));
     const base = document.title.replace(/^⏸ Paused · /, "");
     document.title = outcome === "interrupted" ? `⏸ Paused · ${base}` : base;
   }, [outcome, interrupts.length]);
@@ -305,7 +307,6 @@ export function RunPanel() {
         </button>
       </div>
       <Threads />
-      <InputForm value={input} onChange={setInput} />
       <Controls input={input} />
       <div className={`run-status run-status-${outcome}`} data-testid="run-status" data-outcome={outcome}>
         {outcome === "idle" && (threadId ? "Ready" : "No run yet")}
@@ -320,16 +321,18 @@ export function RunPanel() {
           </div>
         )}
       </div>
-      <Breakpoints />
       <div className="run-tabs" role="tablist">
         {TABS.map((t) => (
           <button key={t} className={tab === t ? "active" : ""} data-testid={`tab-${t}`} onClick={() => setTab(t)}>
             {t}
             {t === "interrupts" && interrupts.length ? ` (${interrupts.length})` : ""}
+            {t === "breakpoints" && breakpoints.length ? ` (${breakpoints.length})` : ""}
           </button>
         ))}
       </div>
       <div className="run-tab-body">
+        {tab === "input" && <InputForm value={input} onChange={setInput} />}
+        {tab === "breakpoints" && <Breakpoints />}
         {tab === "state" && <StateInspector />}
         {tab === "timeline" && <Timeline />}
         {tab === "interrupts" && <InterruptPane />}
