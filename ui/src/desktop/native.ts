@@ -1,8 +1,8 @@
-// The desktop app's native commands (studio-contract.md), called through Tauri's `invoke`.
-// Used only when `window.__TAURI_INTERNALS__` exists. The desktop helper generates typed
-// bindings in ./bindings.ts with tauri-specta; this wrapper keeps the UI independent of when that
-// file lands (the command names and argument names are the contract's).
-import { invoke } from "@tauri-apps/api/core";
+// The desktop app's native commands (studio-contract.md), through the typed bindings that
+// tauri-specta generates into ./bindings.ts. Used only when `window.__TAURI_INTERNALS__` exists.
+// The bindings answer `{status, data | error}`; this wrapper turns errors into exceptions that
+// name the command and say what went wrong.
+import { commands, type CommandError } from "./bindings";
 
 declare global {
   interface Window {
@@ -17,18 +17,35 @@ export function isDesktop(): boolean {
   return typeof window !== "undefined" && window.__TAURI_INTERNALS__ !== undefined;
 }
 
-/** The contract's commands; argument names are Tauri's camelCase of the Rust parameters. */
+/** A native command that failed. */
+export class NativeError extends Error {
+  constructor(
+    readonly command: string,
+    readonly error: CommandError,
+  ) {
+    super(`${command}: ${error.message} (${error.kind})`);
+    this.name = "NativeError";
+  }
+}
+
+type Res<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+
+async function unwrap<T>(command: string, r: Promise<Res<T>>): Promise<T> {
+  const v = await r;
+  if (v.status === "error") throw new NativeError(command, v.error);
+  return v.data;
+}
+
 export const native = {
-  openSpecDialog: () => invoke<{ path: string; content: string } | null>("open_spec_dialog"),
-  saveSpecDialog: (content: string, suggestedName: string) =>
-    invoke<string | null>("save_spec_dialog", { content, suggestedName }),
-  saveSpec: (path: string, content: string) => invoke<void>("save_spec", { path, content }),
-  readFile: (path: string) => invoke<string>("read_file", { path }),
-  recentFiles: () => invoke<string[]>("recent_files"),
-  addRecent: (path: string) => invoke<void>("add_recent", { path }),
-  autosaveWrite: (key: string, content: string) => invoke<void>("autosave_write", { key, content }),
-  autosaveRead: (key: string) => invoke<string | null>("autosave_read", { key }),
-  autosaveClear: (key: string) => invoke<void>("autosave_clear", { key }),
-  revealInFolder: (path: string) => invoke<void>("reveal_in_folder", { path }),
-  openExternal: (url: string) => invoke<void>("open_external", { url }),
+  openSpecDialog: () => unwrap("open_spec_dialog", commands.openSpecDialog()),
+  saveSpecDialog: (content: string, suggestedName: string) => unwrap("save_spec_dialog", commands.saveSpecDialog(content, suggestedName)),
+  saveSpec: (path: string, content: string) => unwrap("save_spec", commands.saveSpec(path, content)),
+  readFile: (path: string) => unwrap("read_file", commands.readFile(path)),
+  recentFiles: () => unwrap("recent_files", commands.recentFiles()),
+  addRecent: (path: string) => unwrap("add_recent", commands.addRecent(path)),
+  autosaveWrite: (key: string, content: string) => unwrap("autosave_write", commands.autosaveWrite(key, content)),
+  autosaveRead: (key: string) => unwrap("autosave_read", commands.autosaveRead(key)),
+  autosaveClear: (key: string) => unwrap("autosave_clear", commands.autosaveClear(key)),
+  revealInFolder: (path: string) => unwrap("reveal_in_folder", commands.revealInFolder(path)),
+  openExternal: (url: string) => unwrap("open_external", commands.openExternal(url)),
 };
