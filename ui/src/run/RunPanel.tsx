@@ -217,7 +217,7 @@ function Controls({ input }: { input: Record<string, unknown> }) {
         ⤼ Step
       </button>
       <button data-testid="run-continue" disabled={running || !paused} onClick={() => void r.start({ kind: "continue" })} title="Resume to the next breakpoint">
-        ⏵ Continue
+        » Continue
       </button>
       <button
         data-testid="run-to-here"

@@ -86,7 +86,7 @@ export function Timeline() {
               data-lane={n.lane}
               data-step={n.snapshot.metadata?.step}
             >
-              {n.lane > 0 ? `⑂${n.lane} ` : ""}
+              {n.lane > 0 ? `[fork ${n.lane}] ` : ""}
               {label(n)}
             </div>
           ))}
