@@ -631,3 +631,48 @@ def test_draw_mermaid_matches():
         return g.compile().get_graph().draw_mermaid()
 
     check(sc)
+
+
+def failing_reducer(a, b):
+    raise KeyError("reducer")
+
+
+class BadState(TypedDict, total=False):
+    x: Annotated[int, failing_reducer]
+    items: Annotated[list, operator.add]
+
+
+def test_python_reducer_exception_propagates():
+    def sc(lg):
+        g = lg.StateGraph(BadState)
+        g.add_node("a", lambda s: {"items": ["a"]})
+        g.add_edge(lg.START, "a")
+        return g.compile().invoke({"x": 1})
+
+    assert same(sc) == ("error", "KeyError")
+
+
+def test_native_add_of_mismatched_types_is_a_type_error():
+    def sc(lg):
+        g = lg.StateGraph(S)
+        g.add_node("a", lambda s: {"items": 5})
+        g.add_edge(lg.START, "a")
+        return g.compile().invoke({"items": []})
+
+    assert same(sc) == ("error", "TypeError")
+
+
+def test_concurrent_invocations_from_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def sc(lg):
+        g = lg.StateGraph(S)
+        g.add_node("a", lambda s: {"items": [s["n"]], "n": s["n"] * 2})
+        g.add_node("b", lambda s: {"items": [s["n"]]})
+        g.add_edge(lg.START, "a")
+        g.add_edge("a", "b")
+        app = g.compile()
+        with ThreadPoolExecutor(4) as pool:
+            return list(pool.map(lambda i: app.invoke({"n": i, "items": []}), range(40)))
+
+    check(sc)

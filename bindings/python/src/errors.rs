@@ -50,12 +50,31 @@ pub(crate) fn python_exception(e: &NodeError) -> Option<&PyErr> {
     std::error::Error::source(e).and_then(|s| s.downcast_ref::<PyErrBox>()).map(|b| &b.0)
 }
 
+thread_local! {
+    /// The exception the last failing Python reducer raised on this thread: the engine reports
+    /// reducer failures as text (SG031), and the run's caller, on the same thread, re-raises it.
+    static REDUCER_ERROR: std::cell::RefCell<Option<PyErr>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps a Python reducer's exception for [`to_py`].
+pub(crate) fn stash_reducer_error(e: PyErr) {
+    REDUCER_ERROR.with(|slot| *slot.borrow_mut() = Some(e));
+}
+
 /// Turns an engine error into the Python exception LangGraph raises in the same situation.
 pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
     if let Error::NodeFailed { error, .. } = &e
         && let Some(original) = python_exception(error)
     {
         return original.clone_ref(py);
+    }
+    let stashed = REDUCER_ERROR.with(|slot| slot.borrow_mut().take());
+    if let Error::Reducer { .. } = &e {
+        if let Some(original) = stashed {
+            return original;
+        }
+        // A native reducer refused the values (`[] + 5`): Python raises TypeError there.
+        return pyo3::exceptions::PyTypeError::new_err(e.to_string());
     }
     let made = (|| -> PyResult<PyErr> {
         let errors = py.import("langgraph_rust.errors")?;

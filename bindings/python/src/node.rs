@@ -207,6 +207,7 @@ pub(crate) fn reducer(name: String, func: Py<PyAny>) -> Reducer {
             call().map_err(|e| {
                 let text = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
                 let kind = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
+                crate::errors::stash_reducer_error(e);
                 format!("{kind}: {text}")
             })
         })
