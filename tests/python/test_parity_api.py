@@ -469,3 +469,27 @@ def test_full_chunk_shapes_with_a_checkpointer(mode):
         return [_blank(c) for c in app.stream({"items": []}, {"configurable": {"thread_id": "t"}}, stream_mode=mode)]
 
     check(sc)
+
+
+def test_list_of_retry_policies():
+    def sc(lg):
+        attempts = []
+
+        def flaky(s):
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise KeyError("first")
+            if len(attempts) == 2:
+                raise IndexError("second")
+            return {"n": len(attempts)}
+
+        policies = [
+            lg.RetryPolicy(initial_interval=0.001, jitter=False, retry_on=KeyError),
+            lg.RetryPolicy(initial_interval=0.001, jitter=False, retry_on=IndexError),
+        ]
+        g = lg.StateGraph(S)
+        g.add_node("flaky", flaky, retry_policy=policies)
+        g.add_edge(lg.START, "flaky")
+        return [g.compile().invoke({"n": 0}), len(attempts)]
+
+    check(sc)

@@ -494,3 +494,20 @@ def test_postgres_saver_interrupt_and_history():
             return [r1, r2, hist]
 
     check(sc)
+
+
+def test_history_filtered_by_metadata():
+    def sc(lg):
+        g = lg.StateGraph(S)
+        for n in "ab":
+            g.add_node(n, node(n))
+        g.add_edge(lg.START, "a")
+        g.add_edge("a", "b")
+        app = g.compile(checkpointer=lg.InMemorySaver())
+        c = {"configurable": {"thread_id": "t"}}
+        app.invoke({"items": []}, c)
+        loops = [snap(s) for s in app.get_state_history(c, filter={"source": "loop"})]
+        inputs = [snap(s) for s in app.get_state_history(c, filter={"source": "input"})]
+        return [loops, inputs]
+
+    check(sc)

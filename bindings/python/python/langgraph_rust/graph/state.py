@@ -452,8 +452,8 @@ class StateGraph:
                 target = _make_runner(nname, fn, coerce, all_keys)
             retry = None
             if spec["retry"] is not None:
-                policies = spec["retry"] if isinstance(spec["retry"], (list, tuple)) and spec["retry"] and isinstance(spec["retry"][0], RetryPolicy) else [spec["retry"]]
-                retry = [_retry_tuple(p) for p in policies]
+                policies = spec["retry"] if isinstance(spec["retry"], (list, tuple)) and not isinstance(spec["retry"], RetryPolicy) else [spec["retry"]]
+                retry = [_retry_tuple(policies)]
             dest = spec["destinations"]
             dest = list(dest) if dest else None
             native.add_node(nname, target, spec["defer"], retry, node_keys, dest, spec["metadata"])
@@ -477,15 +477,28 @@ class StateGraph:
         return out
 
 
-def _retry_tuple(p: RetryPolicy) -> tuple:
-    on = p.retry_on
+def _predicate(on: Any) -> Callable[[BaseException], bool]:
     if isinstance(on, type) and issubclass(on, BaseException):
-        pred = lambda e, _c=on: isinstance(e, _c)  # noqa: E731
-    elif isinstance(on, (list, tuple)):
-        pred = lambda e, _c=tuple(on): isinstance(e, _c)  # noqa: E731
-    else:
-        pred = on
-    return (float(p.initial_interval), float(p.backoff_factor), float(p.max_interval), int(p.max_attempts), bool(p.jitter), pred)
+        return lambda e, _c=on: isinstance(e, _c)
+    if isinstance(on, (list, tuple)):
+        return lambda e, _c=tuple(on): isinstance(e, _c)
+    return on
+
+
+def _retry_tuple(policies: Sequence[RetryPolicy]) -> tuple:
+    """One engine policy for LangGraph's list: an exception is retried when some policy's
+    ``retry_on`` accepts it; attempts and backoff are the first policy's."""
+    first = policies[0]
+    preds = [_predicate(p.retry_on) for p in policies]
+    pred = preds[0] if len(preds) == 1 else (lambda e: any(p(e) for p in preds))
+    return (
+        float(first.initial_interval),
+        float(first.backoff_factor),
+        float(first.max_interval),
+        int(first.max_attempts),
+        bool(first.jitter),
+        pred,
+    )
 
 
 # ----- the compiled graph ------------------------------------------------------------------------
