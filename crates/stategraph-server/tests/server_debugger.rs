@@ -73,12 +73,8 @@ async fn state_schemas_name_each_keys_reducer() {
     let config = support::probe_graphs::config().with_database(Database::Memory);
     let probe = support::http::start_with(config).await;
     let (_, found) = probe.post("/assistants/search", json!({})).await;
-    let reducers: Vec<String> = found
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["assistant_id"].as_str().unwrap().to_owned())
-        .collect();
+    let reducers: Vec<String> =
+        found.as_array().unwrap().iter().map(|a| a["assistant_id"].as_str().unwrap().to_owned()).collect();
     let mut seen = Vec::new();
     for id in reducers {
         let (_, schemas) = probe.get(&format!("/assistants/{id}/schemas")).await;

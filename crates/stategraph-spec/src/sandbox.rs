@@ -168,7 +168,8 @@ impl Sandbox {
     /// Runs `program` with `state` given as a value (an object; anything else is an empty state).
     pub(crate) fn run_on_value(&self, program: &AST, state: &Value, timeout: Duration) -> Result<Dynamic, RunError> {
         let timeout = timeout.min(self.limits.timeout);
-        let state = if matches!(state, Value::Object(_)) { to_dynamic(state) } else { Dynamic::from_map(rhai::Map::new()) };
+        let state =
+            if matches!(state, Value::Object(_)) { to_dynamic(state) } else { Dynamic::from_map(rhai::Map::new()) };
         let mut scope = Self::scope(state);
         let previous = DEADLINE.with(|d| d.replace(Some(Instant::now() + timeout)));
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, program);
