@@ -392,7 +392,6 @@ const BINDINGS_HEADER: &str = "// @ts-nocheck\n/* eslint-disable */\n// Generate
 
 /// The TypeScript bindings of the commands, as written to `ui/src/desktop/bindings.ts`.
 pub fn typescript_bindings() -> Result<String, String> {
-    let ts = specta_typescript::Typescript::default()
-        .header(BINDINGS_HEADER);
+    let ts = specta_typescript::Typescript::default().header(BINDINGS_HEADER);
     specta_builder().export_str(ts).map_err(|e| e.to_string())
 }
