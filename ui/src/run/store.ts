@@ -15,6 +15,7 @@ import {
   breakpointsFor,
   cycleNodeBreakpoint,
   makeBreakpoint,
+  staticInterrupts,
   toggleBreakpoint,
   updateBreakpoint,
 } from "../core/run/breakpoints";
@@ -315,8 +316,17 @@ export const useRun = create<RunState>()((set, get) => ({
     else if (paused || action.kind === "continue") body.input = null;
     else body.input = opts.input ?? {};
     if (opts.checkpointId) body.checkpoint_id = opts.checkpointId;
-    const bps = breakpointsFor(s.breakpoints, action);
-    if (bps.length) body.breakpoints = bps;
+    if (useEditor.getState().server.studio) {
+      const bps = breakpointsFor(s.breakpoints, action);
+      if (bps.length) body.breakpoints = bps;
+    } else {
+      // Not our server: LangGraph's static interrupts do what they can.
+      const st = staticInterrupts(s.breakpoints, action);
+      if (st.interrupt_before.length) body.interrupt_before = st.interrupt_before;
+      if (st.interrupt_after === "*" || st.interrupt_after.length) body.interrupt_after = st.interrupt_after;
+      if (st.unsupported.length)
+        toast(`This server has no conditional, edge or subgraph breakpoints (a Stategraph server does): ${st.unsupported.map((b) => (b.from ? `${b.from}→${b.node}` : b.node)).join(", ")} not applied`, "error");
+    }
     if (s.recursionLimit) body.config = { recursion_limit: s.recursionLimit };
 
     abort?.abort();

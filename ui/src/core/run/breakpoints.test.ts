@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { breakpointOfError, breakpointsFor, cycleNodeBreakpoint, makeBreakpoint, markerFor, toBody, updateBreakpoint } from "./breakpoints";
+import { breakpointOfError, breakpointsFor, cycleNodeBreakpoint, makeBreakpoint, markerFor, staticInterrupts, toBody, updateBreakpoint } from "./breakpoints";
 
 describe("breakpoints", () => {
   it("cycles a node none → before → after → none", () => {
@@ -37,5 +37,16 @@ describe("breakpoints", () => {
     const e = updateBreakpoint(l, l[0]!.id, { position: "after", when: "state.x" });
     expect(e[0]!.id).toBe(makeBreakpoint("n", "after").id);
     expect(markerFor(e, "n").conditional).toBe(true);
+  });
+});
+
+describe("static interrupts (servers without the breakpoints option)", () => {
+  it("maps plain node breakpoints, step and run-to; reports the rest as unsupported", () => {
+    const l = [makeBreakpoint("a"), makeBreakpoint("b", "after"), makeBreakpoint("c", "before", { when: "state.x" }), makeBreakpoint("d", "before", { from: "c" })];
+    const s = staticInterrupts(l, { kind: "run-to", node: "z" });
+    expect(s.interrupt_before).toEqual(["a", "z"]);
+    expect(s.interrupt_after).toEqual(["b"]);
+    expect(s.unsupported.map((b) => b.node)).toEqual(["c", "d"]);
+    expect(staticInterrupts([], { kind: "step" }).interrupt_after).toBe("*");
   });
 });

@@ -106,3 +106,28 @@ export function breakpointOfError(list: Breakpoint[], message: string): Breakpoi
   if (!m) return null;
   return list.filter((b) => b.enabled)[Number(m[1])] ?? null;
 }
+
+/**
+ * For servers without our `breakpoints` option (a Python `langgraph dev`): the same pauses as
+ * LangGraph's static `interrupt_before` / `interrupt_after` where they can be expressed (plain
+ * node breakpoints, step = after every node, run to here). Conditional, edge and subgraph
+ * breakpoints cannot: they come back in `unsupported` so the UI can say they were not sent.
+ */
+export function staticInterrupts(
+  list: Breakpoint[],
+  action: RunAction,
+): { interrupt_before: string[]; interrupt_after: string[] | "*"; unsupported: Breakpoint[] } {
+  const before = new Set<string>();
+  const after = new Set<string>();
+  const unsupported: Breakpoint[] = [];
+  for (const b of list.filter((x) => x.enabled)) {
+    if (b.when.trim() || b.from || b.subgraph.length) unsupported.push(b);
+    else (b.position === "before" ? before : after).add(b.node);
+  }
+  if (action.kind === "run-to") before.add(action.node);
+  return {
+    interrupt_before: [...before],
+    interrupt_after: action.kind === "step" ? "*" : [...after],
+    unsupported,
+  };
+}
