@@ -615,6 +615,25 @@ impl SqliteSaver {
     }
 
     async fn get_tuple_impl(&self, config: &CheckpointConfig) -> Result<Option<CheckpointTuple>> {
+        // A new thread (what every run on a fresh thread asks first) is one statement, with no
+        // transaction around it: one round trip to the connection thread instead of three.
+        let exists: Option<i64> = match config.checkpoint_id {
+            Some(id) => sqlx::query_scalar(
+                "SELECT 1 FROM checkpoints WHERE thread_id = ?1 AND checkpoint_ns = ?2 AND checkpoint_id = ?3",
+            )
+            .bind(&config.thread_id)
+            .bind(&config.checkpoint_ns)
+            .bind(id.to_string()),
+            None => sqlx::query_scalar("SELECT 1 FROM checkpoints WHERE thread_id = ?1 AND checkpoint_ns = ?2 LIMIT 1")
+                .bind(&config.thread_id)
+                .bind(&config.checkpoint_ns),
+        }
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        if exists.is_none() {
+            return Ok(None);
+        }
         // One read transaction: the checkpoint, its blobs and writes come from one snapshot.
         let mut tx = self.pool.begin().await.map_err(db)?;
         let row: Option<CheckpointRow> = match config.checkpoint_id {
