@@ -194,6 +194,9 @@ test("step into a subgraph: its namespace, next node and state", async ({ page }
   await expect(view).toBeVisible();
   await expect(view.getByTestId("subgraph-ns")).toContainText("child");
   await expect(view.getByTestId("subgraph-next")).toContainText("s2");
+  // The subgraph's own nodes (from the xray drawing): s1 ran, s2 is where it paused.
+  await expect(view.getByTestId("subnode-s1")).toHaveAttribute("data-status", "done");
+  await expect(view.getByTestId("subnode-s2")).toHaveAttribute("data-status", "paused");
   await expect(view.getByTestId("subgraph-state").getByTestId("state-value-value")).toHaveText("20");
   await expect(page.getByTestId("run-step-out")).toBeVisible();
   await page.getByTestId("tab-events").click();
@@ -203,4 +206,25 @@ test("step into a subgraph: its namespace, next node and state", async ({ page }
   await page.getByTestId("run-continue").click();
   await settled(page, "success");
   expect(await values(page)).toEqual({ value: 25, trail: "p12!" });
+});
+
+test("threads: a run's thread is copied (same state) and deleted", async ({ page }) => {
+  await openRun(page, srv.url, "four_steps");
+  await page.getByTestId("run-start").click();
+  await settled(page, "success");
+  const first = await page.evaluate(() => window.__stategraphRun!.threadId());
+  const options = page.getByTestId("thread-select").locator("option");
+  await expect(options.locator(`xpath=self::*[@value="${first}"]`)).toHaveCount(1);
+  const before = await options.count();
+  await page.getByTestId("thread-copy").click();
+  await expect.poll(() => page.evaluate(() => window.__stategraphRun!.threadId())).not.toBe(first);
+  const copy = await page.evaluate(() => window.__stategraphRun!.threadId());
+  await expect.poll(async () => (await values(page)).count).toBe(21);
+  await expect(options).toHaveCount(before + 1);
+  page.once("dialog", (d) => void d.accept());
+  await page.getByTestId("thread-delete").click();
+  await expect(options).toHaveCount(before);
+  await expect(page.getByTestId("thread-select").locator(`option[value="${copy}"]`)).toHaveCount(0);
+  await page.getByTestId("thread-select").selectOption(first!);
+  await expect.poll(async () => (await values(page)).count).toBe(21);
 });

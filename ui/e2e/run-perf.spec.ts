@@ -67,8 +67,29 @@ test("a 1,000-step run streams without freezing the UI", async ({ page }, info) 
   // Not frozen: frames kept coming, and no single task blocked the page for a second.
   expect(m.frames).toBeGreaterThan(10);
   expect(m.longTaskMaxMs).toBeLessThan(1000);
+  // Filters per stream mode: hiding debug leaves the other modes' events.
+  const debugCount = await page.evaluate(() => window.__stategraphRun!.events());
+  await page.getByTestId("log-filter-debug").uncheck();
+  const shownText = await page.getByTestId("event-count").textContent();
+  const shown = Number(shownText?.split("/")[0]?.trim());
+  expect(shown).toBeGreaterThan(1000);
+  expect(shown).toBeLessThan(debugCount - 2000);
+  await page.getByTestId("log-filter-debug").check();
   // The log still scrolls to the first event.
   await page.getByTestId("log-box").evaluate((el) => (el.scrollTop = 0));
   await expect(page.getByTestId("log-row").first()).toContainText("metadata");
   await shot(page, "run-1000-steps");
+});
+
+test("cancel stops a long run part way; the thread keeps the steps done", async ({ page }) => {
+  await openRun(page, srv.url, "counter");
+  await page.getByTestId("run-input").getByTestId("field-limit").fill("100000");
+  await page.getByTestId("run-recursion").fill("200000");
+  await page.getByTestId("run-start").click();
+  await expect.poll(() => page.evaluate(() => window.__stategraphRun!.events()), { timeout: 30_000 }).toBeGreaterThan(500);
+  await page.getByTestId("run-cancel").click();
+  await settled(page, "cancelled", 30_000);
+  const count = (await values(page)).count as number;
+  expect(count).toBeGreaterThan(50);
+  expect(count).toBeLessThan(100_000);
 });

@@ -97,6 +97,9 @@ export function StateInspector() {
 
 function SubgraphStates({ tasks }: { tasks: StateSnapshot["tasks"] }) {
   const scope = useRun((s) => s.scope);
+  const xray = useRun((s) => s.xrayNodes);
+  const status = useRun((s) => s.status);
+  useRun((s) => s.statusVersion);
   return (
     <div className="run-sub" data-testid="subgraph-view">
       <strong>Inside subgraphs</strong>
@@ -108,6 +111,20 @@ function SubgraphStates({ tasks }: { tasks: StateSnapshot["tasks"] }) {
             <div>
               <span className="sg-badge">{t.name}</span> <span className="muted" data-testid="subgraph-ns">ns {ns}</span>
               {scope.join("/") === t.name ? <span className="sg-badge entry">stepping here</span> : null}
+            </div>
+            <div className="run-row wrap" data-testid="subgraph-nodes">
+              {xray
+                .filter((id) => id.startsWith(`${t.name}:`))
+                .map((id) => {
+                  const name = id.slice(t.name.length + 1);
+                  const st = sub.next?.includes(name) ? "paused" : scope.join("/") === t.name ? status.get(name) : undefined;
+                  return (
+                    <span key={id} className={`chip subnode run-${st ?? "none"}`} data-testid={`subnode-${name}`} data-status={st ?? "none"}>
+                      {name}
+                      {st ? ` · ${st}` : ""}
+                    </span>
+                  );
+                })}
             </div>
             <div data-testid="subgraph-next">next: {sub.next?.length ? sub.next.join(", ") : "(done)"}</div>
             <div data-testid="subgraph-state">

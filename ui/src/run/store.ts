@@ -87,6 +87,8 @@ export interface RunState {
   scope: string[];
   /** Two checkpoints to compare side by side. */
   compare: [string, string] | null;
+  /** Node ids of the assistant's drawing with subgraphs expanded (`xray`): `child:s1`... */
+  xrayNodes: string[];
   /** The run's wall time, per performance marks (ms), for the 1,000-step measure. */
   lastRunMs: number | null;
 
@@ -183,6 +185,7 @@ export const useRun = create<RunState>()((set, get) => ({
   scope: [],
   compare: null,
   lastRunMs: null,
+  xrayNodes: [],
 
   api() {
     return new RunApi(useEditor.getState().connection);
@@ -197,6 +200,7 @@ export const useRun = create<RunState>()((set, get) => ({
       const assistantId = get().assistantId && list.some((a) => a.assistant_id === get().assistantId) ? get().assistantId : matchAssistant(list);
       set({ assistants: list, assistantId });
       await loadReducers(assistantId);
+      void loadXray(assistantId);
       await get().refreshThreads();
     } catch (e) {
       set({ error: describeError("Cannot list the server's graphs", e) });
@@ -205,6 +209,7 @@ export const useRun = create<RunState>()((set, get) => ({
   selectAssistant(id) {
     set({ assistantId: id });
     void loadReducers(id);
+    void loadXray(id);
     void get().refreshThreads();
   },
   async refreshThreads() {
@@ -457,6 +462,18 @@ export const useRun = create<RunState>()((set, get) => ({
 function saveBps(set: (p: Partial<RunState>) => void, list: Breakpoint[]) {
   localStorage.setItem(BP_KEY, JSON.stringify(list));
   set({ breakpoints: list });
+}
+
+/** The subgraph nodes, from the xray drawing (for the subgraph view); none when unavailable. */
+async function loadXray(assistantId: string | null) {
+  useRun.setState({ xrayNodes: [] });
+  if (!assistantId) return;
+  try {
+    const g = (await useRun.getState().api().graph(assistantId)) as { nodes?: { id: unknown }[] };
+    useRun.setState({ xrayNodes: (g.nodes ?? []).map((n) => String(n.id)).filter((id) => id.includes(":")) });
+  } catch {
+    // The drawing is optional.
+  }
 }
 
 /** Reducers per key: the spec's, overlaid with the server schema's `x-reducer` when it has them. */
