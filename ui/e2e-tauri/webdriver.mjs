@@ -195,12 +195,18 @@ try {
   );
   const tti = performance.now() - t0;
   // The page's own clock: milliseconds from its navigation start to now (nodes drawn).
-  const page = await exec("return {now: performance.now(), width: window.innerWidth, height: window.innerHeight}");
+  const page = await exec(`const nav = performance.getEntriesByType("navigation")[0] || {};
+    return {now: performance.now(), width: window.innerWidth, height: window.innerHeight,
+      dom_content_loaded_ms: Math.round(nav.domContentLoadedEventEnd || 0), load_ms: Math.round(nav.loadEventEnd || 0),
+      marks: performance.getEntriesByType("mark").map(m => [m.name, Math.round(m.startTime)])}`);
   check(true, "every spec node is drawn", `${want.length} spec nodes, ${drawn.length} .react-flow__node elements`);
   results.timings = {
     session_ms: Math.round(tSession),
     time_to_interactive_ms: Math.round(tti),
     page_navigation_to_nodes_ms: Math.round(page.now),
+    page_dom_content_loaded_ms: page.dom_content_loaded_ms,
+    page_load_ms: page.load_ms,
+    page_marks: page.marks,
     target_ms: TTI_TARGET_MS,
   };
   results.viewport = { width: page.width, height: page.height };

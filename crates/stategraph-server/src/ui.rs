@@ -6,6 +6,12 @@
 //! immutable; `index.html` is revalidated every time, so a new build is picked up at once.
 //! These routes are outside the token check: the page itself holds no data, and the browser
 //! cannot send a token for a page load (the UI then asks for one on its Connect screen).
+//!
+//! Why the server crate holds the embedding (behind a feature) rather than the CLI: the routes,
+//! the auth exemption and the `/` redirect belong with the router, so `stategraph dev` and any
+//! application serving [`router`](crate::router) with `ui` set get the same behaviour; the
+//! feature keeps the UI bytes out of binaries that only want the API (the desktop app serves the
+//! same bundle itself, from Tauri's custom protocol).
 
 use axum::Router;
 use axum::extract::Path;
