@@ -493,3 +493,42 @@ def test_list_of_retry_policies():
         return [g.compile().invoke({"n": 0}), len(attempts)]
 
     check(sc)
+
+
+class Task(BaseModel):
+    topic: str
+    results: Annotated[list, operator.add] = []
+
+
+def test_send_with_pydantic_state_and_model_args():
+    def sc(lg):
+        def fan(s: Task):
+            return [lg.Send("work", Task(topic=t)) for t in ("a", "b")]
+
+        def work(s: Task):
+            return {"results": [s.topic.upper()]}
+
+        g = lg.StateGraph(Task)
+        g.add_node("work", work)
+        g.add_conditional_edges(lg.START, fan)
+        return g.compile().invoke({"topic": "root"})
+
+    check(sc)
+
+
+def test_draw_mermaid_xray_of_subgraph():
+    def sc(lg):
+        sub = lg.StateGraph(S)
+        sub.add_node("s1", lambda s: {"items": ["s"]})
+        sub.add_node("s2", lambda s: {"items": ["t"]})
+        sub.add_edge(lg.START, "s1")
+        sub.add_edge("s1", "s2")
+        g = lg.StateGraph(S)
+        g.add_node("sub", sub.compile())
+        g.add_node("x", lambda s: {})
+        g.add_edge(lg.START, "sub")
+        g.add_edge("sub", "x")
+        app = g.compile()
+        return [app.get_graph(xray=True).draw_mermaid(), app.get_graph().draw_mermaid()]
+
+    check(sc)

@@ -233,7 +233,7 @@ def _make_runner(name: str, fn: Callable, coerce: Callable | None, keys: list[st
                 kwargs["runtime"] = Runtime(context=task.context, stream_writer=task.write)
             if wants_writer:
                 kwargs["writer"] = task.write
-            arg = coerce(state) if coerce else state
+            arg = coerce(state) if coerce is not None and type(state) is dict else state
             out = fn(arg, **kwargs)
             if is_async:
                 out = _run_coroutine(out, name)
@@ -249,7 +249,7 @@ def _make_router(path: Callable, coerce: Callable | None, labels: bool) -> Calla
     is_async = _is_async(path)
 
     def runner(state: dict) -> list:
-        arg = coerce(state) if coerce else state
+        arg = coerce(state) if coerce is not None and type(state) is dict else state
         out = path(arg, config=_RUN.get() and (_RUN.get().get("config") or {})) if wants_config else path(arg)
         if is_async:
             out = _run_coroutine(out, getattr(path, "__name__", "path"))
