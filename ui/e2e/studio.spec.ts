@@ -88,6 +88,7 @@ test("build a graph by drag and drop, validate, lay out, undo/redo, save, reload
   expect(x("prepare")).toBeLessThan(x("classify"));
   expect(x("classify")).toBeLessThan(x("billing"));
   expect(x("billing")).toBeLessThan(x("finish"));
+  await page.waitForTimeout(400); // the zoom-to-fit animation
   await shot(page, "04-layout");
   await deselect(page);
   await page.keyboard.press("ControlOrMeta+Z");

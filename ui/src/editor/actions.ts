@@ -302,7 +302,8 @@ export async function autoLayout() {
   try {
     const positions = await computeLayout(s.history.present);
     s.apply({ type: "moveNodes", positions });
-    requestAnimationFrame(() => flowInstance?.fitView({ duration: 200 }));
+    // Two frames: React renders the new positions, then React Flow has measured them.
+    requestAnimationFrame(() => requestAnimationFrame(() => flowInstance?.fitView({ duration: 200 })));
   } catch (e) {
     s.toast(describeError("Auto-layout failed", e), "error");
   }
