@@ -37,6 +37,20 @@ describe("schema form", () => {
     expect(describeFields(f[6]?.schema, schema).map((x) => x.name)).toEqual(["attempts"]);
   });
 
+  it("describes state-key maps with the language of their values", () => {
+    const f = describeFields({
+      type: "object",
+      properties: {
+        update: { type: "object", "x-stategraph": "state-key-map", additionalProperties: { type: "string", "x-stategraph": "rhai" } },
+        values: { type: "object", "x-stategraph": "state-key-map", additionalProperties: true },
+      },
+    });
+    expect(f.map((x) => [x.kind, x.language])).toEqual([
+      ["state-key-map", "rhai"],
+      ["state-key-map", undefined],
+    ]);
+  });
+
   it("resolves refs and nullable types", () => {
     expect(deref({ $ref: "#/$defs/Retry" }, schema).properties).toHaveProperty("attempts");
     expect(deref({ $ref: "#/$defs/Missing" }, schema)).toEqual({ $ref: undefined });

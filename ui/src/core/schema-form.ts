@@ -30,7 +30,7 @@ export interface JsonSchema {
 }
 
 /** How one field is edited. */
-export type FieldKind = "string" | "code" | "state-key" | "number" | "integer" | "boolean" | "enum" | "object" | "array" | "json";
+export type FieldKind = "string" | "code" | "state-key" | "state-key-map" | "number" | "integer" | "boolean" | "enum" | "object" | "array" | "json";
 
 /** One form field. */
 export interface FieldDesc {
@@ -100,6 +100,12 @@ export function describeFields(schema: JsonSchema | null | undefined, root?: Jso
     let kind: FieldKind;
     let language: string | undefined;
     if (p.enum && p.enum.length) kind = "enum";
+    else if (p["x-stategraph"] === "state-key-map") {
+      kind = "state-key-map";
+      const values = typeof p.additionalProperties === "object" ? deref(p.additionalProperties, r) : null;
+      // Values are code (transform: Rhai expressions) or any JSON (set: fixed values).
+      language = values && mainType(values) === "string" ? (codeLanguage("", values) ?? undefined) : undefined;
+    }
     else if (t === "string" && p["x-stategraph"] === "state-key") kind = "state-key";
     else if (t === "string") {
       const lang = codeLanguage(name, p);

@@ -93,6 +93,18 @@ function Field(props: {
         </select>
       );
       break;
+    case "state-key-map":
+      input = (
+        <StateKeyMapInput
+          testId={testId}
+          value={value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {}}
+          expression={!!f.language}
+          stateKeys={props.stateKeys}
+          readOnly={readOnly}
+          onChange={onChange}
+        />
+      );
+      break;
     case "code":
       input = (
         <CodeEditor testId={testId} value={typeof value === "string" ? value : ""} language={f.language} readOnly={readOnly} onChange={(v) => onChange(v)} />
@@ -144,6 +156,85 @@ function Field(props: {
       {input}
       {f.description && f.kind !== "boolean" && <div className="field-help">{f.description}</div>}
     </div>
+  );
+}
+
+/** State key → value rows: expressions (transform) or JSON values (set). */
+function StateKeyMapInput(props: {
+  value: Record<string, unknown>;
+  expression: boolean;
+  stateKeys: string[];
+  readOnly?: boolean;
+  onChange: (v: unknown) => void;
+  testId: string;
+}) {
+  const entries = Object.entries(props.value);
+  const setEntry = (i: number, key: string, v: unknown) =>
+    props.onChange(Object.fromEntries(entries.map(([k, old], j) => (j === i ? [key, v] : [k, old]))));
+  const free = props.stateKeys.find((k) => !(k in props.value));
+  return (
+    <div className="key-map" data-testid={props.testId}>
+      {entries.map(([k, v], i) => (
+        <div className="key-map-row" key={i}>
+          <select value={k} disabled={props.readOnly} onChange={(e) => setEntry(i, e.target.value, v)}>
+            {[k, ...props.stateKeys.filter((s) => s !== k && !(s in props.value))].map((s) => (
+              <option key={s} value={s}>
+                {s}
+                {props.stateKeys.includes(s) ? "" : " (undeclared)"}
+              </option>
+            ))}
+          </select>
+          <span className="arrow">←</span>
+          {props.expression ? (
+            <input className="mono" value={typeof v === "string" ? v : JSON.stringify(v)} disabled={props.readOnly} placeholder="Rhai expression, e.g. state.count + 1" onChange={(e) => setEntry(i, k, e.target.value)} />
+          ) : (
+            <JsonValueInput value={v} readOnly={props.readOnly} onChange={(nv) => setEntry(i, k, nv)} />
+          )}
+          {!props.readOnly && (
+            <button className="icon" title="Remove" onClick={() => props.onChange(Object.fromEntries(entries.filter((_, j) => j !== i)))}>
+              ×
+            </button>
+          )}
+        </div>
+      ))}
+      {!props.readOnly && (
+        <button className="small" disabled={!free} title={free ? "" : "Every declared state key is listed (declare more in the graph's State)"} onClick={() => free && props.onChange({ ...props.value, [free]: props.expression ? "" : null })}>
+          + key
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** One JSON value in a single-line input, applied when it parses. */
+function JsonValueInput(props: { value: unknown; onChange: (v: unknown) => void; readOnly?: boolean }) {
+  const [text, setText] = useState(JSON.stringify(props.value ?? null));
+  const [bad, setBad] = useState(false);
+  useEffect(() => {
+    setText((t) => {
+      try {
+        return JSON.stringify(JSON.parse(t)) === JSON.stringify(props.value ?? null) ? t : JSON.stringify(props.value ?? null);
+      } catch {
+        return JSON.stringify(props.value ?? null);
+      }
+    });
+  }, [props.value]);
+  return (
+    <input
+      className={`mono${bad ? " bad" : ""}`}
+      value={text}
+      disabled={props.readOnly}
+      title={bad ? "not valid JSON yet" : "a JSON value"}
+      onChange={(e) => {
+        setText(e.target.value);
+        try {
+          props.onChange(JSON.parse(e.target.value));
+          setBad(false);
+        } catch {
+          setBad(true);
+        }
+      }}
+    />
   );
 }
 
