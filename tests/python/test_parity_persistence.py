@@ -511,3 +511,32 @@ def test_history_filtered_by_metadata():
         return [loops, inputs]
 
     check(sc)
+
+
+@pytest.mark.parametrize("kind", SAVERS)
+def test_saver_get_tuple_and_list(kind):
+    def sc(lg):
+        saver = make_saver(lg, kind)
+        g = lg.StateGraph(S)
+        for n in "ab":
+            g.add_node(n, node(n))
+        g.add_edge(lg.START, "a")
+        g.add_edge("a", "b")
+        app = g.compile(checkpointer=saver)
+        c = {"configurable": {"thread_id": "t"}}
+        app.invoke({"items": []}, c)
+        t = saver.get_tuple(c)
+        listed = list(saver.list(c))
+        cp = saver.get(c)
+        return [
+            t.checkpoint["channel_values"].get("items"),
+            t.metadata["source"],
+            t.metadata["step"],
+            t.parent_config is not None,
+            [x.metadata["step"] for x in listed],
+            cp["channel_values"].get("items"),
+            t.config["configurable"]["checkpoint_id"] == cp["id"],
+            saver.get_tuple({"configurable": {"thread_id": "missing"}}),
+        ]
+
+    check(sc)

@@ -4,8 +4,11 @@ use std::sync::Arc;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
-use stategraph_checkpoint::{Checkpointer, Error, InMemorySaver, MsgpackSerde, Result, Serde};
+use pyo3::types::{PyBytes, PyDict, PyList};
+use stategraph_checkpoint::{
+    CheckpointConfig, CheckpointId, CheckpointTuple, Checkpointer, Error, InMemorySaver, ListFilter, MsgpackSerde,
+    Result, Serde,
+};
 use stategraph_checkpoint_postgres::{PostgresOptions, PostgresSaver};
 use stategraph_checkpoint_sqlite::{SqliteOptions, SqliteSaver};
 use stategraph_value::Value;
@@ -92,9 +95,95 @@ impl PySaver {
         Ok(PySaver { saver: Arc::new(saver) })
     }
 
+    /// The thread's latest checkpoint (or `checkpoint_id`), as a dict; `None` when absent.
+    #[pyo3(signature = (thread_id, checkpoint_ns=String::new(), checkpoint_id=None))]
+    fn get_tuple<'py>(
+        &self,
+        py: Python<'py>,
+        thread_id: String,
+        checkpoint_ns: String,
+        checkpoint_id: Option<String>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let config =
+            CheckpointConfig { thread_id, checkpoint_ns, checkpoint_id: checkpoint_id.map(|s| id(&s)).transpose()? };
+        let saver = self.saver.clone();
+        let t = block_on(py, async move { saver.get_tuple(&config).await }).map_err(err)?;
+        t.map(|t| tuple_py(py, &t)).transpose()
+    }
+
+    /// The thread's checkpoints, newest first, as dicts.
+    #[pyo3(signature = (thread_id, checkpoint_ns=None, before=None, limit=None, filter=None))]
+    fn list<'py>(
+        &self,
+        py: Python<'py>,
+        thread_id: Option<String>,
+        checkpoint_ns: Option<String>,
+        before: Option<String>,
+        limit: Option<usize>,
+        filter: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut f = ListFilter { thread_id, checkpoint_ns, ..ListFilter::default() };
+        f.before = before.map(|s| id(&s)).transpose()?;
+        f.limit = limit;
+        if let Some(m) = filter
+            && let Value::Object(m) = py_to_value(&m)?
+        {
+            f.metadata = Some(Arc::unwrap_or_clone(m));
+        }
+        let saver = self.saver.clone();
+        let list = block_on(py, async move { saver.list(&f).await }).map_err(err)?;
+        let out = PyList::empty(py);
+        for t in &list {
+            out.append(tuple_py(py, t)?)?;
+        }
+        Ok(out)
+    }
+
     /// Deletes every checkpoint of a thread.
     fn delete_thread(&self, py: Python<'_>, thread_id: String) -> PyResult<()> {
         let saver = self.saver.clone();
         block_on(py, async move { saver.delete_thread(&thread_id).await }).map_err(err)
     }
+}
+
+fn id(s: &str) -> PyResult<CheckpointId> {
+    s.parse::<CheckpointId>().map_err(|e| PyRuntimeError::new_err(format!("invalid checkpoint_id `{s}`: {e}")))
+}
+
+fn config_py<'py>(py: Python<'py>, c: &CheckpointConfig) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("thread_id", &c.thread_id)?;
+    d.set_item("checkpoint_ns", &c.checkpoint_ns)?;
+    if let Some(id) = &c.checkpoint_id {
+        d.set_item("checkpoint_id", id.to_string())?;
+    }
+    Ok(d)
+}
+
+/// A checkpoint tuple in LangGraph's field names (the Python layer wraps it).
+fn tuple_py<'py>(py: Python<'py>, t: &CheckpointTuple) -> PyResult<Bound<'py, PyDict>> {
+    let cp = PyDict::new(py);
+    cp.set_item("v", t.checkpoint.v)?;
+    cp.set_item("id", t.checkpoint.id.to_string())?;
+    cp.set_item("ts", &t.checkpoint.ts)?;
+    let values = PyDict::new(py);
+    for (k, v) in &t.checkpoint.channel_values {
+        values.set_item(k, value_to_py(py, v)?)?;
+    }
+    cp.set_item("channel_values", values)?;
+    cp.set_item("channel_versions", t.checkpoint.channel_versions.clone())?;
+    cp.set_item("versions_seen", t.checkpoint.versions_seen.clone())?;
+    cp.set_item("updated_channels", t.checkpoint.updated_channels.clone())?;
+    let d = PyDict::new(py);
+    d.set_item("config", config_py(py, &t.config)?)?;
+    d.set_item("checkpoint", cp)?;
+    let md = t.metadata.to_value().map_err(err)?;
+    d.set_item("metadata", value_to_py(py, &md)?)?;
+    d.set_item("parent_config", t.parent_config.as_ref().map(|c| config_py(py, c)).transpose()?)?;
+    let writes = PyList::empty(py);
+    for w in &t.pending_writes {
+        writes.append((w.task_id.as_str(), w.channel.as_str(), value_to_py(py, &w.value)?))?;
+    }
+    d.set_item("pending_writes", writes)?;
+    Ok(d)
 }
