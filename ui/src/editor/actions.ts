@@ -9,7 +9,8 @@ import type { GraphSpec } from "../core/spec-types";
 import { emptySpec, nodesOf } from "../core/model";
 import { copySelection, parseClipboard, preparePaste, serializeClipboard } from "../core/clipboard";
 import { addRecent, clearAutosave, sourceTitle, type DocSource } from "../core/storage";
-import type { ExportFormat } from "../core/api";
+import { ApiError, type ExportFormat } from "../core/api";
+import { specFromGraphJson } from "../core/run/graph-json";
 import { isDesktop, native } from "../desktop/native";
 
 let flowInstance: ReactFlowInstance | null = null;
@@ -150,8 +151,16 @@ export async function openAssistantGraph(assistantId: string, graphId: string) {
     const match = specs.find((s) => s.graph_id === graphId || s.assistant_id === assistantId);
     if (match) return await openServerSpec(match.name);
     const graph = await api.assistantGraph(assistantId);
-    const r = await api.importLangGraph(JSON.stringify(graph));
-    await openSpec({ ...r.spec, name: r.spec.name || graphId }, { kind: "assistant", assistantId, graphId }, { readOnly: true });
+    let spec: GraphSpec;
+    try {
+      const r = await api.importLangGraph(JSON.stringify(graph));
+      spec = { ...r.spec, name: r.spec.name || graphId };
+    } catch (e) {
+      // A server without our import endpoint (a Python `langgraph dev`): convert here, for viewing.
+      if (!(e instanceof ApiError && e.unavailable)) throw e;
+      spec = specFromGraphJson(graph, graphId);
+    }
+    await openSpec(spec, { kind: "assistant", assistantId, graphId }, { readOnly: true });
     st().toast(`${graphId} is defined in code: shown read-only.`);
   } catch (e) {
     st().toast(describeError(`Cannot open graph ${graphId}`, e), "error");
