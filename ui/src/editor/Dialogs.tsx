@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import { useEditor, describeError } from "./store";
 import * as A from "./actions";
 import type { Assistant, ExportFormat, SpecEntry } from "../core/api";
-import { trimSlash } from "../core/api";
+import { ApiError, trimSlash } from "../core/api";
 import { readRecent, type RecentEntry } from "../core/storage";
 import { CodeEditor } from "./CodeEditor";
 import { isDesktop, native } from "../desktop/native";
@@ -172,7 +172,9 @@ function OpenServerDialog({ onClose }: { onClose: () => void }) {
   const [assistants, setAssistants] = useState<Assistant[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    api.listSpecs().then(setSpecs, (e: unknown) => setError(describeError("Spec list", e)));
+    api.listSpecs().then(setSpecs, (e: unknown) =>
+      e instanceof ApiError && e.unavailable ? setSpecs([]) : setError(describeError("Spec list", e)),
+    );
     api.searchAssistants().then(setAssistants, () => setAssistants([]));
   }, [api]);
   const specGraphs = new Set((specs ?? []).map((s) => s.graph_id));

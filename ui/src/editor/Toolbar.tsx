@@ -63,7 +63,7 @@ export function Toolbar() {
         <button data-testid="cmd-open-file" onClick={() => (isDesktop() ? A.openNative() : fileInput.current?.click())}>
           Open file… <kbd>Ctrl+O</kbd>
         </button>
-        <button data-testid="cmd-open-server" disabled={!server.studio} onClick={() => openDialog("open-server")}>
+        <button data-testid="cmd-open-server" disabled={server.state !== "connected" && server.state !== "partial"} onClick={() => openDialog("open-server")}>
           Open from server…
         </button>
         <button data-testid="cmd-recent" onClick={() => openDialog("recent")}>
