@@ -4,7 +4,7 @@
 // else ../target/debug/stategraph). With `stategraph dev` the UI is the one embedded in the binary
 // at /studio/. `E2E_UI=preview` (or a binary without `dev`) serves this checkout's ui/dist with
 // `vite preview` instead, proxying the API to `stategraph serve`/`dev`, so UI changes can be
-// tested without rebuilding the binary.
+// tested without rebuilding the binary (E2E_UI_DIST=<dir> serves another build folder than dist/).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -73,7 +73,7 @@ export default async function globalSetup() {
   await waitFor(`${api}/ok`, 30_000, server, `${bin} ${args.join(" ")}`);
   if (usePreview) {
     const uiPort = await freePort();
-    const vite = spawn(resolve(HERE, "../node_modules/.bin/vite"), ["preview", "--port", String(uiPort), "--strictPort"], {
+    const vite = spawn(resolve(HERE, "../node_modules/.bin/vite"), ["preview", "--port", String(uiPort), "--strictPort", ...(process.env.E2E_UI_DIST ? ["--outDir", process.env.E2E_UI_DIST] : [])], {
       cwd: resolve(HERE, ".."),
       env: { ...process.env, STATEGRAPH_API: api },
       stdio: ["ignore", "ignore", "inherit"],

@@ -49,6 +49,21 @@ test("against a server without the studio API the editor still works", async ({ 
     if (req.method === "OPTIONS") return void res.writeHead(204).end();
     if (req.url === "/ok") return void res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
     if (req.url === "/info") return void res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    if (req.url === "/assistants/search" && req.method === "POST") {
+      return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify([{ assistant_id: "a1", graph_id: "agent" }]));
+    }
+    if (req.url?.startsWith("/assistants/a1/graph")) {
+      const graph = {
+        nodes: [{ id: "__start__" }, { id: "model" }, { id: "tools" }, { id: "__end__" }],
+        edges: [
+          { source: "__start__", target: "model" },
+          { source: "model", target: "tools", conditional: true },
+          { source: "model", target: "__end__", conditional: true },
+          { source: "tools", target: "model" },
+        ],
+      };
+      return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(graph));
+    }
     res.writeHead(404, { "content-type": "application/json" }).end('{"detail":"Not Found"}');
   });
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
@@ -66,6 +81,16 @@ test("against a server without the studio API the editor still works", async ({ 
     await shot(page, "09-no-studio-api");
     await page.keyboard.press("ControlOrMeta+Z");
     expect((await spec(page)).nodes ?? []).toHaveLength(0);
+
+    // The server's code-defined graph opens read-only (converted in the browser: no import endpoint).
+    await page.getByTestId("menu-file").click();
+    await page.getByTestId("cmd-open-server").click();
+    await page.getByTestId("open-server-dialog").getByText("agent", { exact: true }).click();
+    await expect(page.getByTestId("node-model")).toBeVisible();
+    await expect(page.getByTestId("node-tools")).toBeVisible();
+    await expect(page.getByTestId("doc-title")).toContainText("read-only");
+    await dropKind(page, "passthrough", 500, 500);
+    expect((await spec(page)).nodes?.map((n) => n.id).sort()).toEqual(["model", "tools"]);
   } finally {
     await page.evaluate(() => localStorage.removeItem("stategraph.connection"));
     server.close();
