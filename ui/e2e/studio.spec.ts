@@ -152,6 +152,17 @@ test("build a graph by drag and drop, validate, lay out, undo/redo, save, reload
   const bytes = readFileSync((await png.path())!);
   expect(bytes.subarray(1, 4).toString("latin1")).toBe("PNG");
   expect(bytes.length).toBeGreaterThan(5000);
+  await page.getByTestId("menu-export").click();
+  const [svg] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-svg").click()]);
+  const svgText = readFileSync((await svg.path())!, "utf8");
+  expect(svgText).toContain("<svg");
+  expect(svgText).toContain("classify");
+
+  // YAML through the server.
+  await page.getByTestId("menu-export").click();
+  await page.getByTestId("export-yaml").click();
+  await expect(page.getByTestId("export-content")).toContainText("name: e2e_router");
+  await page.getByTestId("dialog-close").click();
 
   // Copy and paste a node through the system clipboard; undo removes the copy.
   await node(page, "billing").click();
