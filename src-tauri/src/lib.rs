@@ -96,6 +96,24 @@ fn file_to_open() -> Option<commands::OpenedFile> {
     }
 }
 
+/// Whether the window may show `url`: only the app's own pages (`tauri://localhost` on Linux and
+/// macOS, `http(s)://tauri.localhost` on Windows; the Vite dev server in a dev build). The
+/// initialization script, which holds the token, runs in whatever page the window shows, so the
+/// window must never navigate elsewhere; links go to the browser through `open_external`.
+pub fn is_app_url(url: &tauri::Url, dev: bool) -> bool {
+    match url.scheme() {
+        "tauri" => url.host_str() == Some("localhost"),
+        "http" | "https" => {
+            url.host_str() == Some("tauri.localhost")
+                || (dev && url.host_str() == Some("localhost") && url.port() == Some(1420))
+        }
+        // A download of something the app made (`blob:tauri://localhost/<uuid>`), or an empty page.
+        "blob" => tauri::Url::parse(url.path()).is_ok_and(|inner| inner.scheme() != "blob" && is_app_url(&inner, dev)),
+        "about" => url.path() == "blank",
+        _ => false,
+    }
+}
+
 /// The server, kept until the app exits.
 struct ServerHandle(std::sync::Mutex<Option<RunningServer>>);
 
@@ -119,6 +137,13 @@ pub fn run() {
                 .inner_size(1280.0, 800.0)
                 .min_inner_size(720.0, 480.0)
                 .initialization_script(launch.script())
+                .on_navigation(|url| {
+                    let allowed = is_app_url(url, tauri::is_dev());
+                    if !allowed {
+                        eprintln!("stategraph-studio: blocked navigation to {url} (links open in the browser)");
+                    }
+                    allowed
+                })
                 .build()?;
             Ok(())
         })
@@ -158,6 +183,27 @@ mod tests {
             ..launch
         };
         assert!(with_file.script().contains(r#""open":{"path":"/x/g.yaml","content":"</script>"}"#));
+    }
+
+    #[test]
+    fn the_window_shows_only_the_apps_own_pages() {
+        let url = |u: &str| tauri::Url::parse(u).unwrap();
+        assert!(is_app_url(&url("tauri://localhost/index.html"), false));
+        assert!(is_app_url(&url("http://tauri.localhost/index.html"), false));
+        assert!(!is_app_url(&url("http://localhost:1420/"), false));
+        assert!(is_app_url(&url("http://localhost:1420/"), true));
+        assert!(is_app_url(&url("blob:tauri://localhost/6b1c7a52-0000-4000-8000-000000000000"), false));
+        assert!(is_app_url(&url("about:blank"), false));
+        for bad in [
+            "https://example.com/",
+            "http://127.0.0.1:2024/studio/",
+            "file:///etc/passwd",
+            "tauri://evil/",
+            "blob:https://example.com/x",
+            "data:text/html,<script>1</script>",
+        ] {
+            assert!(!is_app_url(&url(bad), true), "{bad}");
+        }
     }
 
     #[tokio::test]
