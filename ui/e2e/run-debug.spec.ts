@@ -86,6 +86,11 @@ test("step through a 4-step graph from a breakpoint, checking the state and the 
     await expect(page.getByTestId("diff-reducer-count")).toHaveText(/^last[ _]value$/);
   }
   await shot(page, "run-step-diff");
+  // Search highlights the matching key; copy puts the state on the clipboard as JSON.
+  await page.getByTestId("state-search").fill("log");
+  await expect(page.getByTestId("state-tree").locator(".jt-hit")).toContainText("log");
+  await page.getByTestId("state-copy").click();
+  expect(JSON.parse(await page.evaluate(() => navigator.clipboard.readText()))).toEqual({ count: 22, log: ["a", "b", "c"] });
   await page.getByTestId("run-step").click();
   await settled(page, "success");
   expect(await values(page)).toEqual({ count: 21, log: ["a", "b", "c", "d"] });

@@ -37,8 +37,9 @@ test("langgraph dev: graph view, breakpoints as static interrupts, stepping, sta
   await showGraph(page, "steps");
   for (const id of ["a", "b", "c", "d"]) await expect(node(page, id)).toBeVisible();
   await page.getByTestId("bp-b").click();
+  // The input form comes from the server's input schema (the graph is code, there is no spec).
   await page.getByTestId("tab-input").click();
-  await page.getByTestId("input-json").fill('{"count": 0}');
+  await page.getByTestId("run-input").getByTestId("field-count").fill("0");
   await page.getByTestId("run-start").click();
   await settled(page, "interrupted");
   expect(await values(page)).toEqual({ count: 1, log: ["a"] });
@@ -61,6 +62,7 @@ test("langgraph dev: an Agent Inbox interrupt is shown, edited and approved; the
   await connect(page);
   await showGraph(page, "approval");
   await page.getByTestId("tab-input").click();
+  await page.getByTestId("input-json-toggle").click();
   await page.getByTestId("input-json").fill('{"request": "api"}');
   await page.getByTestId("run-start").click();
   await settled(page, "interrupted");

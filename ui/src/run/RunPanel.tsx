@@ -39,8 +39,15 @@ function inputSchema(state: Record<string, { type?: unknown }> | undefined): Jso
 
 function InputForm({ value, onChange }: { value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void }) {
   const spec = useEditor((s) => s.history.present);
-  const schema = useMemo(() => inputSchema(spec.state as Record<string, { type?: unknown }> | undefined), [spec.state]);
-  const [json, setJson] = useState(!schema);
+  const serverSchema = useRun((s) => s.inputSchema) as JsonSchema | null;
+  // The spec's state keys; for a graph defined in code, the server's input schema when it has fields.
+  const schema = useMemo(
+    () => inputSchema(spec.state as Record<string, { type?: unknown }> | undefined) ?? (serverSchema?.properties && Object.keys(serverSchema.properties).length ? serverSchema : null),
+    [spec.state, serverSchema],
+  );
+  // Form when there is a schema (it may arrive after the panel opened), unless the user chose JSON.
+  const [jsonChoice, setJson] = useState<boolean | null>(null);
+  const json = jsonChoice ?? !schema;
   const [text, setText] = useState(JSON.stringify(value, null, 2));
   const [error, setError] = useState<string | null>(null);
   return (

@@ -89,6 +89,8 @@ export interface RunState {
   compare: [string, string] | null;
   /** Node ids of the assistant's drawing with subgraphs expanded (`xray`): `child:s1`... */
   xrayNodes: string[];
+  /** The assistant's input schema, else its state schema (`GET /assistants/{id}/schemas`), for graphs without a spec. */
+  inputSchema: unknown;
   /** The run's wall time, per performance marks (ms), for the 1,000-step measure. */
   lastRunMs: number | null;
 
@@ -186,6 +188,7 @@ export const useRun = create<RunState>()((set, get) => ({
   compare: null,
   lastRunMs: null,
   xrayNodes: [],
+  inputSchema: null,
 
   api() {
     return new RunApi(useEditor.getState().connection);
@@ -479,11 +482,11 @@ async function loadXray(assistantId: string | null) {
 /** Reducers per key: the spec's, overlaid with the server schema's `x-reducer` when it has them. */
 async function loadReducers(assistantId: string | null) {
   const fromSpec = reducersFromSpec(useEditor.getState().history.present.state as Record<string, unknown> | undefined);
-  useRun.setState({ reducers: fromSpec });
+  useRun.setState({ reducers: fromSpec, inputSchema: null });
   if (!assistantId) return;
   try {
     const schemas = await useRun.getState().api().schemas(assistantId);
-    useRun.setState({ reducers: { ...reducersFromSchema(schemas.state_schema), ...fromSpec } });
+    useRun.setState({ reducers: { ...reducersFromSchema(schemas.state_schema), ...fromSpec }, inputSchema: schemas.input_schema ?? schemas.state_schema ?? null });
   } catch {
     // Schemas are optional: the spec's reducers stay.
   }
