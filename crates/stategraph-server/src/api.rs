@@ -53,6 +53,7 @@ pub(crate) fn router(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Rout
         .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn(request_span))
         .layer(cors)
         .layer(middleware::from_fn(private_network))
         .with_state(state)
@@ -105,6 +106,21 @@ pub(crate) fn route_table() -> Vec<Route> {
         (M::POST, "/runs/stream", post(stateless_stream)),
         (M::POST, "/runs/wait", post(stateless_wait)),
     ]
+}
+
+/// Every request runs in a `http.request` span (method, path); runs started by it are its
+/// children, so a run's log lines carry the request that started it.
+async fn request_span(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let span = tracing::info_span!("http.request", method = %req.method(), path = %req.uri().path());
+    let res = next.run(req).instrument(span.clone()).await;
+    let status = res.status();
+    if status.is_server_error() {
+        span.in_scope(|| tracing::warn!(status = status.as_u16(), "request failed"));
+    } else {
+        span.in_scope(|| tracing::debug!(status = status.as_u16(), "request done"));
+    }
+    res
 }
 
 /// Preflights allow private-network access whether or not the browser asked (as `langgraph dev`

@@ -142,6 +142,38 @@ pub fn ui_embedded() -> bool {
     false
 }
 
+/// How [`init_logging`] writes log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`, and the open spans:
+    /// `http.request` with method and path, `run` with `run_id`, `thread_id`, `assistant_id`,
+    /// `graph_id`, then the engine's `stategraph.run` / step / node spans).
+    Json,
+}
+
+/// Installs a global `tracing` subscriber writing to stderr, filtered by `RUST_LOG` (default
+/// `info`). For binaries (the CLI calls it); a library embedding the router keeps its own
+/// subscriber. Does nothing if a subscriber is already installed.
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// [`init_logging`] with the format named by `STATEGRAPH_LOG_FORMAT` (`json`, or text when unset
+/// or anything else).
+pub fn init_logging_from_env() {
+    let json = std::env::var("STATEGRAPH_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    init_logging(if json { LogFormat::Json } else { LogFormat::Text });
+}
+
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

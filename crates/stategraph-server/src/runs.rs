@@ -18,6 +18,7 @@ use stategraph_core::{
     Value,
 };
 use tokio::sync::{broadcast, watch};
+use tracing::Instrument;
 
 use crate::error::{ApiResult, ServerError};
 use crate::graphs::GraphEntry;
@@ -556,9 +557,20 @@ pub(crate) async fn start_run(
     state.runs.active.lock().unwrap_or_else(|e| e.into_inner()).insert(run_id.clone(), handle.clone());
     let task_state = state.clone();
     let task_handle = handle.clone();
-    tokio::spawn(async move {
-        execute(task_state, task_handle, entry, req, temporary).await;
-    });
+    // The run's span: a child of the request's, parent of the engine's run/step/node spans.
+    let span = tracing::info_span!(
+        "run",
+        run_id = %run_id,
+        thread_id = %thread_id,
+        assistant_id = %assistant_id,
+        graph_id = %entry.graph_id,
+    );
+    tokio::spawn(
+        async move {
+            execute(task_state, task_handle, entry, req, temporary).await;
+        }
+        .instrument(span),
+    );
     Ok(Started { run, handle, events: rx })
 }
 
