@@ -243,6 +243,25 @@ try {
   );
   check(validated?.ok === true, "the example spec validates in the desktop app's server", JSON.stringify(validated).slice(0, 200));
 
+  // The native commands answer over IPC in the real window (CSP `ipc:`, capabilities), and refuse
+  // what they must refuse.
+  const ipc = await execAsync(
+    `const done = arguments[arguments.length - 1];
+     const invoke = window.__TAURI_INTERNALS__.invoke;
+     const settle = (p) => p.then((v) => ({ok: v}), (e) => ({err: e}));
+     Promise.all([
+       settle(invoke("get_settings")),
+       settle(invoke("read_file", {path: arguments[0]})),
+       settle(invoke("read_file", {path: "/etc/passwd"})),
+       settle(invoke("open_external", {url: "file:///etc/passwd"})),
+     ]).then(done);`,
+    [specPath],
+  );
+  check(typeof ipc?.[0]?.ok?.theme === "string", "get_settings answers over IPC", JSON.stringify(ipc?.[0]));
+  check(ipc?.[1]?.ok === specText, "read_file reads the spec over IPC");
+  check(ipc?.[2]?.err?.kind === "not_allowed", "read_file refuses a file that is not a spec", JSON.stringify(ipc?.[2]));
+  check(ipc?.[3]?.err?.kind === "not_allowed", "open_external refuses a non-http link", JSON.stringify(ipc?.[3]));
+
   // Screenshots: the window and one node; neither may be blank.
   const shot = saveShot("studio.png", await wd("GET", s("/screenshot")));
   results.screenshot = shot;
