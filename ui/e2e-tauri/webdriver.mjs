@@ -254,6 +254,7 @@ try {
        settle(invoke("read_file", {path: arguments[0]})),
        settle(invoke("read_file", {path: "/etc/passwd"})),
        settle(invoke("open_external", {url: "file:///etc/passwd"})),
+       settle(invoke("plugin:window|set_title", {label: "main", value: "changed by the page"})),
      ]).then(done);`,
     [specPath],
   );
@@ -261,6 +262,8 @@ try {
   check(ipc?.[1]?.ok === specText, "read_file reads the spec over IPC");
   check(ipc?.[2]?.err?.kind === "not_allowed", "read_file refuses a file that is not a spec", JSON.stringify(ipc?.[2]));
   check(ipc?.[3]?.err?.kind === "not_allowed", "open_external refuses a non-http link", JSON.stringify(ipc?.[3]));
+  // The window has no capability: Tauri's own commands (here, the window API) are refused.
+  check(ipc?.[4]?.err !== undefined, "Tauri's core commands are refused (no capability granted)", JSON.stringify(ipc?.[4]));
 
   // Screenshots: the window and one node; neither may be blank.
   const shot = saveShot("studio.png", await wd("GET", s("/screenshot")));
