@@ -47,7 +47,7 @@ export async function openSpec(spec: GraphSpec, source: DocSource, opts: { readO
   let doc = spec;
   if (needsLayout(spec)) {
     try {
-      const positions = await computeLayout(spec);
+      const positions = await computeLayout(spec, { quick: true });
       doc = applyChange(spec, { type: "moveNodes", positions });
     } catch (e) {
       st().toast(describeError("Auto-layout failed", e), "error");

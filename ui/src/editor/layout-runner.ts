@@ -20,10 +20,15 @@ export function layoutEngine(spec: GraphSpec): "elk" | "fast" {
   return nodesOf(spec).length > LARGE_GRAPH ? "fast" : "elk";
 }
 
-/** Positions for every node of `spec` (and START/END). */
-export async function computeLayout(spec: GraphSpec): Promise<Record<string, Position>> {
+/**
+ * Positions for every node of `spec` (and START/END). `quick` always takes the linear-time layout:
+ * opening a file without positions must not wait for ELK to load and run (0.5–1.5 s on a slow
+ * machine, most of the desktop app's time to interactive); the Layout command uses ELK.
+ */
+export async function computeLayout(spec: GraphSpec, opts: { quick?: boolean } = {}): Promise<Record<string, Position>> {
   performance.mark("sg-layout-start");
-  const positions = layoutEngine(spec) === "fast" ? fastLayout(spec) : await layoutSpec(await getElk(), spec);
+  const engine = opts.quick ? "fast" : layoutEngine(spec);
+  const positions = engine === "fast" ? fastLayout(spec) : await layoutSpec(await getElk(), spec);
   performance.mark("sg-layout-end");
   performance.measure("sg-layout", "sg-layout-start", "sg-layout-end");
   return positions;
