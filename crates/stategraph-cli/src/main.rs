@@ -13,6 +13,7 @@
 //! ```
 
 mod dev;
+mod progress;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -153,6 +154,11 @@ struct RunOptions {
     /// Where checkpoints go: `memory`, `sqlite:PATH` or `postgres:URL`.
     #[arg(long, value_name = "SAVER", requires = "thread")]
     checkpointer: Option<String>,
+    /// Live progress on stderr (one line per task: step, node, running/done/error/interrupted,
+    /// time): `auto` draws it when stderr is a terminal (and NO_PROGRESS is unset), so pipes and
+    /// files get only the JSON on stdout.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    progress: progress::ProgressMode,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -320,7 +326,7 @@ async fn checkpointer(spec: &str) -> Result<Arc<dyn Checkpointer>> {
 }
 
 async fn run(file: &Path, input: Input, options: RunOptions) -> Result<ExitCode> {
-    let RunOptions { stream, allow_hosts, recursion_limit, thread, checkpointer: saver } = options;
+    let RunOptions { stream, allow_hosts, recursion_limit, thread, checkpointer: saver, progress } = options;
     let modes = match stream.as_deref() {
         None => Vec::new(),
         Some(list) => list
@@ -350,18 +356,67 @@ async fn run(file: &Path, input: Input, options: RunOptions) -> Result<ExitCode>
     if let Some(thread) = thread {
         config = config.with_thread(thread);
     }
-    let mut out = std::io::stdout().lock();
-    if modes.is_empty() {
+    let show_progress = progress.enabled(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if modes.is_empty() && !show_progress {
         let state = graph.invoke(input, config).await.map_err(|e| anyhow::anyhow!("the run failed: {e}"))?;
-        writeln!(out, "{}", serde_json::to_string_pretty(&state.to_json())?)?;
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&state.to_json())?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut events = graph.stream(input, config, StreamOptions::modes(modes).with_subgraphs(true));
-    while let Some(event) = events.next().await {
-        let event = event.map_err(|e| anyhow::anyhow!("the run failed: {e}"))?;
-        let line = serde_json::json!({"mode": event.mode.as_str(), "namespace": event.namespace, "data": event.data.to_json()});
-        writeln!(out, "{line}")?;
-        out.flush()?;
+    let mut all = modes.clone();
+    if show_progress && !all.contains(&StreamMode::Debug) {
+        all.push(StreamMode::Debug);
+    }
+    let thread_config = config.thread_id.clone().map(stategraph_checkpoint::CheckpointConfig::thread);
+    let mut events = graph.stream(input, config, StreamOptions::modes(all).with_subgraphs(true));
+    let mut display = show_progress.then(|| progress::Progress::new(std::io::stderr(), &spec.name));
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(100));
+    let failure = loop {
+        let event = tokio::select! {
+            event = events.next() => match event {
+                Some(event) => event,
+                None => break None,
+            },
+            _ = ticker.tick() => {
+                if let Some(d) = &mut display {
+                    d.redraw();
+                }
+                continue;
+            }
+        };
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => break Some(e.to_string()),
+        };
+        if let Some(d) = &mut display
+            && event.mode == StreamMode::Debug
+            && event.namespace.is_empty()
+        {
+            d.event(&event.data.to_json());
+        }
+        if modes.contains(&event.mode) {
+            let line = serde_json::json!({"mode": event.mode.as_str(), "namespace": event.namespace, "data": event.data.to_json()});
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{line}")?;
+            out.flush()?;
+        }
+    };
+    if let Some(error) = failure {
+        if let Some(d) = &mut display {
+            d.finish(progress::Outcome::Failed(&error));
+        }
+        bail!("the run failed: {error}");
+    }
+    let output = events.output().map(stategraph_core::Value::to_json).unwrap_or_default();
+    if let Some(d) = &mut display {
+        // Paused: a node asked (`__interrupt__`), or a static breakpoint left tasks to run.
+        let mut paused = output.get(stategraph_core::INTERRUPT_KEY).is_some();
+        if !paused && let Some(c) = &thread_config {
+            paused = graph.get_state(c).await.is_ok_and(|s| !s.next.is_empty());
+        }
+        d.finish(if paused { progress::Outcome::Interrupted } else { progress::Outcome::Done });
+    }
+    if modes.is_empty() {
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&output)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
