@@ -721,7 +721,7 @@ async fn thread_copy(State(state): Shared, Path(id): Path<String>) -> ApiResult<
 
 /// The graph a thread's runs used (its metadata names it).
 fn thread_graph(state: &AppState, thread: &Thread) -> Option<Arc<GraphEntry>> {
-    thread.metadata.get("graph_id").and_then(Json::as_str).and_then(|g| state.graphs.by_graph_id(g)).cloned()
+    thread.metadata.get("graph_id").and_then(Json::as_str).and_then(|g| state.graphs.by_graph_id(g))
 }
 
 fn checkpoint_json(c: &CheckpointConfig) -> Json {

@@ -61,6 +61,9 @@ pub struct Limits {
     /// Idle time after which an SSE stream gets a `: heartbeat` comment and a `/wait` body a
     /// newline (LangGraph's 5 s).
     pub heartbeat: Duration,
+    /// How often the specs directory is checked for added, changed and removed specs (hot
+    /// reload); `None`: never after start.
+    pub specs_poll: Option<Duration>,
     /// Connections in the PostgreSQL pool (each running run holds one for its thread's lock).
     pub db_connections: u32,
 }
@@ -73,6 +76,7 @@ impl Default for Limits {
             sse_buffer: 4096,
             heartbeat: Duration::from_secs(5),
             db_connections: 32,
+            specs_poll: Some(Duration::from_secs(1)),
         }
     }
 }

@@ -42,7 +42,12 @@ pub(crate) struct GraphEntry {
 
 /// Every served graph, in the order they were configured.
 pub(crate) struct Graphs {
-    entries: Vec<Arc<GraphEntry>>,
+    entries: std::sync::RwLock<Vec<Arc<GraphEntry>>>,
+    /// The graphs that come from the specs directory: graph id -> (file, its contents when last
+    /// read), for hot reload.
+    from_dir: std::sync::Mutex<std::collections::HashMap<String, (PathBuf, Vec<u8>)>>,
+    /// Graph ids of graphs that do not come from the directory (Rust code, config file entries).
+    fixed: Vec<String>,
 }
 
 impl Graphs {
@@ -84,39 +89,119 @@ impl Graphs {
                 },
             )?;
         }
-        let mut files: Vec<(String, PathBuf)> = config.spec_files.clone();
-        if let Some(dir) = &config.specs_dir {
-            files.extend(spec_files_in(dir)?);
-        }
         let registry = NodeKindRegistry::with_builtins();
-        for (id, path) in files {
-            add(&mut entries, load_spec(&id, &path, &registry, saver.clone(), &now)?)?;
+        let dir_files: Vec<(String, PathBuf)> = match &config.specs_dir {
+            Some(dir) => spec_files_in(dir)?,
+            None => Vec::new(),
+        };
+        for (id, path) in config.spec_files.iter().chain(&dir_files) {
+            add(&mut entries, load_spec(id, path, &registry, saver.clone(), &now)?)?;
         }
-        Ok(Graphs { entries })
+        let fixed: Vec<String> = config
+            .graphs
+            .iter()
+            .map(|(id, _)| id.clone())
+            .chain(config.spec_files.iter().map(|(id, _)| id.clone()))
+            .collect();
+        let from_dir = dir_files
+            .into_iter()
+            .map(|(id, path)| {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                (id, (path, bytes))
+            })
+            .collect();
+        Ok(Graphs { entries: std::sync::RwLock::new(entries), from_dir: std::sync::Mutex::new(from_dir), fixed })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<GraphEntry>>> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// All graphs.
-    pub(crate) fn all(&self) -> &[Arc<GraphEntry>] {
-        &self.entries
+    pub(crate) fn all(&self) -> Vec<Arc<GraphEntry>> {
+        self.read().clone()
     }
 
     /// The graph with this id.
-    pub(crate) fn by_graph_id(&self, graph_id: &str) -> Option<&Arc<GraphEntry>> {
-        self.entries.iter().find(|e| e.graph_id == graph_id)
+    pub(crate) fn by_graph_id(&self, graph_id: &str) -> Option<Arc<GraphEntry>> {
+        self.read().iter().find(|e| e.graph_id == graph_id).cloned()
     }
 
     /// The graph of an assistant id, or of a bare graph id (run bodies accept both).
-    pub(crate) fn resolve(&self, assistant: &str) -> Option<&Arc<GraphEntry>> {
+    pub(crate) fn resolve(&self, assistant: &str) -> Option<Arc<GraphEntry>> {
         match Uuid::parse_str(assistant) {
-            Ok(id) => self.entries.iter().find(|e| e.assistant_id == id),
+            Ok(id) => self.read().iter().find(|e| e.assistant_id == id).cloned(),
             Err(_) => self.by_graph_id(assistant),
         }
     }
 
     /// The ids, for error messages.
-    pub(crate) fn ids(&self) -> Vec<&str> {
-        self.entries.iter().map(|e| e.graph_id.as_str()).collect()
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.read().iter().map(|e| e.graph_id.clone()).collect()
     }
+
+    /// Hot reload: reads the specs directory again. A new file adds its graph (and its system
+    /// assistant), a changed file replaces it, a removed file removes it. A file that no longer
+    /// parses or compiles keeps its last good graph served; its problems are logged and returned.
+    /// Runs in flight keep the graph they started with.
+    pub(crate) fn reload_dir(&self, dir: &Path, saver: &Arc<dyn Checkpointer>) -> Vec<String> {
+        let files = match spec_files_in(dir) {
+            Ok(f) => f,
+            Err(e) => return vec![e.to_string()],
+        };
+        let registry = NodeKindRegistry::with_builtins();
+        let mut problems = Vec::new();
+        let mut known = self.from_dir.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, path) in &files {
+            if self.fixed.contains(id) {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(path) else { continue };
+            if known.get(id).is_some_and(|(_, old)| *old == bytes) {
+                continue;
+            }
+            match load_spec(id, path, &registry, saver.clone(), &crate::time::now()) {
+                Ok(entry) => {
+                    let entry = Arc::new(entry);
+                    let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+                    match entries.iter().position(|e| e.graph_id == *id) {
+                        Some(i) => entries[i] = entry,
+                        None => entries.push(entry),
+                    }
+                    tracing::info!(graph_id = %id, path = %path.display(), "spec (re)loaded");
+                }
+                Err(e) => {
+                    tracing::warn!(graph_id = %id, error = %e, "spec not reloaded: the last good version stays served");
+                    problems.push(e.to_string());
+                }
+            }
+            // Remembered even when invalid, so the same broken contents are reported once.
+            known.insert(id.clone(), (path.clone(), bytes));
+        }
+        let gone: Vec<String> = known.keys().filter(|id| !files.iter().any(|(f, _)| f == *id)).cloned().collect();
+        for id in gone {
+            known.remove(&id);
+            self.entries.write().unwrap_or_else(|e| e.into_inner()).retain(|e| e.graph_id != id);
+            tracing::info!(graph_id = %id, "spec removed: graph no longer served");
+        }
+        problems
+    }
+}
+
+/// Polls the specs directory every `interval` and reloads what changed (see
+/// [`Graphs::reload_dir`]). Stops when the server state is dropped.
+pub(crate) fn spawn_reloader(state: &Arc<crate::state::AppState>, dir: PathBuf, interval: std::time::Duration) {
+    let weak = Arc::downgrade(state);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let Some(state) = weak.upgrade() else { break };
+            let saver = state.saver.clone();
+            let dir = dir.clone();
+            // Compiling specs is blocking work (file reads, script compilation).
+            let _ = tokio::task::spawn_blocking(move || state.graphs.reload_dir(&dir, &saver)).await;
+        }
+    });
 }
 
 fn spec_files_in(dir: &Path) -> Result<Vec<(String, PathBuf)>, ServerError> {

@@ -113,6 +113,9 @@ async fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<state::AppSta
         drain: stategraph_core::CancelToken::new(),
     });
     runs::spawn_cancel_listener(&state).await?;
+    if let (Some(dir), Some(every)) = (&config.specs_dir, config.limits.specs_poll) {
+        graphs::spawn_reloader(&state, dir.clone(), every);
+    }
     let app = api::router(state.clone(), studio::routes(config));
     Ok((with_ui(app, config)?, state))
 }

@@ -927,9 +927,9 @@ pub(crate) async fn resolve_assistant(
     id: &str,
 ) -> ApiResult<Option<(Arc<GraphEntry>, Option<crate::store::Assistant>)>> {
     if let Some(entry) = state.graphs.resolve(id) {
-        return Ok(Some((entry.clone(), None)));
+        return Ok(Some((entry, None)));
     }
     let Ok(uuid) = uuid::Uuid::parse_str(id) else { return Ok(None) };
     let Some(a) = state.store.get_assistant(&uuid.to_string()).await? else { return Ok(None) };
-    Ok(state.graphs.by_graph_id(&a.graph_id).cloned().map(|e| (e, Some(a))))
+    Ok(state.graphs.by_graph_id(&a.graph_id).map(|e| (e, Some(a))))
 }
