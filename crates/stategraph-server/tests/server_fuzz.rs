@@ -1,0 +1,159 @@
+//! Property test of the request layer: random routes with random ids (UUIDs, junk, huge), random
+//! bodies (arbitrary JSON of any shape, wrong types in known fields, malformed text, deep nesting,
+//! bodies over the limit) always get a clean answer: a status below 500 with a `{"detail": ...}`
+//! body for errors, and the server keeps serving.
+
+mod support {
+    pub mod http;
+    pub mod probe_graphs;
+}
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use stategraph_server::{Database, Limits};
+
+const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/assistants"),
+    ("POST", "/assistants/search"),
+    ("POST", "/assistants/count"),
+    ("GET", "/assistants/{a}"),
+    ("PATCH", "/assistants/{a}"),
+    ("DELETE", "/assistants/{a}"),
+    ("POST", "/assistants/{a}/versions"),
+    ("POST", "/assistants/{a}/latest"),
+    ("GET", "/assistants/{a}/graph"),
+    ("GET", "/assistants/{a}/schemas"),
+    ("POST", "/threads"),
+    ("POST", "/threads/search"),
+    ("POST", "/threads/count"),
+    ("GET", "/threads/{t}"),
+    ("PATCH", "/threads/{t}"),
+    ("DELETE", "/threads/{t}"),
+    ("POST", "/threads/{t}/copy"),
+    ("GET", "/threads/{t}/state"),
+    ("POST", "/threads/{t}/state"),
+    ("POST", "/threads/{t}/state/checkpoint"),
+    ("GET", "/threads/{t}/state/{c}"),
+    ("POST", "/threads/{t}/history"),
+    ("GET", "/threads/{t}/history"),
+    ("POST", "/threads/{t}/runs"),
+    ("GET", "/threads/{t}/runs"),
+    ("POST", "/threads/{t}/runs/wait"),
+    ("GET", "/threads/{t}/runs/{r}"),
+    ("DELETE", "/threads/{t}/runs/{r}"),
+    ("GET", "/threads/{t}/runs/{r}/join"),
+    ("POST", "/threads/{t}/runs/{r}/cancel"),
+    ("POST", "/runs/wait"),
+];
+
+/// Keys the handlers read, so wrong types reach the validation code.
+const KEYS: &[&str] = &[
+    "assistant_id",
+    "graph_id",
+    "thread_id",
+    "input",
+    "command",
+    "stream_mode",
+    "config",
+    "context",
+    "metadata",
+    "checkpoint_id",
+    "checkpoint",
+    "interrupt_before",
+    "interrupt_after",
+    "multitask_strategy",
+    "if_not_exists",
+    "if_exists",
+    "on_disconnect",
+    "durability",
+    "limit",
+    "offset",
+    "values",
+    "as_node",
+    "before",
+    "status",
+    "ids",
+    "sort_by",
+    "sort_order",
+    "select",
+    "version",
+    "name",
+    "description",
+    "subgraphs",
+    "stream_subgraphs",
+];
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        "[a-z*\\-0-9]{0,12}".prop_map(Value::from),
+        Just(json!("simple")),
+        Just(json!("5e0f6b46-d00f-5af4-87dc-ea2105ff526d")),
+        Just(json!(["values", "updates"])),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..5)
+                .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+        ]
+    })
+}
+
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => json_value().prop_map(|v| v.to_string().into_bytes()),
+        1 => prop::collection::vec(any::<u8>(), 0..64),
+        1 => (1usize..200).prop_map(|n| format!("{}{}", "[".repeat(n), "]".repeat(n)).into_bytes()),
+        1 => Just(vec![b' '; 70_000]),
+        1 => Just(b"{\"assistant_id\": \"simple\", ".to_vec()),
+    ]
+}
+
+fn id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("5e0f6b46-d00f-5af4-87dc-ea2105ff526d".to_owned()),
+        Just("00000000-0000-0000-0000-000000000000".to_owned()),
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[a-zA-Z0-9%._~-]{0,40}",
+        Just("x".repeat(3000)),
+    ]
+}
+
+#[test]
+fn random_requests_get_clean_4xx_and_the_server_keeps_serving() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let limits = Limits { max_body_bytes: 64 * 1024, ..Limits::default() };
+    let mut config = support::probe_graphs::config().with_database(Database::Memory);
+    config.limits = limits;
+    let s = rt.block_on(support::http::start_with(config));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 200, ..ProptestConfig::default() });
+    runner
+        .run(&(prop::sample::select(ROUTES), id(), id(), body()), |((method, path), a, b, body)| {
+            let path = path.replace("{a}", &a).replace("{t}", &a).replace("{r}", &b).replace("{c}", &b);
+            let url = format!("{}{path}", s.base);
+            let (status, text) = rt.block_on(async {
+                let req = s
+                    .client
+                    .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), &url)
+                    .header("content-type", "application/json")
+                    .timeout(std::time::Duration::from_secs(30));
+                let req = if method == "GET" || method == "DELETE" { req } else { req.body(body.clone()) };
+                let r = req.send().await.expect("the server answers");
+                (r.status().as_u16(), r.text().await.unwrap_or_default())
+            });
+            prop_assert!(status < 500, "{method} {path} -> {status}: {text}");
+            if status >= 400 {
+                let v: Value =
+                    serde_json::from_str(&text).map_err(|e| TestCaseError::fail(format!("{status} {text}: {e}")))?;
+                prop_assert!(v["detail"].is_string(), "{method} {path} -> {status}: {text}");
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (status, _) = rt.block_on(s.get("/ok"));
+    assert_eq!(status, 200);
+}
