@@ -455,6 +455,86 @@ fn event_name(mode: StreamMode, namespace: &[String]) -> String {
     name
 }
 
+fn ns_name(base: &str, namespace: &[String]) -> String {
+    let mut name = base.to_owned();
+    for segment in namespace {
+        name.push('|');
+        name.push_str(segment);
+    }
+    name
+}
+
+/// LangGraph's `messages` stream mode from the engine's `[message, metadata]` tuples (which
+/// `messages-tuple` sends as they are): `messages/metadata` once per message id
+/// (`{"<id>": {"metadata": ...}}`), then for a chunk `messages/partial` with the message so far
+/// (contents concatenated, chunk type turned into the message type), for a whole message
+/// `messages/complete`, each as a one-element list.
+#[derive(Default)]
+pub(crate) struct MessageFrames {
+    seen: HashMap<String, Json>,
+}
+
+impl MessageFrames {
+    /// The SSE events (name, data) for one tuple.
+    pub(crate) fn frames(&mut self, tuple: &Json) -> Vec<(&'static str, Json)> {
+        let (Some(message), metadata) = (tuple.get(0), tuple.get(1).cloned().unwrap_or(Json::Null)) else {
+            return Vec::new();
+        };
+        let id = message.get("id").and_then(Json::as_str).map(str::to_owned).unwrap_or_default();
+        let mut out = Vec::new();
+        if !self.seen.contains_key(&id) {
+            out.push(("messages/metadata", json!({ id.clone(): {"metadata": metadata} })));
+        }
+        let kind = message.get("type").and_then(Json::as_str).unwrap_or("");
+        let Some(base) = kind.strip_suffix("MessageChunk") else {
+            self.seen.insert(id, message.clone());
+            out.push(("messages/complete", json!([message])));
+            return out;
+        };
+        let mut acc = match self.seen.remove(&id) {
+            Some(prev) if prev.is_object() => {
+                let mut acc = prev;
+                if let (Some(a), Some(b)) =
+                    (acc.get("content").and_then(Json::as_str), message.get("content").and_then(Json::as_str))
+                {
+                    acc["content"] = json!(format!("{a}{b}"));
+                }
+                for key in ["tool_calls", "invalid_tool_calls"] {
+                    if let (Some(Json::Array(more)), Some(Json::Array(list))) = (message.get(key), acc.get_mut(key)) {
+                        list.extend(more.iter().cloned());
+                    }
+                }
+                if let Some(u) = message.get("usage_metadata").filter(|u| !u.is_null()) {
+                    acc["usage_metadata"] = u.clone();
+                }
+                acc
+            }
+            _ => {
+                let mut m = message.clone();
+                if let Some(o) = m.as_object_mut() {
+                    o.remove("tool_call_chunks");
+                    o.remove("chunk_position");
+                    let role = match base {
+                        "AI" => "ai",
+                        "Human" => "human",
+                        "Tool" => "tool",
+                        "System" => "system",
+                        other => other,
+                    };
+                    o.insert("type".into(), json!(role.to_ascii_lowercase()));
+                }
+                m
+            }
+        };
+        if let Some(o) = acc.as_object_mut() {
+            o.remove("chunk_position");
+        }
+        out.push(("messages/partial", json!([acc.clone()])));
+        self.seen.insert(id, acc);
+        out
+    }
+}
+
 /// What `start_run` returns to the handler.
 pub(crate) struct Started {
     pub(crate) run: Run,
@@ -669,9 +749,23 @@ async fn execute(
             let options = StreamOptions::modes(req.engine_modes()).with_subgraphs(req.subgraphs);
             let mut stream = entry.graph.stream(req.engine_input(), config, options);
             let mut error = None;
+            let want_tuple = req.stream_mode.iter().any(|m| m == "messages-tuple");
+            let want_messages = req.stream_mode.iter().any(|m| m == "messages");
+            let mut messages = MessageFrames::default();
             let cancelled = loop {
                 tokio::select! {
                     item = stream.next() => match item {
+                        Some(Ok(ev)) if ev.mode == StreamMode::Messages => {
+                            let tuple = ev.data.to_json();
+                            if want_tuple {
+                                handle.publish(event_name(ev.mode, &ev.namespace), "messages-tuple".into(), tuple.to_string());
+                            }
+                            if want_messages {
+                                for (name, data) in messages.frames(&tuple) {
+                                    handle.publish(ns_name(name, &ev.namespace), "messages".into(), data.to_string());
+                                }
+                            }
+                        }
                         Some(Ok(ev)) => {
                             let data = ev.data.to_json().to_string();
                             handle.publish(event_name(ev.mode, &ev.namespace), ev.mode.as_str().to_owned(), data);
@@ -932,4 +1026,35 @@ pub(crate) async fn resolve_assistant(
     let Ok(uuid) = uuid::Uuid::parse_str(id) else { return Ok(None) };
     let Some(a) = state.store.get_assistant(&uuid.to_string()).await? else { return Ok(None) };
     Ok(state.graphs.by_graph_id(&a.graph_id).map(|e| (e, Some(a))))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn messages_mode_sends_metadata_once_then_accumulated_partials() {
+        let mut m = super::MessageFrames::default();
+        let chunk = |text: &str, last: bool| {
+            json!([{"content": text, "type": "AIMessageChunk", "id": "lc_run--1", "tool_calls": [], "invalid_tool_calls": [],
+                    "tool_call_chunks": [], "chunk_position": if last { json!("last") } else { json!(null) },
+                    "additional_kwargs": {}, "response_metadata": {}, "name": null, "usage_metadata": null},
+                   {"langgraph_node": "chat", "langgraph_step": 1}])
+        };
+        let first = m.frames(&chunk("echo:", false));
+        assert_eq!(
+            first[0],
+            ("messages/metadata", json!({"lc_run--1": {"metadata": {"langgraph_node": "chat", "langgraph_step": 1}}}))
+        );
+        assert_eq!(first[1].0, "messages/partial");
+        assert_eq!(first[1].1[0]["content"], "echo:");
+        assert_eq!(first[1].1[0]["type"], "ai");
+        assert!(first[1].1[0].get("tool_call_chunks").is_none() && first[1].1[0].get("chunk_position").is_none());
+        let second = m.frames(&chunk(" ", false));
+        assert_eq!(second.len(), 1, "metadata only once per message");
+        let third = m.frames(&chunk("hi", true));
+        assert_eq!(third[0].1[0]["content"], "echo: hi");
+        let whole = m.frames(&json!([{"content": "done", "type": "ai", "id": "m2"}, {}]));
+        assert_eq!(whole[1], ("messages/complete", json!([{"content": "done", "type": "ai", "id": "m2"}])));
+    }
 }
