@@ -233,3 +233,23 @@ test("threads: a run's thread is copied (same state) and deleted", async ({ page
   await page.getByTestId("thread-select").selectOption(first!);
   await expect.poll(async () => (await values(page)).count).toBe(21);
 });
+
+test("two parallel interrupts answered together, resumed by id in one run", async ({ page }) => {
+  await openRun(page, srv.url, "two_approvals");
+  await page.getByTestId("run-start").click();
+  await settled(page, "interrupted");
+  await expect(page.getByTestId("interrupt-count")).toHaveText("2 pending");
+  const legal = page.getByTestId("interrupt-legal_ok");
+  const finance = page.getByTestId("interrupt-finance_ok");
+  await expect(legal.getByTestId("interrupt-action")).toHaveText("legal_review");
+  await finance.getByTestId("answer-ignore").check();
+  await legal.locator('input[type="checkbox"]').check();
+  await finance.locator('input[type="checkbox"]').check();
+  await shot(page, "run-two-interrupts");
+  await page.getByTestId("resume-picked").click();
+  await settled(page, "success");
+  const v = await values(page);
+  expect(v.legal).toMatchObject({ type: "accept" });
+  expect(v.finance).toMatchObject({ type: "ignore" });
+  expect(v.log).toEqual(["asked", "done"]);
+});
