@@ -224,14 +224,14 @@ test("threads: a run's thread is copied (same state) and deleted", async ({ page
   await page.getByTestId("thread-copy").click();
   await expect.poll(() => page.evaluate(() => window.__stategraphRun!.threadId())).not.toBe(first);
   const copy = await page.evaluate(() => window.__stategraphRun!.threadId());
-  await expect.poll(async () => (await values(page)).count).toBe(21);
+  await expect.poll(async () => (await values(page))?.count).toBe(21);
   await expect(options).toHaveCount(before + 1);
   page.once("dialog", (d) => void d.accept());
   await page.getByTestId("thread-delete").click();
   await expect(options).toHaveCount(before);
   await expect(page.getByTestId("thread-select").locator(`option[value="${copy}"]`)).toHaveCount(0);
   await page.getByTestId("thread-select").selectOption(first!);
-  await expect.poll(async () => (await values(page)).count).toBe(21);
+  await expect.poll(async () => (await values(page))?.count).toBe(21);
 });
 
 test("two parallel interrupts answered together, resumed by id in one run", async ({ page }) => {
