@@ -145,7 +145,6 @@ impl Loop {
         let mut p = Persistence::new(saver, thread_id, self.namespace.to_string(), self.config.durability);
         if let Some(i) = inherited {
             p.parents = i.parents.clone();
-            p.share_queue(i.queue.as_ref());
         }
         Ok(Some(p))
     }
@@ -293,7 +292,6 @@ impl Loop {
                 thread_id: p.thread_id.clone(),
                 resuming: false,
                 parents: p.parents.clone(),
-                queue: p.queue_for_nested(),
             });
             self.persist = Some(tokio::sync::Mutex::new(p));
         }
