@@ -203,10 +203,11 @@ fn serve(
         cfg = cfg.with_auth_token(t);
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    eprintln!("stategraph: serving on http://{host}:{port} (Ctrl-C to stop)");
     // Logs on stderr: text, or JSON lines with STATEGRAPH_LOG_FORMAT=json; RUST_LOG filters.
     stategraph_server::init_logging_from_env();
-    runtime.block_on(stategraph_server::serve(cfg)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!("stategraph: opening the database and loading the graphs...");
+    let listening = |addr| eprintln!("stategraph: serving on http://{addr} (Ctrl-C to stop)");
+    runtime.block_on(stategraph_server::serve_with(cfg, listening)).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 

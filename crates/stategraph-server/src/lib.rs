@@ -247,10 +247,21 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
 /// stopped. A run still going after the timeout (a node that does not return) is dropped; its
 /// record, left `running`, is marked `error` when the server starts again.
 pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
+    serve_with(config, |_| {}).await
+}
+
+/// [`serve`], calling `on_listening` with the bound address (the real port when the configured
+/// one is 0) once the database is open, the graphs are loaded and connections are accepted.
+pub async fn serve_with(
+    config: ServerConfig,
+    on_listening: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), ServerError> {
     check_bind(&config)?;
     let (app, state) = build(&config).await?;
     let listener = tokio::net::TcpListener::bind((config.host, config.port)).await?;
-    tracing::info!(addr = %listener.local_addr()?, "stategraph server listening");
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "stategraph server listening");
+    on_listening(addr);
     let drain = state.drain.clone();
     let signal = async move {
         shutdown_signal().await;
