@@ -86,6 +86,7 @@ fn python_export_runs_with_langgraph_and_ends_in_the_same_state() {
     let python = python.as_str();
     let dir = tempfile::tempdir().unwrap();
     let mut compared = Vec::new();
+    let mut drawn_with_stubs = Vec::new();
     for file in examples() {
         let spec = stategraph_spec::GraphSpec::from_path(&file).unwrap();
         let path = file.display().to_string();
@@ -94,10 +95,17 @@ fn python_export_runs_with_langgraph_and_ends_in_the_same_state() {
         let module = dir.path().join(format!("{}.py", spec.name));
         std::fs::write(&module, &code).unwrap();
         if !String::from_utf8_lossy(&out.stderr).is_empty() {
-            // Stubs: the module must still build its graph, but cannot run it.
+            // Stubs: the module must still build its graph, but cannot run it; the graph it builds
+            // has our nodes and edges all the same.
             assert!(code.contains("STUB"), "{path}");
-            let build = format!("import runpy; runpy.run_path({:?})", module.display().to_string());
-            run_python(python, &["-c", &build]);
+            let draw = format!(
+                "import runpy; print(runpy.run_path({:?})['graph'].get_graph().draw_mermaid(), end='')",
+                module.display().to_string()
+            );
+            let theirs = run_python(python, &["-c", &draw]);
+            let ours = text(&stategraph(&["export", &path, "--format", "mermaid"]));
+            assert_eq!(ours, theirs, "{path}: the drawing of the exported graph (with stubs)");
+            drawn_with_stubs.push(spec.name);
             continue;
         }
         let input = spec.metadata["example_input"].to_string();
@@ -135,6 +143,7 @@ fn python_export_runs_with_langgraph_and_ends_in_the_same_state() {
         compared.push(spec.name);
     }
     assert!(compared.len() >= 3, "fully translatable examples compared: {compared:?}");
+    assert!(drawn_with_stubs.len() >= 3, "examples with stubs drawn: {drawn_with_stubs:?}");
 }
 
 #[test]
