@@ -15,13 +15,15 @@ use crate::sandbox::{Sandbox, ScriptLimits};
 /// the run, and the failure is logged (`tracing` warn) with the expression.
 ///
 /// ```
+/// use serde_json::json;
+/// use stategraph_core::Value;
 /// use stategraph_spec::{ScriptLimits, breakpoint_condition};
-/// use stategraph_core::value;
 /// let when = breakpoint_condition("state.count > 3", &ScriptLimits::default()).unwrap();
-/// assert!(when(&value!({"count": 4})));
-/// assert!(!when(&value!({"count": 3})));
-/// assert!(!when(&value!({})), "a missing key does not stop the run");
-/// assert!(breakpoint_condition("state.count >", &ScriptLimits::default()).unwrap_err().contains("syntax error"));
+/// assert!(when(&Value::from(json!({"count": 4}))));
+/// assert!(!when(&Value::from(json!({"count": 3}))));
+/// assert!(!when(&Value::from(json!({}))), "a missing key does not stop the run");
+/// let bad = breakpoint_condition("state.count >", &ScriptLimits::default());
+/// assert!(bad.err().unwrap().contains("syntax error"));
 /// ```
 pub fn breakpoint_condition(expr: &str, limits: &ScriptLimits) -> Result<BreakpointCondition, String> {
     let sandbox = Arc::new(Sandbox::new(limits.clone()));
