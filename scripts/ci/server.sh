@@ -3,7 +3,8 @@
 # (@langchain/langgraph-sdk, crates/stategraph-server/tests/js) against the probe server, the
 # whole HTTP suite of stategraph-server again on PostgreSQL (SG_SERVER_TEST_DB=postgres: each
 # test server in a fresh schema), and the load smoke: 200 concurrent streaming runs of a 10-step graph on SQLite and on
-# PostgreSQL, zero errors, bounded in time (numbers in crates/stategraph-server/LOAD.md).
+# PostgreSQL, zero errors, bounded in time (numbers in crates/stategraph-server/LOAD.md), and the
+# OpenTelemetry export (feature `otel`, tests/server_otel.rs) to a local collector.
 # Idempotent; installs PostgreSQL on a fresh Debian machine when none answers on 127.0.0.1:5432.
 #
 #   scripts/ci/server.sh
@@ -50,3 +51,10 @@ cargo build --locked -p stategraph-server --example load
 LOAD="$CARGO_TARGET_DIR/debug/examples/load"
 "$LOAD" --runs 200 --db sqlite --timeout-secs 120
 "$LOAD" --runs 200 --db postgres --url "$DATABASE_URL" --timeout-secs 180
+
+step "server: OpenTelemetry export (feature otel) to a local OTLP/HTTP collector"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --locked -p stategraph-server --features otel --test server_otel
+else
+  cargo test --locked -p stategraph-server --features otel --test server_otel
+fi

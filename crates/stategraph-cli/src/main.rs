@@ -207,7 +207,11 @@ fn serve(
     stategraph_server::init_logging_from_env();
     eprintln!("stategraph: opening the database and loading the graphs...");
     let listening = |addr| eprintln!("stategraph: serving on http://{addr} (Ctrl-C to stop)");
-    runtime.block_on(stategraph_server::serve_with(cfg, listening)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let served = runtime.block_on(stategraph_server::serve_with(cfg, listening));
+    drop(runtime);
+    // With the `otel` feature and an OTLP endpoint set: send the spans not exported yet.
+    stategraph_server::shutdown_telemetry();
+    served.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -32,6 +32,15 @@
 //!
 //! Feature `ui` (off by default) embeds the studio's built web UI at compile time and serves it
 //! at `/studio/` when [`ServerConfig::ui`] is set; the CLI enables it for `stategraph dev`.
+//!
+//! Feature `otel` (off by default; `stategraph-cli/otel` passes it through) exports the spans
+//! (`http.request`, `run`, the engine's `stategraph.run`, and with `RUST_LOG=debug` its
+//! `stategraph.step` / `stategraph.node`) over OTLP/HTTP with protobuf bodies, when
+//! [`init_logging_from_env`] finds `OTEL_EXPORTER_OTLP_ENDPOINT` (spans go to `<it>/v1/traces`)
+//! or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (the full URL). `service.name` is `stategraph` unless
+//! `OTEL_SERVICE_NAME` says otherwise; the other `OTEL_EXPORTER_OTLP_*` and `OTEL_BSP_*`
+//! variables (headers, timeout, batch size) apply as usual. Without the variables nothing
+//! changes. [`shutdown_telemetry`] sends the last batch.
 
 #![forbid(unsafe_code)]
 
@@ -161,20 +170,103 @@ pub enum LogFormat {
 /// `info`). For binaries (the CLI calls it); a library embedding the router keeps its own
 /// subscriber. Does nothing if a subscriber is already installed.
 pub fn init_logging(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+    install_subscriber(format, false);
 }
 
 /// [`init_logging`] with the format named by `STATEGRAPH_LOG_FORMAT` (`json`, or text when unset
 /// or anything else).
+///
+/// With the `otel` feature, when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, the spans are also exported over OTLP/HTTP
+/// (protobuf) by a batch exporter, with `service.name` `stategraph` (or `OTEL_SERVICE_NAME`).
+/// Call it before starting the async runtime, and [`shutdown_telemetry`] before exiting so the
+/// last batch is sent.
 pub fn init_logging_from_env() {
     let json = std::env::var("STATEGRAPH_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    init_logging(if json { LogFormat::Json } else { LogFormat::Text });
+    install_subscriber(if json { LogFormat::Json } else { LogFormat::Text }, true);
+}
+
+fn install_subscriber(format: LogFormat, otel_from_env: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Json => fmt.json().with_current_span(true).with_span_list(true).boxed(),
+        LogFormat::Text => fmt.boxed(),
+    };
+    let registry = tracing_subscriber::registry().with(filter).with(fmt);
+    #[cfg(feature = "otel")]
+    {
+        let layer = if otel_from_env { otel::layer_from_env() } else { None };
+        let _ = registry.with(layer).try_init();
+    }
+    #[cfg(not(feature = "otel"))]
+    {
+        let _ = otel_from_env;
+        let _ = registry.try_init();
+    }
+}
+
+/// Sends the spans not exported yet and stops the OpenTelemetry exporter that
+/// [`init_logging_from_env`] installed (feature `otel`); does nothing when there is none.
+/// Binaries call it once, before exiting.
+pub fn shutdown_telemetry() {
+    #[cfg(feature = "otel")]
+    otel::shutdown();
+}
+
+#[cfg(feature = "otel")]
+mod otel {
+    use std::sync::OnceLock;
+
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
+    use opentelemetry_sdk::Resource;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+
+    static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+    fn set(name: &str) -> bool {
+        std::env::var_os(name).is_some_and(|v| !v.is_empty())
+    }
+
+    /// The OpenTelemetry layer, when an OTLP endpoint is configured (the exporter reads the
+    /// standard `OTEL_EXPORTER_OTLP_*` variables itself).
+    pub(super) fn layer_from_env<S>()
+    -> Option<tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        if !set("OTEL_EXPORTER_OTLP_ENDPOINT") && !set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+            return None;
+        }
+        let exporter = match SpanExporter::builder().with_http().with_protocol(Protocol::HttpBinary).build() {
+            Ok(exporter) => exporter,
+            Err(e) => {
+                eprintln!("stategraph: OpenTelemetry export disabled: cannot build the OTLP exporter: {e}");
+                return None;
+            }
+        };
+        let service = std::env::var("OTEL_SERVICE_NAME").ok().filter(|s| !s.is_empty());
+        let resource =
+            Resource::builder().with_service_name(service.unwrap_or_else(|| "stategraph".to_owned())).build();
+        let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build();
+        let tracer = provider.tracer("stategraph");
+        if PROVIDER.set(provider).is_err() {
+            return None; // installed already: the first subscriber keeps exporting
+        }
+        Some(tracing_opentelemetry::layer().with_tracer(tracer))
+    }
+
+    pub(super) fn shutdown() {
+        if let Some(provider) = PROVIDER.get()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("stategraph: OpenTelemetry export: shutdown: {e}");
+        }
+    }
 }
 
 /// A database URL without its password, for messages.
