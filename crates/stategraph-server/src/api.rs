@@ -52,11 +52,39 @@ pub(crate) fn router(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Rout
         .merge(extra)
         .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(middleware::from_fn(request_span))
         .layer(cors)
         .layer(middleware::from_fn(private_network))
         .with_state(state)
+}
+
+/// Every error is answered as `{"detail": ...}`, as LangGraph's server does. axum's extractors
+/// reject some requests with plain text (a path segment that is not UTF-8 once decoded, say): such
+/// answers are rewritten here, keeping their status and other headers.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let message = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("Error").to_owned(),
+        t => t.to_owned(),
+    };
+    let rewritten = detail(status, message);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, rewritten.into_body())
 }
 
 type Route = (Method, &'static str, MethodRouter<Arc<AppState>>);
