@@ -48,6 +48,7 @@ mod api;
 mod breakpoints;
 mod config;
 mod error;
+mod events;
 mod graphs;
 mod openapi;
 mod runs;

@@ -429,7 +429,8 @@ impl RunRequest {
                 "tasks" => StreamMode::Tasks,
                 "checkpoints" => StreamMode::Checkpoints,
                 "messages" | "messages-tuple" => StreamMode::Messages,
-                // `events` (LangChain callback events) has no engine counterpart: nothing is sent.
+                // `events` is built from the debug stream (see `events.rs`).
+                "events" => StreamMode::Debug,
                 _ => continue,
             };
             if !modes.contains(&mode) {
@@ -746,6 +747,20 @@ async fn execute(
                 }
             }
             config.metadata = meta;
+            let want_debug = req.stream_mode.iter().any(|m| m == "debug");
+            let mut events = req.stream_mode.iter().any(|m| m == "events").then(|| {
+                let meta = match Value::from(config.metadata.clone()).to_json() {
+                    Json::Object(mut m) => {
+                        m.insert("run_id".into(), json!(handle.run_id));
+                        m
+                    }
+                    _ => serde_json::Map::new(),
+                };
+                crate::events::EventFrames::new(&entry.graph_id, &handle.run_id, meta)
+            });
+            if let Some(ev) = &events {
+                handle.publish("events".into(), "events".into(), ev.start(&req.input).to_string());
+            }
             let options = StreamOptions::modes(req.engine_modes()).with_subgraphs(req.subgraphs);
             let mut stream = entry.graph.stream(req.engine_input(), config, options);
             let mut error = None;
@@ -764,6 +779,17 @@ async fn execute(
                                 for (name, data) in messages.frames(&tuple) {
                                     handle.publish(ns_name(name, &ev.namespace), "messages".into(), data.to_string());
                                 }
+                            }
+                        }
+                        Some(Ok(ev)) if ev.mode == StreamMode::Debug => {
+                            let data = ev.data.to_json();
+                            if let Some(frames) = events.as_mut().filter(|_| ev.namespace.is_empty()) {
+                                for e in frames.on_debug(&data) {
+                                    handle.publish("events".into(), "events".into(), e.to_string());
+                                }
+                            }
+                            if want_debug {
+                                handle.publish(event_name(ev.mode, &ev.namespace), ev.mode.as_str().to_owned(), data.to_string());
                             }
                         }
                         Some(Ok(ev)) => {
@@ -787,7 +813,13 @@ async fn execute(
                 // A shutdown drain stopped the run at a step boundary, its checkpoint saved.
                 (None, Some(stategraph_core::Error::Cancelled)) => Outcome::Cancelled(CancelAction::Interrupt),
                 (None, Some(e)) => Outcome::Finished(Err(e)),
-                (None, None) => Outcome::Finished(Ok(stream.output().cloned().unwrap_or(Value::Null))),
+                (None, None) => {
+                    let output = stream.output().cloned().unwrap_or(Value::Null);
+                    if let Some(ev) = &events {
+                        handle.publish("events".into(), "events".into(), ev.end(&output.to_json()).to_string());
+                    }
+                    Outcome::Finished(Ok(output))
+                }
             }
         }
     };
