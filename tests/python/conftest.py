@@ -84,3 +84,18 @@ def postgres_url() -> str | None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required under CI=true but {url} is not reachable")
         return None
+
+
+def in_schema(url: str, schema: str) -> str:
+    """``url`` with its tables in ``schema`` (created when missing) instead of ``public``.
+
+    LangGraph's PostgresSaver names its tables like ours (``checkpoints``, ...): left in ``public``
+    of the shared ``test`` database they would break every later run of our own saver there.
+    """
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+

@@ -8,7 +8,7 @@ from typing import Annotated, TypedDict
 
 import pytest
 
-from conftest import postgres_url, same
+from conftest import in_schema, postgres_url, same
 
 
 class S(TypedDict, total=False):
@@ -482,9 +482,13 @@ def test_postgres_saver_interrupt_and_history():
     def sc(lg):
         if lg.pkg == "langgraph":
             from langgraph.checkpoint.postgres import PostgresSaver
+
+            conn = in_schema(url, "langgraph_parity")
         else:
             from langgraph_rust.checkpoint.postgres import PostgresSaver
-        with PostgresSaver.from_conn_string(url) as saver:
+
+            conn = url  # keeps its tables in the schema `langgraph_rust`
+        with PostgresSaver.from_conn_string(conn) as saver:
             saver.setup()
             app = approval_graph(lg, saver)
             c = {"configurable": {"thread_id": f"{thread}-{lg.pkg}"}}
