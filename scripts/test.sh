@@ -13,7 +13,7 @@ step "system packages"
 # headless display and WebKit's WebDriver for its e2e, Chromium for the studio's Playwright e2e.
 ensure_apt_packages build-essential pkg-config curl file \
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libssl-dev libxdo-dev \
-  xvfb xauth webkit2gtk-driver chromium
+  xvfb xauth webkit2gtk-driver imagemagick chromium
 
 step "postgres"
 ensure_postgres

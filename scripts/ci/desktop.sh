@@ -20,7 +20,7 @@ trap cleanup EXIT
 step "desktop: system packages (Tauri build deps, Xvfb, WebKitWebDriver)"
 # libappindicator3-dev does not exist on bookworm: the ayatana one is the Tauri dependency.
 ensure_apt_packages libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev \
-  libssl-dev libxdo-dev build-essential pkg-config file xvfb xauth webkit2gtk-driver curl
+  libssl-dev libxdo-dev build-essential pkg-config file xvfb xauth webkit2gtk-driver curl imagemagick
 command -v node >/dev/null 2>&1 || ensure_apt_packages nodejs npm
 
 step "desktop: rust toolchain and tauri-driver"
