@@ -20,7 +20,9 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
-  retries: 0,
+  // One retry under CI: a test that fails twice fails the run; one that passes on retry is reported as
+  // flaky in the output (seen: the cancel test once found its input form reset before the run).
+  retries: process.env.CI ? 1 : 0,
   reporter: [["list"]],
   outputDir: process.env.E2E_OUTPUT_DIR ?? "test-results/artifacts",
   globalSetup: "./e2e/global-setup.ts",
