@@ -58,16 +58,7 @@ pub(crate) fn to_stored(
         if !relevant {
             continue;
         }
-        let seen: ChannelVersions = node
-            .triggers
-            .iter()
-            .zip(&cp.seen[n])
-            .filter(|(_, v)| **v > 0)
-            .map(|(&ch, &v)| (String::from(&*g.channels[ch].name), v))
-            .collect();
-        if !seen.is_empty() {
-            out.versions_seen.insert(String::from(&*node.name), seen);
-        }
+        store_seen(g, cp, n, &mut out);
     }
     finish_stored(g, cp, updated, &mut out);
     out
@@ -134,23 +125,28 @@ fn to_stored_cached(
     relevant.sort_unstable();
     relevant.dedup();
     for n in relevant {
-        let node = &g.nodes[n];
-        let seen: ChannelVersions = node
-            .triggers
-            .iter()
-            .zip(&cp.seen[n])
-            .filter(|(_, v)| **v > 0)
-            .map(|(&ch, &v)| (String::from(&*g.channels[ch].name), v))
-            .collect();
-        if !seen.is_empty() {
-            out.versions_seen.insert(String::from(&*node.name), seen);
-        }
+        store_seen(g, cp, n, &mut out);
     }
     finish_stored(g, cp, updated, &mut out);
     out
 }
 
 /// The interrupt-seen versions and the updated channels of a stored checkpoint.
+/// Stores the versions node `n` has seen of its triggers (none stored when it saw none).
+fn store_seen(g: &GraphInner, cp: &Checkpoint, n: NodeId, out: &mut Stored) {
+    let node = &g.nodes[n];
+    let seen: ChannelVersions = node
+        .triggers
+        .iter()
+        .zip(&cp.seen[n])
+        .filter(|(_, v)| **v > 0)
+        .map(|(&ch, &v)| (String::from(&*g.channels[ch].name), v))
+        .collect();
+    if !seen.is_empty() {
+        out.versions_seen.insert(String::from(&*node.name), seen);
+    }
+}
+
 fn finish_stored(g: &GraphInner, cp: &Checkpoint, updated: &[ChannelId], out: &mut Stored) {
     if !cp.interrupt_seen.is_empty() {
         let seen: ChannelVersions = cp
