@@ -1,7 +1,7 @@
 //! `InMemorySaver`: checkpoints in a map, for tests and for runs that need no durability.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures::future::BoxFuture;
 use stategraph_value::Value;
@@ -21,6 +21,11 @@ use crate::types::{
 /// mutated in place once shared, so a stored version shares its unchanged parts with the live
 /// state and with the other versions. Storing a step of a 1,000-message conversation costs a list
 /// of pointers, not a copy of the messages.
+///
+/// A list that only grows (an `add` channel) is kept as the items added since an earlier version
+/// (its *base*, shared) rather than as a list of its own per version: at every step the saver
+/// would otherwise hold a pointer list as long as the whole conversation, O(n²) memory over a run,
+/// and the engine's next append would have to copy the list the saver still shares. See [`Blob`].
 ///
 /// ```
 /// use stategraph_checkpoint::*;
@@ -47,10 +52,86 @@ pub struct InMemorySaver {
 struct Thread {
     /// ns → id → checkpoint.
     checkpoints: BTreeMap<String, BTreeMap<CheckpointId, Stored>>,
-    /// (ns, channel, version) → value (`None`: the channel held no value at that version).
-    blobs: HashMap<(String, String, u64), Option<Value>>,
+    /// (ns, channel, version) → value.
+    blobs: HashMap<(String, String, u64), Blob>,
+    /// (ns, channel) → the list stored last for the channel, when it was a list, to store the
+    /// next version as the items it adds.
+    tips: HashMap<(String, String), Tip>,
     /// (ns, checkpoint id) → (task id, idx) → write.
     writes: HashMap<(String, CheckpointId), BTreeMap<(String, i64), PendingWrite>>,
+}
+
+/// A stored channel value.
+#[derive(Clone, Debug)]
+enum Blob {
+    /// The channel held no value at that version.
+    Empty,
+    /// The value.
+    Value(Value),
+    /// A list: the items of `base` followed by `items`. `base` is a list stored whole at an
+    /// earlier version (shared with that version's blob, so a chain is never longer than one).
+    Appended { base: Arc<Vec<Value>>, items: Arc<[Value]> },
+}
+
+impl Blob {
+    fn value(&self) -> Option<Value> {
+        match self {
+            Blob::Empty => None,
+            Blob::Value(v) => Some(v.clone()),
+            Blob::Appended { base, items } => {
+                let mut list = Vec::with_capacity(base.len() + items.len());
+                list.extend(base.iter().cloned());
+                list.extend(items.iter().cloned());
+                Some(Value::from(list))
+            }
+        }
+    }
+}
+
+/// The list a channel's last stored version holds, as `base` followed by `tail`.
+#[derive(Clone, Debug)]
+struct Tip {
+    base: Arc<Vec<Value>>,
+    tail: Arc<[Value]>,
+    /// Versions stored as items added to `base`.
+    appended: u32,
+}
+
+/// After this many versions on one base, the next version is stored whole (and becomes the
+/// base): keeps the items each version holds on its own at ~32 steps' worth. A stored base
+/// shares the live list, so the engine's next append copies it: once per 32 steps rather than
+/// at every step.
+const MAX_APPENDED: u32 = 32;
+
+/// Whether `a` and `b` are the same item: the same shared container, or equal scalars. Only
+/// pointers are compared for containers, so checking that a list extends the stored one is a
+/// pass over pointers, never a deep comparison.
+fn same_item(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => Arc::ptr_eq(x, y),
+        (Value::Object(x), Value::Object(y)) => Arc::ptr_eq(x, y),
+        (Value::String(x), Value::String(y)) => Arc::ptr_eq(x, y),
+        (Value::Foreign(_), Value::Foreign(_)) => false,
+        _ => a == b,
+    }
+}
+
+impl Tip {
+    /// The blob for `list`, the channel's new version: the items it adds to the tip's list when
+    /// it starts with that list and the base is not too old; `None` to store it whole.
+    fn extend(&self, list: &Arc<Vec<Value>>) -> Option<Arc<[Value]>> {
+        let (base, tail) = (self.base.len(), self.tail.len());
+        if self.appended >= MAX_APPENDED || list.len() < base + tail {
+            return None;
+        }
+        // A tail longer than its base would keep more on its own than storing the list whole.
+        if list.len() - base > base.max(MAX_APPENDED as usize) {
+            return None;
+        }
+        let same = list[..base].iter().zip(self.base.iter()).all(|(a, b)| same_item(a, b))
+            && list[base..base + tail].iter().zip(self.tail.iter()).all(|(a, b)| same_item(a, b));
+        same.then(|| list[base..].iter().cloned().collect())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -80,10 +161,11 @@ impl InMemorySaver {
         let mut values = BTreeMap::new();
         for (channel, &version) in &stored.header.channel_versions {
             match thread.blobs.get(&(ns.to_owned(), channel.clone(), version)) {
-                Some(Some(v)) => {
-                    values.insert(channel.clone(), v.clone());
+                Some(blob) => {
+                    if let Some(v) = blob.value() {
+                        values.insert(channel.clone(), v);
+                    }
                 }
-                Some(None) => {}
                 None => {
                     return Err(Error::MissingBlob {
                         thread_id: thread_id.to_owned(),
@@ -233,7 +315,31 @@ impl InMemorySaver {
             None => threads.entry(config.thread_id.clone()).or_default(),
         };
         for (channel, version, value) in blobs {
-            thread.blobs.insert((config.checkpoint_ns.clone(), channel, version), value);
+            let tip_key = (config.checkpoint_ns.clone(), channel);
+            let blob = match value {
+                Some(Value::Array(list)) => {
+                    let tip = thread.tips.get_mut(&tip_key);
+                    match tip.as_ref().and_then(|t| t.extend(&list)) {
+                        Some(items) => {
+                            let tip = tip.expect("extend came from the tip");
+                            tip.tail = items.clone();
+                            tip.appended += 1;
+                            Blob::Appended { base: tip.base.clone(), items }
+                        }
+                        None => {
+                            let tip = Tip { base: list.clone(), tail: Arc::new([]), appended: 0 };
+                            thread.tips.insert(tip_key.clone(), tip);
+                            Blob::Value(Value::Array(list))
+                        }
+                    }
+                }
+                other => {
+                    thread.tips.remove(&tip_key);
+                    other.map_or(Blob::Empty, Blob::Value)
+                }
+            };
+            let (ns, channel) = tip_key;
+            thread.blobs.insert((ns, channel, version), blob);
         }
         let checkpoints = match thread.checkpoints.get_mut(&config.checkpoint_ns) {
             Some(c) => c,
@@ -432,5 +538,113 @@ impl Checkpointer for InMemorySaver {
             self.prune_sync(thread_ids, strategy);
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::CheckpointSource;
+
+    fn put(saver: &InMemorySaver, parent: &CheckpointConfig, version: u64, value: Value) -> CheckpointConfig {
+        let mut cp = Checkpoint::empty();
+        cp.channel_values.insert("messages".into(), value);
+        cp.channel_versions.insert("messages".into(), version);
+        let versions = cp.channel_versions.clone();
+        let metadata = CheckpointMetadata::new(CheckpointSource::Loop, version as i64);
+        let mut threads = saver.write();
+        InMemorySaver::put_owned(&mut threads, parent, cp.clone(), metadata, versions, false).unwrap();
+        CheckpointConfig { checkpoint_id: Some(cp.id), ..parent.clone() }
+    }
+
+    fn value_at(saver: &InMemorySaver, config: &CheckpointConfig) -> Value {
+        saver.get_tuple_sync(config).unwrap().unwrap().checkpoint.channel_values["messages"].clone()
+    }
+
+    fn blob_kinds(saver: &InMemorySaver) -> (usize, usize) {
+        let threads = saver.read();
+        let blobs = &threads["t"].blobs;
+        let appended = blobs.values().filter(|b| matches!(b, Blob::Appended { .. })).count();
+        (blobs.len() - appended, appended)
+    }
+
+    #[test]
+    fn a_growing_list_is_stored_as_added_items_and_reads_back_whole_at_every_version() {
+        let saver = InMemorySaver::new();
+        let mut config = CheckpointConfig::thread("t");
+        let mut live: Vec<Value> = Vec::new();
+        let mut configs = Vec::new();
+        for step in 0..100u64 {
+            live.push(Value::from(format!("message {step}")));
+            config = put(&saver, &config, step + 1, Value::from(live.clone()));
+            configs.push((config.clone(), live.len()));
+        }
+        for (config, len) in &configs {
+            let items = value_at(&saver, config);
+            let items = items.as_array().unwrap();
+            assert_eq!(items.len(), *len);
+            assert_eq!(items.last().unwrap(), &Value::from(format!("message {}", len - 1)));
+        }
+        // Whole copies only every `MAX_APPENDED + 1` versions; the rest hold the items they add.
+        let (whole, appended) = blob_kinds(&saver);
+        assert_eq!(whole, 100_usize.div_ceil(MAX_APPENDED as usize + 1));
+        assert_eq!(whole + appended, 100);
+    }
+
+    #[test]
+    fn a_list_that_does_not_extend_the_stored_one_is_stored_whole() {
+        let saver = InMemorySaver::new();
+        let a = Value::from("a");
+        let config = put(&saver, &CheckpointConfig::thread("t"), 1, Value::from(vec![a.clone(), Value::from("b")]));
+        // Same length and equal items, but a different first item object: not an extension.
+        let changed = Value::from(vec![Value::from("a"), Value::from("b"), Value::from("c")]);
+        let config2 = put(&saver, &config, 2, changed.clone());
+        // Shorter: a list that lost items.
+        let config3 = put(&saver, &config2, 3, Value::from(vec![a.clone()]));
+        // Then a real extension of that one, then a non-list, then a list again.
+        let config4 = put(&saver, &config3, 4, Value::from(vec![a.clone(), Value::from(7)]));
+        let config5 = put(&saver, &config4, 5, Value::from("text"));
+        let config6 = put(&saver, &config5, 6, Value::from(vec![a.clone()]));
+        assert_eq!(blob_kinds(&saver), (5, 1));
+        assert_eq!(value_at(&saver, &config), Value::from(vec![a.clone(), Value::from("b")]));
+        assert_eq!(value_at(&saver, &config2), changed);
+        assert_eq!(value_at(&saver, &config3), Value::from(vec![a.clone()]));
+        assert_eq!(value_at(&saver, &config4), Value::from(vec![a.clone(), Value::from(7)]));
+        assert_eq!(value_at(&saver, &config5), Value::from("text"));
+        assert_eq!(value_at(&saver, &config6), Value::from(vec![a]));
+    }
+
+    #[test]
+    fn the_live_list_is_not_shared_with_the_saver_between_whole_copies() {
+        // The engine appends to its list in place when nobody else holds it; a saver that kept
+        // every version's list would force a copy of the whole list at every step.
+        let saver = InMemorySaver::new();
+        let mut config = CheckpointConfig::thread("t");
+        let mut live = Arc::new(vec![Value::from("first")]);
+        config = put(&saver, &config, 1, Value::Array(live.clone()));
+        assert_eq!(Arc::strong_count(&live), 3, "stored whole: the blob and the tip share it");
+        Arc::make_mut(&mut live).push(Value::from("second"));
+        for version in 2..10 {
+            config = put(&saver, &config, version, Value::Array(live.clone()));
+            assert_eq!(Arc::strong_count(&live), 1, "version {version} holds only the added items");
+            Arc::get_mut(&mut live).unwrap().push(Value::from(format!("item {version}")));
+        }
+        assert_eq!(value_at(&saver, &config).as_array().unwrap().len(), 9);
+    }
+
+    #[test]
+    fn prune_and_copy_keep_appended_versions_readable() {
+        let saver = InMemorySaver::new();
+        let mut config = CheckpointConfig::thread("t");
+        let mut live = Vec::new();
+        for version in 1..=5 {
+            live.push(Value::from(version as i64));
+            config = put(&saver, &config, version, Value::from(live.clone()));
+        }
+        futures::executor::block_on(saver.copy_thread("t", "u")).unwrap();
+        saver.prune_sync(&["t".to_owned()], PruneStrategy::KeepLatest);
+        assert_eq!(value_at(&saver, &config), Value::from(live.clone()));
+        let copied = CheckpointConfig { thread_id: "u".into(), ..config };
+        assert_eq!(value_at(&saver, &copied), Value::from(live));
     }
 }
