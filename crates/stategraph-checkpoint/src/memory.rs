@@ -57,8 +57,8 @@ struct Thread {
     /// (ns, channel) → the list stored last for the channel, when it was a list, to store the
     /// next version as the items it adds.
     tips: HashMap<(String, String), Tip>,
-    /// (ns, checkpoint id) → (task id, idx) → write.
-    writes: HashMap<(String, CheckpointId), BTreeMap<(String, i64), PendingWrite>>,
+    /// (ns, checkpoint id) → the writes of each task.
+    writes: HashMap<(String, CheckpointId), CheckpointWrites>,
 }
 
 /// A stored channel value.
@@ -134,6 +134,86 @@ impl Tip {
     }
 }
 
+/// The pending writes saved under one checkpoint, grouped by task: the task's id and path are
+/// kept once, not per write (a map entry per write cost ~1.5 kB for a task with one write).
+#[derive(Clone, Debug, Default)]
+struct CheckpointWrites {
+    tasks: Vec<TaskWrites>,
+    /// Task id → position in `tasks`, built once there are many tasks (a wide fan-out), so that
+    /// finding a task stays O(1) without a map per checkpoint in the common case.
+    index: Option<HashMap<String, usize>>,
+}
+
+#[derive(Clone, Debug)]
+struct TaskWrites {
+    task_id: String,
+    task_path: String,
+    /// (idx, channel, value), by idx as saved.
+    writes: Vec<(i64, String, Value)>,
+}
+
+/// Tasks past which [`CheckpointWrites`] keeps an index.
+const INDEX_TASKS: usize = 16;
+
+impl CheckpointWrites {
+    fn task(&mut self, task_id: &str, task_path: &str) -> &mut TaskWrites {
+        let found = match &self.index {
+            Some(index) => index.get(task_id).copied(),
+            None => self.tasks.iter().position(|t| t.task_id == task_id),
+        };
+        let at = match found {
+            Some(at) => at,
+            None => {
+                let at = self.tasks.len();
+                self.tasks.push(TaskWrites {
+                    task_id: task_id.to_owned(),
+                    task_path: task_path.to_owned(),
+                    writes: Vec::new(),
+                });
+                match &mut self.index {
+                    Some(index) => {
+                        index.insert(task_id.to_owned(), at);
+                    }
+                    None if self.tasks.len() > INDEX_TASKS => {
+                        self.index = Some(self.tasks.iter().enumerate().map(|(i, t)| (t.task_id.clone(), i)).collect());
+                    }
+                    None => {}
+                }
+                at
+            }
+        };
+        &mut self.tasks[at]
+    }
+
+    /// Stores `value` as the task's write `idx`: an ordinary write saved again is kept as it
+    /// was (a repeated `put_writes` is a no-op); a special one (`replace`) is replaced.
+    fn insert(task: &mut TaskWrites, idx: i64, channel: String, value: Value, replace: bool) {
+        match task.writes.iter_mut().find(|w| w.0 == idx) {
+            Some(existing) if replace => *existing = (idx, channel, value),
+            Some(_) => {}
+            None => task.writes.push((idx, channel, value)),
+        }
+    }
+
+    fn pending(&self) -> Vec<PendingWrite> {
+        let mut out: Vec<PendingWrite> = self
+            .tasks
+            .iter()
+            .flat_map(|t| {
+                t.writes.iter().map(|(idx, channel, value)| PendingWrite {
+                    task_id: t.task_id.clone(),
+                    channel: channel.clone(),
+                    value: value.clone(),
+                    task_path: t.task_path.clone(),
+                    idx: *idx,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.task_path, &a.task_id, a.idx).cmp(&(&b.task_path, &b.task_id, b.idx)));
+        out
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Stored {
     header: CheckpointHeader,
@@ -177,9 +257,7 @@ impl InMemorySaver {
                 }
             }
         }
-        let mut pending_writes: Vec<PendingWrite> =
-            thread.writes.get(&(ns.to_owned(), id)).map(|w| w.values().cloned().collect()).unwrap_or_default();
-        pending_writes.sort_by(|a, b| (&a.task_path, &a.task_id, a.idx).cmp(&(&b.task_path, &b.task_id, b.idx)));
+        let pending_writes = thread.writes.get(&(ns.to_owned(), id)).map(CheckpointWrites::pending).unwrap_or_default();
         let config =
             CheckpointConfig { thread_id: thread_id.to_owned(), checkpoint_ns: ns.to_owned(), checkpoint_id: Some(id) };
         Ok(CheckpointTuple {
@@ -385,16 +463,10 @@ impl InMemorySaver {
             None => threads.entry(config.thread_id.clone()).or_default(),
         };
         let stored = thread.writes.entry((config.checkpoint_ns.clone(), id)).or_default();
+        let task = stored.task(task_id, task_path);
         for (i, (channel, value)) in writes.enumerate() {
             let special = special_write_idx(&channel);
-            let idx = special.unwrap_or(i as i64);
-            let key = (task_id.to_owned(), idx);
-            if special.is_none() && stored.contains_key(&key) {
-                continue;
-            }
-            let write =
-                PendingWrite { task_id: task_id.to_owned(), channel, value, task_path: task_path.to_owned(), idx };
-            stored.insert(key, write);
+            CheckpointWrites::insert(task, special.unwrap_or(i as i64), channel, value, special.is_some());
         }
         Ok(())
     }
@@ -526,7 +598,13 @@ impl Checkpointer for InMemorySaver {
                 }
                 dst.blobs.extend(src.blobs);
                 for (key, writes) in src.writes {
-                    dst.writes.entry(key).or_default().extend(writes);
+                    let stored = dst.writes.entry(key).or_default();
+                    for t in writes.tasks {
+                        let task = stored.task(&t.task_id, &t.task_path);
+                        for (idx, channel, value) in t.writes {
+                            CheckpointWrites::insert(task, idx, channel, value, true);
+                        }
+                    }
                 }
             }
             Ok(())
@@ -646,5 +724,30 @@ mod tests {
         assert_eq!(value_at(&saver, &config), Value::from(live.clone()));
         let copied = CheckpointConfig { thread_id: "u".into(), ..config };
         assert_eq!(value_at(&saver, &copied), Value::from(live));
+    }
+
+    #[test]
+    fn writes_of_many_tasks_are_kept_once_each_and_special_ones_replaced() {
+        let saver = InMemorySaver::new();
+        let config = put(&saver, &CheckpointConfig::thread("t"), 1, Value::from(1));
+        for round in 0..2 {
+            // More tasks than the unindexed scan handles, saved twice: the second save of an
+            // ordinary write is a no-op, an error write is replaced.
+            for task in 0..(INDEX_TASKS * 3) {
+                let writes = vec![
+                    ("out".to_owned(), Value::from(format!("{task} round {round}"))),
+                    (crate::types::ERROR.to_owned(), Value::from(round)),
+                ];
+                saver.put_writes_sync(&config, &writes, &format!("task-{task:03}"), "path").unwrap();
+            }
+        }
+        let pending = saver.get_tuple_sync(&config).unwrap().unwrap().pending_writes;
+        assert_eq!(pending.len(), INDEX_TASKS * 3 * 2);
+        for (task, pair) in pending.chunks(2).enumerate() {
+            assert_eq!(pair[0].task_id, format!("task-{task:03}"));
+            assert_eq!(pair[0].channel, crate::types::ERROR, "special writes sort first (negative idx)");
+            assert_eq!(pair[0].value, Value::from(1));
+            assert_eq!(pair[1].value, Value::from(format!("{task} round 0")));
+        }
     }
 }
