@@ -353,8 +353,14 @@ impl From<&str> for Value {
     }
 }
 impl From<String> for Value {
-    /// Takes the string without copying it.
-    fn from(s: String) -> Value {
+    /// Takes the string without copying it. Spare capacity beyond a quarter of the length (what
+    /// `format!` and `push_str` leave after doubling) is given back first: values are long-lived
+    /// (state, checkpoints), and a shrink in place returns the tail to the allocator for the next
+    /// allocation instead of keeping it with the value.
+    fn from(mut s: String) -> Value {
+        if s.capacity() - s.len() > 64 + s.len() / 4 {
+            s.shrink_to_fit();
+        }
         Value::String(Arc::new(s))
     }
 }
