@@ -464,3 +464,65 @@ async fn cancel_stops_at_a_step_boundary_and_the_thread_resumes() {
         assert_eq!(out["log"], value!(["one", "two"]), "{}", b.name);
     }
 }
+
+/// Regression: 120 subgraph runs at once (a `Send` fan-out into a subgraph), each saving its own
+/// steps, in every durability mode. The run loop used to await each finished task's save while
+/// the other tasks' futures were parked; a parked subgraph holding the SQLite saver's write turn
+/// (or a pooled connection) then blocked that save for good, and ten subgraphs were enough to
+/// hang every run on SQLite.
+#[tokio::test]
+async fn a_fan_out_of_many_subgraphs_saves_on_every_backend_and_durability() {
+    const N: usize = 120;
+    for b in backends("fan_out_subgraphs").await {
+        let mut inner =
+            StateGraph::new(Schema::new().key("item", ChannelSpec::last_value()).key("log", ChannelSpec::last_value()));
+        inner.add_node(
+            "first",
+            sync_node(|s: State, _c: NodeContext| {
+                Ok::<Value, NodeError>(value!({"log": [s.get("item").cloned().unwrap_or_default()]}))
+            }),
+        );
+        inner.add_node(
+            "second",
+            sync_node(|s: State, _c: NodeContext| {
+                let mut log = s.get_array("log").cloned().unwrap_or_default();
+                log.push(Value::from("second"));
+                Ok::<Value, NodeError>(value!({"log": log}))
+            }),
+        );
+        inner.add_edge(START, "first");
+        inner.add_edge("first", "second");
+        inner.add_edge("second", END);
+        let inner = inner.compile().unwrap();
+        let mut outer = StateGraph::new(counter_schema());
+        outer.add_node("child", inner);
+        outer.add_conditional_edges(
+            START,
+            |_s: &State| (0..N).map(|i| stategraph::Send::new("child", value!({"item": i}))).collect::<Vec<_>>(),
+            (),
+        );
+        outer.add_edge("child", END);
+        let graph = outer.compile_with(CompileOptions::with_checkpointer(b.saver.clone())).unwrap();
+        for durability in [Durability::Sync, Durability::Async, Durability::Exit] {
+            let t = thread("fan_out_subgraphs");
+            let config = RunConfig::new().with_thread(&t).with_durability(durability);
+            let run = graph.invoke(value!({"log": []}), config);
+            let out = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+                .await
+                .unwrap_or_else(|_| panic!("{} {durability:?}: the run hung", b.name))
+                .unwrap();
+            let log = out["log"].as_array().unwrap();
+            assert_eq!(log.len(), 2 * N, "{} {durability:?}", b.name);
+            let mut items: Vec<i64> = log.iter().filter_map(Value::as_i64).collect();
+            items.sort_unstable();
+            assert_eq!(items, (0..N as i64).collect::<Vec<_>>(), "{} {durability:?}", b.name);
+            // Every subgraph run's steps were saved under its own namespace.
+            let state = graph.get_state(&CheckpointConfig::thread(&t)).await.unwrap();
+            assert_eq!(state.values["log"].as_array().unwrap().len(), 2 * N, "{} {durability:?}", b.name);
+            let saved = b.saver.list(&ListFilter::thread(&t)).await.unwrap();
+            let namespaces: std::collections::BTreeSet<&str> =
+                saved.iter().map(|c| c.config.checkpoint_ns.as_str()).filter(|ns| ns.starts_with("child:")).collect();
+            assert_eq!(namespaces.len(), N, "{} {durability:?}: one namespace per subgraph run", b.name);
+        }
+    }
+}

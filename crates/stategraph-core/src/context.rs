@@ -67,6 +67,9 @@ pub(crate) struct InheritedPersistence {
     pub(crate) resuming: bool,
     /// Namespace -> checkpoint id of the enclosing graphs' checkpoints (metadata `parents`).
     pub(crate) parents: std::collections::BTreeMap<String, String>,
+    /// The `async` save queue of the enclosing runs, shared when the nested run saves to the same
+    /// checkpointer.
+    pub(crate) queue: Option<crate::pregel::persist::SaveQueue>,
 }
 
 /// A task's interrupt bookkeeping (LangGraph's scratchpad): resume values seen by earlier runs of

@@ -145,6 +145,7 @@ impl Loop {
         let mut p = Persistence::new(saver, thread_id, self.namespace.to_string(), self.config.durability);
         if let Some(i) = inherited {
             p.parents = i.parents.clone();
+            p.share_queue(i.queue.as_ref());
         }
         Ok(Some(p))
     }
@@ -292,6 +293,7 @@ impl Loop {
                 thread_id: p.thread_id.clone(),
                 resuming: false,
                 parents: p.parents.clone(),
+                queue: p.queue_for_nested(),
             });
             self.persist = Some(tokio::sync::Mutex::new(p));
         }
@@ -655,6 +657,11 @@ impl Loop {
     /// should move their work to `spawn_blocking`). When a task fails, its siblings still run to
     /// the end, as in LangGraph: their results are streamed and stored as pending writes, so a
     /// resume does not redo them.
+    ///
+    /// Each task records its writes inside its own future, not in this loop: while the loop
+    /// awaited a save, the sibling futures were not polled, and a sibling parked in the middle of
+    /// its own save (a subgraph holding the SQLite saver's write turn or a pooled connection)
+    /// blocked that save for good — ten concurrent subgraphs on SQLite hung every time.
     async fn run_tasks(&self, tasks: &[PlannedTask]) -> Result<Vec<Outcome>> {
         self.emit_task_starts(tasks);
         let mut results: Vec<Outcome> = Vec::with_capacity(tasks.len());
@@ -662,19 +669,18 @@ impl Loop {
             .iter()
             .map(|t| async move {
                 let pad = self.scratchpad(t);
-                let r = self.run_task(t, true, pad.clone()).await;
-                (t, pad, r)
+                let outcome = match self.run_task(t, true, pad.clone()).await {
+                    Ok(w) => Outcome::Done(w),
+                    Err(Error::Interrupted(i)) => Outcome::Interrupted(i),
+                    Err(e) => Outcome::Failed(e),
+                };
+                self.emit_outcome(t, &outcome);
+                let recorded = self.record(t, &pad, &outcome).await;
+                recorded.map(|()| outcome)
             })
             .collect();
-        while let Some((t, pad, r)) = running.next().await {
-            let outcome = match r {
-                Ok(w) => Outcome::Done(w),
-                Err(Error::Interrupted(i)) => Outcome::Interrupted(i),
-                Err(e) => Outcome::Failed(e),
-            };
-            self.emit_outcome(t, &outcome);
-            self.record(t, &pad, &outcome).await?;
-            results.push(outcome);
+        while let Some(outcome) = running.next().await {
+            results.push(outcome?);
         }
         Ok(results)
     }
