@@ -58,7 +58,7 @@ pub mod storage;
 pub mod testkit;
 mod types;
 
-pub use codec::{MAX_DEPTH, MsgpackSerde, Serde, TAG_EMPTY, TAG_MSGPACK, TAG_NULL};
+pub use codec::{MAX_DEPTH, MsgpackSerde, Serde, TAG_EMPTY, TAG_MSGPACK, TAG_MSGPACK_REFS, TAG_NULL};
 pub use error::{BoxError, Error, Result};
 pub use id::CheckpointId;
 pub use memory::InMemorySaver;

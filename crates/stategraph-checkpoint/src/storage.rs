@@ -748,4 +748,45 @@ mod tests {
             cache.encode_blobs(&MsgpackSerde, &config, &cp, &new_versions, &[], &mut Staged::default()).unwrap();
         assert!(parse_append_tag(&blobs[0].type_tag).is_none(), "{}", blobs[0].type_tag);
     }
+
+    #[test]
+    fn a_delta_of_shared_items_keeps_them_shared() {
+        use crate::codec::TAG_MSGPACK_REFS;
+        let cache = DeltaCache::new();
+        let config = CheckpointConfig::thread("t");
+        // A tool result (about 2 kB) the next step appends twice and also nests in a message.
+        let result: Value = (0..50).map(|k| (format!("field_{k}"), Value::from(format!("{k:>30}")))).collect();
+        let message: Value = [("role", Value::from("tool")), ("content", result.clone())].into_iter().collect();
+        let mut rows = HashMap::new();
+        let mut cp = Checkpoint::empty();
+        // (Long enough before that the new items are a delta, not a full copy.)
+        let first: Vec<Value> = (0..20).map(|i| Value::from(format!("message {i}"))).collect();
+        let second = [first.clone(), vec![result.clone(), message, result]].concat();
+        for (version, items) in [(1u64, first), (2, second.clone())] {
+            cp.channel_values.insert("messages".into(), Value::from(items));
+            let new_versions: ChannelVersions = [("messages".to_owned(), version)].into();
+            let mut staged = Staged::default();
+            let bases = cache.candidates(&config, &cp, &new_versions, &staged);
+            let blobs = cache.encode_blobs(&MsgpackSerde, &config, &cp, &new_versions, &bases, &mut staged).unwrap();
+            cache.commit(staged);
+            for b in blobs {
+                rows.insert(b.version, (b.type_tag, b.bytes));
+            }
+        }
+        // Version 2 is a delta whose inner tag is the one with references.
+        let (tag, bytes) = &rows[&2];
+        assert_eq!(tag, "append:1");
+        let tag_len = usize::from(bytes[DELTA_HEADER - 1]);
+        assert_eq!(&bytes[DELTA_HEADER..DELTA_HEADER + tag_len], TAG_MSGPACK_REFS.as_bytes());
+        assert!(bytes.len() < 3_000, "the tool result is stored once: {} bytes", bytes.len());
+        let missing = |v| panic!("version {v} is stored");
+        let value = decode_channel(&MsgpackSerde, &rows, 2, missing, |v| format!("v{v}")).unwrap().unwrap();
+        assert_eq!(value, Value::from(second));
+        let items = value.as_array().unwrap();
+        let (Value::Object(a), Value::Object(b), Value::Object(c)) = (&items[20], &items[22], &items[21]["content"])
+        else {
+            panic!("objects: {value}")
+        };
+        assert!(Arc::ptr_eq(a, b) && Arc::ptr_eq(a, c));
+    }
 }
