@@ -50,6 +50,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::Arguments;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -288,7 +289,8 @@ impl Rows {
     /// only past 2 × [`MAX_PARAMS`] values).
     /// Rows of one table go in the order they were added, so a later save of the same key wins
     /// (or, for ordinary writes, the first one stays), as when the saves run one by one.
-    async fn insert(&mut self, tx: &mut SqliteConnection) -> Result<()> {
+    /// Sends the rows; with `commit`, the transaction's `COMMIT` goes with the last of them.
+    async fn insert(&mut self, tx: &mut WriteTx, commit: bool) -> Result<()> {
         let Rows { blobs, checkpoints, writes, bytes: _ } = std::mem::take(self);
         let mut query = Batch::default();
         // Blobs: upsert.
@@ -362,7 +364,7 @@ impl Rows {
                 query.flush_if_full(tx).await?;
             }
         }
-        query.flush(tx).await
+        query.flush(tx, commit).await
     }
 }
 
@@ -411,20 +413,109 @@ impl Batch {
     }
 
     /// Sends what is collected when it has grown large.
-    async fn flush_if_full(&mut self, tx: &mut SqliteConnection) -> Result<()> {
-        if self.params >= 2 * MAX_PARAMS { self.flush(tx).await } else { Ok(()) }
+    async fn flush_if_full(&mut self, tx: &mut WriteTx) -> Result<()> {
+        if self.params >= 2 * MAX_PARAMS { self.flush(tx, false).await } else { Ok(()) }
     }
 
-    /// Sends what is collected.
-    async fn flush(&mut self, tx: &mut SqliteConnection) -> Result<()> {
+    /// Sends what is collected (with `commit`, followed by `COMMIT`, also when nothing is).
+    async fn flush(&mut self, tx: &mut WriteTx, commit: bool) -> Result<()> {
         if self.sql.is_empty() {
-            return Ok(());
+            return if commit { tx.commit().await } else { Ok(()) };
         }
         let sql = std::mem::take(&mut self.sql);
         let args = std::mem::take(&mut self.args);
         self.params = 0;
-        sqlx::query_with(AssertSqlSafe(sql), args).execute(&mut *tx).await.map_err(db)?;
+        tx.execute(sql, args, commit).await
+    }
+}
+
+/// A `BEGIN IMMEDIATE` transaction driven by hand on one pooled connection, so that `BEGIN`
+/// travels with the transaction's first statement and `COMMIT` with its last. Every statement
+/// is a round trip to sqlx's connection thread (two thread wake-ups, ~40 µs here), and sqlx's
+/// own `Transaction` spends one on `BEGIN` and one on `COMMIT`: a batch took four, now two.
+///
+/// A connection must never go back to the pool inside a transaction: if one is open when this
+/// is dropped (an error path that could not roll back), the connection is closed instead.
+struct WriteTx {
+    conn: PoolConnection<Sqlite>,
+    /// The `BEGIN` statement (with its `PRAGMA synchronous`), until it is sent.
+    begin: Option<&'static str>,
+    /// A `BEGIN` was sent and neither `COMMIT` nor `ROLLBACK` has succeeded since.
+    open: bool,
+    /// The `BEGIN` succeeded (a query sent with it succeeded): this process has the write lock.
+    begun: bool,
+}
+
+impl WriteTx {
+    async fn new(pool: &SqlitePool, durability: Option<Durability>) -> Result<WriteTx> {
+        let conn = pool.acquire().await.map_err(db)?;
+        Ok(WriteTx { conn, begin: Some(begin_statement(durability)), open: false, begun: false })
+    }
+
+    /// `sql` with the pending `BEGIN` in front.
+    fn text(&mut self, sql: String, commit: bool) -> String {
+        let mut text = match self.begin.take() {
+            Some(begin) => {
+                self.open = true;
+                format!("{begin};\n{sql}")
+            }
+            None => sql,
+        };
+        if commit {
+            text.push_str(";\nCOMMIT");
+        }
+        text
+    }
+
+    /// Runs `sql` (several statements allowed) in the transaction; with `commit`, commits it.
+    async fn execute(&mut self, sql: String, args: SqliteArguments, commit: bool) -> Result<()> {
+        let text = self.text(sql, commit);
+        sqlx::query_with(AssertSqlSafe(text), args).execute(&mut *self.conn).await.map_err(db)?;
+        self.begun = true;
+        if commit {
+            self.open = false;
+        }
         Ok(())
+    }
+
+    /// The connection, for a query that returns rows; the pending `BEGIN` is sent first by
+    /// [`text`](WriteTx::text), which the caller must use to build the query.
+    fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+
+    async fn commit(&mut self) -> Result<()> {
+        if self.open {
+            sqlx::query("COMMIT").execute(&mut *self.conn).await.map_err(db)?;
+            self.open = false;
+        }
+        Ok(())
+    }
+
+    /// Rolls back. A failure here leaves the connection marked to close instead of returning to
+    /// the pool (SQLite rolls back what is open when its connection closes).
+    async fn rollback(&mut self) {
+        if self.open && sqlx::query("ROLLBACK").execute(&mut *self.conn).await.is_ok() {
+            self.open = false;
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// `BEGIN IMMEDIATE`, with the connection's `synchronous` set first when the saver chose it:
+/// commits of one connection may differ in durability.
+fn begin_statement(durability: Option<Durability>) -> &'static str {
+    match durability {
+        None => "BEGIN IMMEDIATE",
+        Some(Durability::Sync) => "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
+        Some(Durability::Normal) => "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
     }
 }
 
@@ -531,12 +622,7 @@ impl SqliteSaver {
     /// `BEGIN IMMEDIATE` on a pooled connection, with its `synchronous` set first (in the same
     /// round trip) when this saver chose it: commits of one connection may differ in durability.
     async fn begin_immediate(&self, durability: Option<Durability>) -> Result<Transaction<'static, Sqlite>> {
-        let statement = match durability {
-            None => "BEGIN IMMEDIATE",
-            Some(Durability::Sync) => "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
-            Some(Durability::Normal) => "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
-        };
-        self.pool.begin_with(statement).await.map_err(db)
+        self.pool.begin_with(begin_statement(durability)).await.map_err(db)
     }
 
     async fn load_tuple(&self, conn: &mut SqliteConnection, row: CheckpointRow) -> Result<CheckpointTuple> {
@@ -779,17 +865,23 @@ impl SqliteSaver {
             return Ok(());
         }
         let _turn = self.write_lock.lock().await;
-        let mut tx = self.begin_immediate(durability).await?;
+        let mut tx = WriteTx::new(&self.pool, durability).await?;
         let mut staged = Staged::default();
-        match self.write_ops(&mut tx, ops, &mut staged).await {
+        // `write_ops` commits with its last statement.
+        match self.write_ops(&mut tx, ops, &mut staged, true).await {
             Ok((mark, failure)) => {
-                tx.commit().await.map_err(db)?;
                 self.deltas.commit_prefix(staged, mark);
                 failure.map_or(Ok(()), Err)
             }
-            Err(e) if ops.len() == 1 => Err(e),
+            // Not begun: `BEGIN IMMEDIATE` itself failed (another process kept the write lock
+            // past the busy timeout); replaying op by op would only wait again.
+            Err(e) if ops.len() == 1 || !tx.begun => {
+                tx.rollback().await;
+                Err(e)
+            }
             Err(_) => {
-                tx.rollback().await.map_err(db)?;
+                tx.rollback().await;
+                drop(tx);
                 self.save_ops_one_by_one(ops, durability).await
             }
         }
@@ -798,13 +890,13 @@ impl SqliteSaver {
     /// [`save_ops`](Self::save_ops) one op per savepoint: slower, but a database error leaves the
     /// ops before the failing one in place.
     async fn save_ops_one_by_one(&self, ops: &[Op<'_>], durability: Option<Durability>) -> Result<()> {
-        let mut tx = self.begin_immediate(durability).await?;
+        let mut tx = WriteTx::new(&self.pool, durability).await?;
         let mut staged = Staged::default();
         let mut committed_mark = 0;
         let mut failure = None;
         for op in ops {
-            sqlx::query("SAVEPOINT sg_op").execute(&mut *tx).await.map_err(db)?;
-            let outcome = self.write_ops(&mut tx, std::slice::from_ref(op), &mut staged).await;
+            tx.execute("SAVEPOINT sg_op".into(), SqliteArguments::default(), false).await?;
+            let outcome = self.write_ops(&mut tx, std::slice::from_ref(op), &mut staged, false).await;
             let error = match outcome {
                 Ok((mark, None)) => {
                     committed_mark = mark;
@@ -813,15 +905,15 @@ impl SqliteSaver {
                 Ok((_, Some(e))) | Err(e) => Some(e),
             };
             if error.is_some() {
-                sqlx::query("ROLLBACK TO sg_op").execute(&mut *tx).await.map_err(db)?;
+                tx.execute("ROLLBACK TO sg_op".into(), SqliteArguments::default(), false).await?;
             }
-            sqlx::query("RELEASE sg_op").execute(&mut *tx).await.map_err(db)?;
+            tx.execute("RELEASE sg_op".into(), SqliteArguments::default(), false).await?;
             if let Some(e) = error {
                 failure = Some(e);
                 break;
             }
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         self.deltas.commit_prefix(staged, committed_mark);
         failure.map_or(Ok(()), Err)
     }
@@ -835,9 +927,10 @@ impl SqliteSaver {
     /// this transaction has seen stored as expected (or wrote itself).
     async fn write_ops(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut WriteTx,
         ops: &[Op<'_>],
         staged: &mut Staged,
+        commit: bool,
     ) -> Result<(usize, Option<Error>)> {
         // What the database must answer first: the latest checkpoint of each (thread, ns) a
         // `put_next` writes to, and whether each delta base stored before this transaction is
@@ -903,10 +996,10 @@ impl SqliteSaver {
             // Bounded memory: a batch of a long conversation's steps would otherwise hold all
             // its encoded rows at once (and SQLite a copy of each bound blob).
             if rows.bytes >= FLUSH_BYTES {
-                rows.insert(tx).await?;
+                rows.insert(tx, false).await?;
             }
         }
-        rows.insert(tx).await?;
+        rows.insert(tx, commit).await?;
         Ok((mark, failure))
     }
 
@@ -915,7 +1008,7 @@ impl SqliteSaver {
     /// remembered tag and length).
     async fn check(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut WriteTx,
         guards: &[(&str, &str)],
         bases: &[(&str, &str, BaseCheck)],
     ) -> Result<(Vec<Option<CheckpointId>>, Vec<bool>)> {
@@ -936,6 +1029,7 @@ impl SqliteSaver {
                      WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?"
                 });
             }
+            let sql = tx.text(sql, false);
             let mut q = sqlx::query_as::<_, (i64, Option<String>, Option<i64>)>(AssertSqlSafe(sql));
             for &i in chunk {
                 q = q.bind(i as i64);
@@ -946,7 +1040,9 @@ impl SqliteSaver {
                     q = q.bind(*t).bind(*n).bind(c.channel.as_str()).bind(version_to_i64(c.base_version)?);
                 }
             }
-            for (i, text, len) in q.fetch_all(&mut *tx).await.map_err(db)? {
+            let found = q.fetch_all(tx.conn()).await.map_err(db)?;
+            tx.begun = true;
+            for (i, text, len) in found {
                 let i = usize::try_from(i).unwrap_or(usize::MAX);
                 if let Some((thread_id, ns)) = guards.get(i) {
                     latest[i] = text.map(|l| l.parse::<CheckpointId>()).transpose().map_err(|e| {

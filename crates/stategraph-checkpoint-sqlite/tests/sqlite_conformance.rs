@@ -178,3 +178,56 @@ async fn sqlite_matches_the_memory_saver_under_random_operations() {
     testkit::compare_with_memory(&saver, 128).await;
     integrity_ok(&saver).await;
 }
+
+#[tokio::test]
+async fn sqlite_a_batch_blocked_by_another_writer_fails_once_and_leaves_no_transaction_open() {
+    // The batch's `BEGIN IMMEDIATE` travels with its first statement; when another connection
+    // holds the write lock past the busy timeout, the batch must fail at once (not be replayed op
+    // by op, waiting again), and the connection it used must not go back to the pool inside a
+    // transaction: the next batches succeed.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.db");
+    let saver = SqliteSaver::open_with(
+        &path,
+        SqliteOptions::default().busy_timeout(std::time::Duration::from_millis(600)).max_connections(1),
+    )
+    .await
+    .unwrap();
+    let other = SqliteSaver::open(&path).await.unwrap();
+    let mut holder = other.pool().acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *holder).await.unwrap();
+
+    let batch = |thread: &str| {
+        let mut cp = Checkpoint::empty();
+        cp.channel_values.insert("n".into(), 1.into());
+        cp.channel_versions.insert("n".into(), 1);
+        let put = stategraph_checkpoint::SaveOp::Put {
+            config: CheckpointConfig::thread(thread),
+            metadata: CheckpointMetadata::new(CheckpointSource::Input, -1),
+            new_versions: cp.channel_versions.clone(),
+            checkpoint: Box::new(cp.clone()),
+            only_if_latest: true,
+        };
+        let writes = stategraph_checkpoint::SaveOp::PutWrites {
+            config: CheckpointConfig { checkpoint_id: Some(cp.id), ..CheckpointConfig::thread(thread) },
+            writes: vec![("n".into(), 2.into())],
+            task_id: "task".into(),
+            task_path: String::new(),
+        };
+        vec![put, writes]
+    };
+    let started = std::time::Instant::now();
+    let err = saver.save_batch(&batch("blocked")).await.unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("lock"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_millis(1_100), "waited twice: {:?}", started.elapsed());
+
+    sqlx::query("ROLLBACK").execute(&mut *holder).await.unwrap();
+    drop(holder);
+    for thread in ["after-1", "after-2"] {
+        saver.save_batch(&batch(thread)).await.unwrap();
+        let tuple = saver.get_tuple(&CheckpointConfig::thread(thread)).await.unwrap().unwrap();
+        assert_eq!(tuple.pending_writes.len(), 1, "{thread}");
+    }
+    assert!(saver.get_tuple(&CheckpointConfig::thread("blocked")).await.unwrap().is_none());
+    integrity_ok(&saver).await;
+}
