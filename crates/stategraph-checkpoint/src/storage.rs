@@ -1058,4 +1058,108 @@ mod tests {
         };
         assert!(Arc::ptr_eq(a, b) && Arc::ptr_eq(a, c));
     }
+
+    /// Stores `versions` steps of a conversation as a SQL saver does with one step per
+    /// transaction: the step's write (one message, about 100 bytes), then the checkpoint whose
+    /// list has it appended. Returns the blob rows by version and the write rows by key.
+    #[allow(clippy::type_complexity)]
+    fn grow_with_writes(
+        cache: &DeltaCache,
+        versions: u64,
+    ) -> (HashMap<u64, (String, Vec<u8>, Option<WriteKey>)>, HashMap<WriteKey, (String, Vec<u8>)>, Vec<Value>) {
+        let mut blobs = HashMap::new();
+        let mut writes = HashMap::new();
+        let mut cp = Checkpoint::empty();
+        let mut items: Vec<Value> = Vec::new();
+        for version in 1..=versions {
+            let parent = CheckpointConfig::thread("t").with_id(CheckpointId::new());
+            let message: Value =
+                [("text", Value::from(format!("message {version} {}", "x".repeat(90))))].into_iter().collect();
+            let written = vec![("messages".to_owned(), Value::from(vec![message.clone()]))];
+            let rows = encode_writes(&MsgpackSerde, &written).unwrap();
+            let mut known = BatchWrites::default();
+            known.remember(&parent, "task", &written, &rows);
+            let key =
+                WriteKey { checkpoint_id: parent.checkpoint_id.unwrap().to_string(), task_id: "task".into(), idx: 0 };
+            writes.insert(key, (rows[0].type_tag.clone(), rows[0].bytes.clone()));
+
+            items.push(message);
+            cp.channel_values.insert("messages".into(), Value::from(items.clone()));
+            let new_versions: ChannelVersions = [("messages".to_owned(), version)].into();
+            let mut staged = Staged::default();
+            let bases = cache.candidates(&parent, &cp, &new_versions, &staged);
+            let blobs_of_step = cache
+                .encode_blobs_referring(&MsgpackSerde, &parent, &cp, &new_versions, &bases, &mut staged, &known)
+                .unwrap();
+            cache.commit(staged);
+            for b in blobs_of_step {
+                blobs.insert(b.version, (b.type_tag, b.bytes, b.write_ref));
+            }
+        }
+        (blobs, writes, items)
+    }
+
+    #[test]
+    fn deltas_referring_to_writes_keep_their_anchors_and_read_back() {
+        let cache = DeltaCache::with_limits(DEFAULT_CACHE_BUDGET, 8);
+        let (blobs, writes, items) = grow_with_writes(&cache, 120);
+        let rows: HashMap<u64, (String, Vec<u8>)> =
+            blobs.iter().map(|(v, (tag, bytes, _))| (*v, (tag.clone(), bytes.clone()))).collect();
+        let referenced = |v: u64| {
+            let key = blobs[&v].2.as_ref().expect("a reference row names its write");
+            let (tag, bytes) = &writes[key];
+            Ok((tag.as_str(), bytes.as_slice()))
+        };
+        let missing = |v| panic!("version {v} is stored");
+        for version in 1..=120u64 {
+            let value =
+                decode_channel_referring(&MsgpackSerde, &rows, version, referenced, missing, |v| format!("v{v}"))
+                    .unwrap()
+                    .unwrap();
+            assert_eq!(value.as_array().unwrap()[..], items[..version as usize], "version {version}");
+            assert!(chain(&rows, version) < MAX_CHAIN);
+        }
+        // A one-message delta is a reference; a rebased delta (the messages since its anchor) and
+        // a full copy hold their bytes.
+        let (refs, plain): (Vec<_>, Vec<_>) = (2..=120u64).partition(|v| blobs[v].2.is_some());
+        assert!(refs.len() > 90, "{} references", refs.len());
+        for v in &refs {
+            let (tag, bytes, _) = &blobs[v];
+            assert_eq!(parse_append_tag(tag).unwrap().unwrap(), v - 1, "version {v}");
+            assert_eq!(bytes.len(), DELTA_HEADER + TAG_REF.len() + 8);
+        }
+        assert!(plain.iter().all(|v| parse_append_tag(&blobs[v].0).is_none_or(|b| b.unwrap() < v - 1)));
+        // Without the resolver (a backend that stores no references) it is a typed error.
+        let err = decode_channel(&MsgpackSerde, &rows, refs[0], missing, |v| format!("v{v}")).unwrap_err();
+        assert_eq!(err.code(), "SG102");
+    }
+
+    #[test]
+    fn only_first_ordinary_large_writes_are_remembered() {
+        let parent = CheckpointConfig::thread("t").with_id(CheckpointId::new());
+        let long = Value::from("long ".repeat(20));
+        let small = Value::from("short");
+        let written = vec![
+            ("a".to_owned(), long.clone()),
+            ("b".to_owned(), small.clone()),
+            (crate::ERROR.to_owned(), long.clone()),
+        ];
+        let rows = encode_writes(&MsgpackSerde, &written).unwrap();
+        let mut known = BatchWrites::default();
+        known.remember(&parent, "task", &written, &rows);
+        let again = vec![("a".to_owned(), Value::from("other ".repeat(20)))];
+        let again_rows = encode_writes(&MsgpackSerde, &again).unwrap();
+        // A repeat of the task: the database keeps the first rows, so the repeat is not referred to.
+        known.remember(&parent, "task", &again, &again_rows);
+        let (key, fingerprint) = known.holding(&parent, &long).expect("the long ordinary write");
+        assert_eq!((key.task_id.as_str(), key.idx), ("task", 0));
+        assert_eq!(fingerprint, super::fingerprint(&rows[0].bytes));
+        assert!(known.holding(&parent, &small).is_none(), "too small");
+        assert!(known.holding(&parent, &again[0].1).is_none(), "a repeated task");
+        // Only a checkpoint following the write's checkpoint, in its thread and namespace.
+        assert!(known.holding(&CheckpointConfig::thread("t").with_id(CheckpointId::new()), &long).is_none());
+        assert!(known.holding(&parent.clone().with_ns("child:1"), &long).is_none());
+        // An equal value that is not the same allocation is not the write.
+        assert!(known.holding(&parent, &Value::from("long ".repeat(20))).is_none());
+    }
 }
