@@ -13,6 +13,26 @@
 //! inside the `BEGIN IMMEDIATE` transaction, so of two runners continuing one thread exactly one
 //! wins, even when they are separate processes on the same file; the other gets `SG107`.
 //!
+//! ## Storage format
+//!
+//! Three tables (`migrations/`): `checkpoints` (header and metadata as JSON), `checkpoint_blobs`
+//! (one row per channel version a checkpoint changed) and `checkpoint_writes` (the pending writes
+//! of the step after a checkpoint), as in the PostgreSQL backend. A growing list is stored as
+//! deltas (`append:<base version>`, see `stategraph_checkpoint::storage`).
+//!
+//! A step's writes and the checkpoint that follows them usually arrive in one
+//! [`Checkpointer::save_batch`], and the checkpoint's new values are the values written: the
+//! string a task returned, the message it appended. Such a blob is not stored twice: its row has
+//! type `ref` (or, for a delta, the inner tag `ref`), eight bytes (the xxh3 of the write row's
+//! bytes) and names the write row in `ref_checkpoint_id`, `ref_task_id`, `ref_idx` (migration
+//! 0002; the thread and namespace are the blob's own). Only a write stored in the same
+//! transaction is referred to, never a row committed earlier, and only encodings of at least
+//! 64 bytes. Reads fetch the referenced write rows in the query that loads the blobs; a reference
+//! whose write row is gone is `SG103`, one whose bytes changed `SG102`. `copy_thread` copies the
+//! references with the rows they name, `prune` keeps every write row a remaining blob refers to
+//! (not shown as pending: its checkpoint is gone), and builds from before migration 0002 refuse
+//! a `ref` row with `SG101` rather than misread it.
+//!
 //! ```
 //! use stategraph_checkpoint::{Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointSource, Checkpointer};
 //! use stategraph_checkpoint_sqlite::SqliteSaver;
@@ -57,8 +77,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Transaction};
 use stategraph_checkpoint::storage::{
-    BaseCheck, BlobRow, CheckpointHeader, DeltaCache, MAX_CHAIN, Staged, WriteRow, decode_channel, encode_writes,
-    version_to_i64,
+    BaseCheck, BatchWrites, BlobRow, CheckpointHeader, DeltaCache, MAX_CHAIN, Staged, WriteRow,
+    decode_channel_referring, encode_writes, version_to_i64,
 };
 use stategraph_checkpoint::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointTuple, Checkpointer,
@@ -245,10 +265,19 @@ impl Rows {
         new_versions: &ChannelVersions,
         verified: &[BaseCheck],
         staged: &mut Staged,
+        known: &BatchWrites<'_>,
     ) -> Result<()> {
         let header = CheckpointHeader::of(checkpoint).to_json()?;
         let metadata = metadata.to_json()?;
-        let blobs = saver.deltas.encode_blobs(&*saver.serde, config, checkpoint, new_versions, verified, staged)?;
+        let blobs = saver.deltas.encode_blobs_referring(
+            &*saver.serde,
+            config,
+            checkpoint,
+            new_versions,
+            verified,
+            staged,
+            known,
+        )?;
         for b in &blobs {
             version_to_i64(b.version)?;
         }
@@ -266,17 +295,19 @@ impl Rows {
         Ok(())
     }
 
-    /// Encodes a task's writes.
-    fn writes(
+    /// Encodes a task's writes, and records them in `known` for the puts after them.
+    fn writes<'v>(
         &mut self,
         serde: &dyn Serde,
-        config: &CheckpointConfig,
-        writes: &[(String, Value)],
-        task_id: &str,
+        config: &'v CheckpointConfig,
+        writes: &'v [(String, Value)],
+        task_id: &'v str,
         task_path: &str,
+        known: &mut BatchWrites<'v>,
     ) -> Result<()> {
         let id = config.require_checkpoint_id()?.to_string();
         let rows = encode_writes(serde, writes)?;
+        known.remember(config, task_id, writes, &rows);
         let (t, n) = (&config.thread_id, &config.checkpoint_ns);
         self.bytes += rows.iter().map(|r| r.bytes.len()).sum::<usize>();
         self.writes.extend(
@@ -294,13 +325,16 @@ impl Rows {
         let Rows { blobs, checkpoints, writes, bytes: _ } = std::mem::take(self);
         let mut query = Batch::default();
         // Blobs: upsert.
-        for chunk in chunks(blobs, 6) {
+        for chunk in chunks(blobs, 9) {
             query.statement(
-                "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) VALUES ",
+                "INSERT INTO checkpoint_blobs
+                   (thread_id, checkpoint_ns, channel, version, type, blob, ref_checkpoint_id, ref_task_id, ref_idx)
+                 VALUES ",
                 chunk.len(),
-                6,
+                9,
                 " ON CONFLICT (thread_id, checkpoint_ns, channel, version)
-                  DO UPDATE SET type = excluded.type, blob = excluded.blob",
+                  DO UPDATE SET type = excluded.type, blob = excluded.blob, ref_checkpoint_id = excluded.ref_checkpoint_id,
+                                ref_task_id = excluded.ref_task_id, ref_idx = excluded.ref_idx",
             );
             for (t, n, b) in chunk {
                 let version = version_to_i64(b.version)?;
@@ -311,6 +345,13 @@ impl Rows {
                 query.bind(b.type_tag)?;
                 // By value: a borrowed blob would be copied into the arguments.
                 query.bind(b.bytes)?;
+                let (ref_checkpoint, ref_task, ref_idx) = match b.write_ref {
+                    Some(r) => (Some(r.checkpoint_id), Some(r.task_id), Some(r.idx)),
+                    None => (None, None, None),
+                };
+                query.bind(ref_checkpoint)?;
+                query.bind(ref_task)?;
+                query.bind(ref_idx)?;
             }
             query.flush_if_full(tx).await?;
         }
@@ -520,6 +561,10 @@ fn begin_statement(durability: Option<Durability>) -> &'static str {
 }
 
 type CheckpointRow = (String, String, String, Option<String>, String, String);
+/// A type tag and bytes.
+type Encoded = (String, Vec<u8>);
+/// channel, version, type, blob, whether it is a reference, the referenced write's type and blob.
+type BlobWithRef = (String, i64, String, Vec<u8>, bool, Option<String>, Option<Vec<u8>>);
 
 impl SqliteSaver {
     /// Opens (creating if needed) the database file with the default options and migrates it.
@@ -638,20 +683,31 @@ impl SqliteSaver {
 
         let versions = serde_json::to_string(&header.channel_versions)
             .map_err(|e| Error::Encode { what: "channel versions".into(), message: e.to_string() })?;
-        // The blobs the header names and, for deltas, their bases (the base version is in the tag).
-        let blobs: Vec<(String, i64, String, Vec<u8>)> = sqlx::query_as(
-            "WITH RECURSIVE chain(channel, version, type, blob, depth) AS (
-               SELECT b.channel, b.version, b.type, b.blob, 0 FROM json_each(?1) AS j
+        // The blobs the header names and, for deltas, their bases (the base version is in the tag),
+        // each with the write row it refers to, if any (`has_ref` tells a reference to a write
+        // that is gone from a row that is no reference).
+        let blobs: Vec<BlobWithRef> = sqlx::query_as(
+            "WITH RECURSIVE chain(channel, version, type, blob, ref_checkpoint_id, ref_task_id, ref_idx, depth) AS (
+               SELECT b.channel, b.version, b.type, b.blob, b.ref_checkpoint_id, b.ref_task_id, b.ref_idx, 0
+               FROM json_each(?1) AS j
                JOIN checkpoint_blobs AS b
                  ON b.thread_id = ?2 AND b.checkpoint_ns = ?3 AND b.channel = j.key AND b.version = j.value
                UNION
-               SELECT b.channel, b.version, b.type, b.blob, chain.depth + 1 FROM chain
+               SELECT b.channel, b.version, b.type, b.blob, b.ref_checkpoint_id, b.ref_task_id, b.ref_idx,
+                      chain.depth + 1
+               FROM chain
                JOIN checkpoint_blobs AS b
                  ON b.thread_id = ?2 AND b.checkpoint_ns = ?3 AND b.channel = chain.channel
                 AND b.version = CAST(substr(chain.type, 8) AS INTEGER)
                WHERE chain.type LIKE 'append:%' AND chain.depth < ?4
              )
-             SELECT channel, version, type, blob FROM chain",
+             SELECT chain.channel, chain.version, chain.type, chain.blob, chain.ref_checkpoint_id IS NOT NULL,
+                    w.type, w.blob
+             FROM chain
+             LEFT JOIN checkpoint_writes AS w
+               ON chain.ref_checkpoint_id IS NOT NULL AND w.thread_id = ?2 AND w.checkpoint_ns = ?3
+              AND w.checkpoint_id = chain.ref_checkpoint_id AND w.task_id = chain.ref_task_id
+              AND w.idx = chain.ref_idx",
         )
         .bind(versions)
         .bind(&thread_id)
@@ -660,16 +716,23 @@ impl SqliteSaver {
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-        let mut by_channel: HashMap<String, HashMap<u64, (String, Vec<u8>)>> = HashMap::new();
-        for (channel, version, tag, bytes) in blobs {
+        let mut by_channel: HashMap<String, HashMap<u64, Encoded>> = HashMap::new();
+        // Channel → version → the referenced write's tag and bytes (`None`: the write is gone).
+        let mut referenced: HashMap<String, HashMap<u64, Option<Encoded>>> = HashMap::new();
+        for (channel, version, tag, bytes, has_ref, write_tag, write_bytes) in blobs {
             let version =
                 u64::try_from(version).map_err(|e| Error::corrupt(format!("blob version of '{channel}'"), e))?;
+            if has_ref {
+                referenced.entry(channel.clone()).or_default().insert(version, write_tag.zip(write_bytes));
+            }
             by_channel.entry(channel).or_default().insert(version, (tag, bytes));
         }
         let no_rows = HashMap::new();
+        let no_refs = HashMap::new();
         let mut values = BTreeMap::new();
         for (channel, &version) in &header.channel_versions {
             let rows = by_channel.get(channel).unwrap_or(&no_rows);
+            let refs = referenced.get(channel).unwrap_or(&no_refs);
             let missing = |v: u64| Error::MissingBlob {
                 thread_id: thread_id.clone(),
                 checkpoint_ns: checkpoint_ns.clone(),
@@ -679,7 +742,13 @@ impl SqliteSaver {
             };
             let location =
                 |v: u64| format!("blob thread='{thread_id}' ns='{checkpoint_ns}' channel '{channel}' version {v}");
-            if let Some(value) = decode_channel(&*self.serde, rows, version, missing, location)? {
+            let write_of = |v: u64| match refs.get(&v) {
+                Some(Some((tag, bytes))) => Ok((tag.as_str(), bytes.as_slice())),
+                // The blob names a write row that is not stored.
+                Some(None) => Err(missing(v)),
+                None => Err(Error::corrupt(location(v), "a reference without the write it refers to")),
+            };
+            if let Some(value) = decode_channel_referring(&*self.serde, rows, version, write_of, missing, location)? {
                 values.insert(channel.clone(), value);
             }
         }
@@ -954,8 +1023,10 @@ impl SqliteSaver {
         let verified: Vec<&(&str, &str, BaseCheck)> =
             bases.iter().zip(ok).filter(|(_, ok)| *ok).map(|(b, _)| b).collect();
 
-        // Encode the ops in order, up to the first one that cannot be stored.
+        // Encode the ops in order, up to the first one that cannot be stored. A put's blob that
+        // repeats a write encoded before it here refers to that write's row (see the crate docs).
         let mut rows = Rows::default();
+        let mut known = BatchWrites::default();
         let mut mark = staged.mark();
         let mut failure = None;
         for op in ops {
@@ -971,7 +1042,8 @@ impl SqliteSaver {
                                 .filter(|(t, n, _)| (*t, *n) == key)
                                 .map(|(_, _, c)| c.clone())
                                 .collect();
-                            let ok = rows.put(self, config, checkpoint, metadata, new_versions, &verified, staged);
+                            let ok =
+                                rows.put(self, config, checkpoint, metadata, new_versions, &verified, staged, &known);
                             if ok.is_ok()
                                 && let Some(l) = found
                             {
@@ -983,7 +1055,7 @@ impl SqliteSaver {
                     }
                 }
                 Op::Writes { config, writes, task_id, task_path } => {
-                    rows.writes(&*self.serde, config, writes, task_id, task_path)
+                    rows.writes(&*self.serde, config, writes, task_id, task_path, &mut known)
                 }
             };
             match result {
@@ -1087,8 +1159,11 @@ impl SqliteSaver {
                (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
              SELECT ?2, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata
              FROM checkpoints WHERE thread_id = ?1",
-            "INSERT OR REPLACE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
-             SELECT ?2, checkpoint_ns, channel, version, type, blob FROM checkpoint_blobs WHERE thread_id = ?1",
+            // References name write rows of the same thread, copied along.
+            "INSERT OR REPLACE INTO checkpoint_blobs
+               (thread_id, checkpoint_ns, channel, version, type, blob, ref_checkpoint_id, ref_task_id, ref_idx)
+             SELECT ?2, checkpoint_ns, channel, version, type, blob, ref_checkpoint_id, ref_task_id, ref_idx
+             FROM checkpoint_blobs WHERE thread_id = ?1",
             "INSERT OR REPLACE INTO checkpoint_writes
                (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
              SELECT ?2, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path
@@ -1118,11 +1193,6 @@ impl SqliteSaver {
                         "DELETE FROM checkpoints WHERE thread_id = ?1 AND checkpoint_id <
                            (SELECT MAX(c.checkpoint_id) FROM checkpoints AS c
                             WHERE c.thread_id = checkpoints.thread_id AND c.checkpoint_ns = checkpoints.checkpoint_ns)",
-                        // Writes of checkpoints that are gone.
-                        "DELETE FROM checkpoint_writes WHERE thread_id = ?1 AND NOT EXISTS
-                           (SELECT 1 FROM checkpoints AS c WHERE c.thread_id = checkpoint_writes.thread_id
-                            AND c.checkpoint_ns = checkpoint_writes.checkpoint_ns
-                            AND c.checkpoint_id = checkpoint_writes.checkpoint_id)",
                         // Blobs no remaining checkpoint refers to, directly or as the base of a delta.
                         "WITH RECURSIVE keep(ns, channel, version) AS (
                            SELECT c.checkpoint_ns, j.key, j.value
@@ -1137,6 +1207,16 @@ impl SqliteSaver {
                          DELETE FROM checkpoint_blobs WHERE thread_id = ?1 AND NOT EXISTS
                            (SELECT 1 FROM keep WHERE keep.ns = checkpoint_blobs.checkpoint_ns
                             AND keep.channel = checkpoint_blobs.channel AND keep.version = checkpoint_blobs.version)",
+                        // Writes of checkpoints that are gone, but for those a remaining blob refers to
+                        // (after the blobs, so writes only deleted blobs referred to go too). Such a
+                        // write is never shown as pending: its checkpoint is gone.
+                        "DELETE FROM checkpoint_writes WHERE thread_id = ?1 AND NOT EXISTS
+                           (SELECT 1 FROM checkpoints AS c WHERE c.thread_id = checkpoint_writes.thread_id
+                            AND c.checkpoint_ns = checkpoint_writes.checkpoint_ns
+                            AND c.checkpoint_id = checkpoint_writes.checkpoint_id)
+                         AND (checkpoint_ns, checkpoint_id, task_id, idx) NOT IN
+                           (SELECT checkpoint_ns, ref_checkpoint_id, ref_task_id, ref_idx FROM checkpoint_blobs
+                            WHERE thread_id = ?1 AND ref_checkpoint_id IS NOT NULL)",
                     ] {
                         sqlx::query(sql).bind(thread_id).execute(&mut *tx).await.map_err(db)?;
                     }

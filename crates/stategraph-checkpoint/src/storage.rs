@@ -7,6 +7,10 @@
 //!   A list that only grows may be stored as a delta on an earlier version ([`DeltaCache`],
 //!   [`decode_channel`]);
 //! - *write* rows keyed by `(thread, ns, checkpoint id, task id, idx)` ([`encode_writes`]).
+//!
+//! A backend that stores a step's writes and the checkpoint after it in one transaction may store
+//! a blob that repeats one of those writes as a reference to the write row ([`BatchWrites`],
+//! [`TAG_REF`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -82,6 +86,10 @@ pub struct BlobRow {
     pub type_tag: String,
     /// The encoded value (empty for `empty` and `null`).
     pub bytes: Vec<u8>,
+    /// The pending write whose bytes the row stands for, when it is stored as a reference
+    /// ([`TAG_REF`], or a delta whose inner tag is [`TAG_REF`]); the backend stores this key
+    /// with the row.
+    pub write_ref: Option<WriteKey>,
 }
 
 /// The blobs `put` stores: one per channel in `new_versions`, holding the checkpoint's value of that
@@ -100,7 +108,7 @@ pub fn encode_blobs(
                 Some(value) => serde.dumps(value).map_err(|e| e.at(format!("channel '{channel}'")))?,
                 None => (TAG_EMPTY.to_owned(), Vec::new()),
             };
-            Ok(BlobRow { channel: channel.clone(), version, type_tag, bytes })
+            Ok(BlobRow { channel: channel.clone(), version, type_tag, bytes, write_ref: None })
         })
         .collect()
 }
@@ -472,6 +480,22 @@ impl DeltaCache {
         verified: &[BaseCheck],
         staged: &mut Staged,
     ) -> Result<Vec<BlobRow>> {
+        self.encode_blobs_referring(serde, config, checkpoint, new_versions, verified, staged, &BatchWrites::default())
+    }
+
+    /// [`encode_blobs`](DeltaCache::encode_blobs), storing a value (or a delta's new items) that
+    /// is one of `writes` as a reference to that write row instead of encoding it again.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_blobs_referring(
+        &self,
+        serde: &dyn Serde,
+        config: &CheckpointConfig,
+        checkpoint: &Checkpoint,
+        new_versions: &ChannelVersions,
+        verified: &[BaseCheck],
+        staged: &mut Staged,
+        writes: &BatchWrites<'_>,
+    ) -> Result<Vec<BlobRow>> {
         let mut rows = Vec::with_capacity(new_versions.len());
         for (channel, &version) in new_versions {
             let key = (config.thread_id.clone(), config.checkpoint_ns.clone(), channel.clone());
@@ -485,9 +509,14 @@ impl DeltaCache {
             };
             let row = match (value, delta) {
                 (Some(Value::Array(list)), Some(base)) => {
-                    let new_items = Value::from(list[base.items..].to_vec());
-                    let (inner_tag, inner) =
-                        serde.dumps(&new_items).map_err(|e| e.at(format!("channel '{channel}'")))?;
+                    let new_items = &list[base.items..];
+                    let found = writes.holding_items(config, new_items);
+                    let (inner_tag, inner) = match &found {
+                        Some((_, fingerprint)) => (TAG_REF.to_owned(), fingerprint.to_le_bytes().to_vec()),
+                        None => serde
+                            .dumps(&Value::from(new_items.to_vec()))
+                            .map_err(|e| e.at(format!("channel '{channel}'")))?,
+                    };
                     let tag_len = u8::try_from(inner_tag.len()).map_err(|_| Error::Encode {
                         what: format!("channel '{channel}'"),
                         message: format!("type tag '{inner_tag}' is longer than 255 bytes"),
@@ -499,7 +528,13 @@ impl DeltaCache {
                     bytes.push(tag_len);
                     bytes.extend_from_slice(inner_tag.as_bytes());
                     bytes.extend_from_slice(&inner);
-                    let row = BlobRow { channel: channel.clone(), version, type_tag: append_tag(base.version), bytes };
+                    let row = BlobRow {
+                        channel: channel.clone(),
+                        version,
+                        type_tag: append_tag(base.version),
+                        bytes,
+                        write_ref: found.map(|(key, _)| key),
+                    };
                     let row_fingerprint = fingerprint(&row.bytes);
                     let weight = base.weight + row.bytes.len();
                     let anchor = base.anchor.unwrap_or_else(|| Anchor {
@@ -527,8 +562,20 @@ impl DeltaCache {
                     row
                 }
                 (Some(value), _) => {
-                    let (type_tag, bytes) = serde.dumps(value).map_err(|e| e.at(format!("channel '{channel}'")))?;
-                    let row = BlobRow { channel: channel.clone(), version, type_tag, bytes };
+                    let row = match writes.holding(config, value) {
+                        Some((key, fingerprint)) => BlobRow {
+                            channel: channel.clone(),
+                            version,
+                            type_tag: TAG_REF.to_owned(),
+                            bytes: fingerprint.to_le_bytes().to_vec(),
+                            write_ref: Some(key),
+                        },
+                        None => {
+                            let (type_tag, bytes) =
+                                serde.dumps(value).map_err(|e| e.at(format!("channel '{channel}'")))?;
+                            BlobRow { channel: channel.clone(), version, type_tag, bytes, write_ref: None }
+                        }
+                    };
                     let remembered = match value {
                         Value::Array(list) => {
                             let row_fingerprint = fingerprint(&row.bytes);
@@ -560,7 +607,13 @@ impl DeltaCache {
                 }
                 (None, _) => {
                     staged.changes.push((key, None));
-                    BlobRow { channel: channel.clone(), version, type_tag: TAG_EMPTY.to_owned(), bytes: Vec::new() }
+                    BlobRow {
+                        channel: channel.clone(),
+                        version,
+                        type_tag: TAG_EMPTY.to_owned(),
+                        bytes: Vec::new(),
+                        write_ref: None,
+                    }
                 }
             };
             rows.push(row);
@@ -619,13 +672,217 @@ impl DeltaCache {
     }
 }
 
+// ----- blobs that repeat a pending write ---------------------------------------------------------
+//
+// In a step, the tasks' writes are stored under the checkpoint the step started from, then the
+// next checkpoint stores the new value of each channel that changed. For a last-value channel that
+// value is the very value a task wrote (the same `Arc`), and the new items of a list the step
+// appended to are the items of a write: stored plainly, every such byte is written twice. A
+// backend that stores both in one transaction may instead store the blob as a *reference* to the
+// write row: type tag `ref` (or, for a delta, inner tag `ref`), bytes the xxh3 of the write row's
+// bytes, and the write's key (`WriteKey`; the thread and namespace are the blob's own) in columns
+// of its own. Readers resolve the reference to the write row's tag and bytes; a write row that is
+// gone is SG103, one whose bytes changed SG102. Everything else about the blob is unchanged: a
+// delta on a reference row fingerprints the stored (reference) bytes, and the base checks compare
+// the stored tag and length, as for any row.
+
+/// Type tag of a blob stored as a reference to a pending write (and inner tag of a delta whose new
+/// items are one): its bytes are the xxh3 of the write row's bytes. Builds that do not know it
+/// refuse it (SG101) rather than misread it.
+pub const TAG_REF: &str = "ref";
+
+/// Writes whose encoding is shorter than this are not referred to: a reference row, with its key,
+/// costs about as much as the bytes.
+pub const MIN_REF_BYTES: usize = 64;
+
+/// A pending-write row within its thread and namespace: what a reference names.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct WriteKey {
+    /// The checkpoint the write is pending on.
+    pub checkpoint_id: String,
+    /// The task.
+    pub task_id: String,
+    /// The write's index within the task.
+    pub idx: i64,
+}
+
+#[derive(Debug)]
+struct KnownWrite<'v> {
+    config: &'v CheckpointConfig,
+    task_id: &'v str,
+    idx: i64,
+    value: &'v Value,
+    fingerprint: u64,
+}
+
+impl KnownWrite<'_> {
+    /// Whether a blob of a checkpoint put with `config` may refer to this write: same thread and
+    /// namespace, and the checkpoint follows the one the write is pending on.
+    fn precedes(&self, config: &CheckpointConfig) -> bool {
+        self.config.checkpoint_id.is_some()
+            && self.config.checkpoint_id == config.checkpoint_id
+            && self.config.thread_id == config.thread_id
+            && self.config.checkpoint_ns == config.checkpoint_ns
+    }
+
+    fn found(&self) -> (WriteKey, u64) {
+        let checkpoint_id = self.config.checkpoint_id.map(|id| id.to_string()).unwrap_or_default();
+        (WriteKey { checkpoint_id, task_id: self.task_id.to_owned(), idx: self.idx }, self.fingerprint)
+    }
+}
+
+/// The pending writes encoded so far in one transaction, by the identity of their values, so that
+/// the checkpoint following them can refer to a write row instead of repeating its bytes (see
+/// [`TAG_REF`]). Only writes of the same transaction are ever referred to: the row a reference
+/// names commits, or rolls back, with it.
+///
+/// ```
+/// use stategraph_checkpoint::storage::{BatchWrites, DeltaCache, Staged, TAG_REF, encode_writes};
+/// use stategraph_checkpoint::{Checkpoint, CheckpointConfig, CheckpointId, MsgpackSerde};
+/// use stategraph_value::Value;
+/// let parent = CheckpointConfig::thread("t").with_id(CheckpointId::new());
+/// let answer = Value::from("a long model answer ".repeat(10));
+/// let writes = vec![("answer".to_owned(), answer.clone())];
+/// let rows = encode_writes(&MsgpackSerde, &writes).unwrap();
+/// let mut known = BatchWrites::default();
+/// known.remember(&parent, "task-1", &writes, &rows);
+///
+/// let mut cp = Checkpoint::empty();
+/// cp.channel_values.insert("answer".into(), answer);
+/// let new_versions = [("answer".to_owned(), 2)].into();
+/// let blobs = DeltaCache::new()
+///     .encode_blobs_referring(&MsgpackSerde, &parent, &cp, &new_versions, &[], &mut Staged::default(), &known)
+///     .unwrap();
+/// assert_eq!(blobs[0].type_tag, TAG_REF);
+/// assert_eq!(blobs[0].write_ref.as_ref().unwrap().task_id, "task-1");
+/// ```
+#[derive(Debug, Default)]
+pub struct BatchWrites<'v> {
+    writes: Vec<KnownWrite<'v>>,
+    /// Identity of a value → its writes (indices into `writes`).
+    by_value: HashMap<usize, Vec<usize>>,
+    /// Identity of a list's first item → the writes of that list.
+    by_first_item: HashMap<usize, Vec<usize>>,
+    /// The tasks whose writes were seen (thread, ns, checkpoint, task).
+    tasks: std::collections::HashSet<(&'v str, &'v str, CheckpointId, &'v str)>,
+}
+
+/// The address of a value's shared allocation: equal for two live values only when they are the
+/// same `Arc`. Scalars have none.
+fn identity(value: &Value) -> Option<usize> {
+    match value {
+        Value::String(s) => Some(Arc::as_ptr(s) as *const () as usize),
+        Value::Array(a) => Some(Arc::as_ptr(a) as *const () as usize),
+        Value::Object(o) => Some(Arc::as_ptr(o) as *const () as usize),
+        _ => None,
+    }
+}
+
+/// Whether two items are the same: the same allocation, or scalars with the same encoding
+/// (`==` alone would take `0.0` for `-0.0`, which the codec keeps apart).
+fn same_item(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Number(x), Value::Number(y)) => {
+            x == y && x.is_f64() == y.is_f64() && x.as_f64().map(f64::to_bits) == y.as_f64().map(f64::to_bits)
+        }
+        _ => identity(a).is_some() && identity(a) == identity(b),
+    }
+}
+
+impl<'v> BatchWrites<'v> {
+    /// Records a task's writes (`rows`: their encoding, from [`encode_writes`]) once they are
+    /// part of the transaction. Writes to special channels are not recorded (a later write of the
+    /// same key replaces their row), nor a task's writes seen before in the transaction (its
+    /// first rows are the ones kept), nor small or scalar values.
+    pub fn remember(
+        &mut self,
+        config: &'v CheckpointConfig,
+        task_id: &'v str,
+        writes: &'v [(String, Value)],
+        rows: &[WriteRow],
+    ) {
+        let Some(checkpoint) = config.checkpoint_id else { return };
+        if !self.tasks.insert((&config.thread_id, &config.checkpoint_ns, checkpoint, task_id)) {
+            return;
+        }
+        for ((_, value), row) in writes.iter().zip(rows) {
+            if row.upsert || row.bytes.len() < MIN_REF_BYTES {
+                continue;
+            }
+            let Some(id) = identity(value) else { continue };
+            let i = self.writes.len();
+            let fingerprint = fingerprint(&row.bytes);
+            self.writes.push(KnownWrite { config, task_id, idx: row.idx, value, fingerprint });
+            self.by_value.entry(id).or_default().push(i);
+            if let Value::Array(items) = value
+                && let Some(first) = items.first().and_then(identity)
+            {
+                self.by_first_item.entry(first).or_default().push(i);
+            }
+        }
+    }
+
+    /// The write (its key and the fingerprint of its bytes) a blob of the checkpoint put with
+    /// `config` holding `value` may refer to.
+    fn holding(&self, config: &CheckpointConfig, value: &Value) -> Option<(WriteKey, u64)> {
+        let ids = self.by_value.get(&identity(value)?)?;
+        ids.iter().map(|&i| &self.writes[i]).find(|w| w.precedes(config)).map(KnownWrite::found)
+    }
+
+    /// The write whose value is a list of exactly `items` (the new items of a delta).
+    fn holding_items(&self, config: &CheckpointConfig, items: &[Value]) -> Option<(WriteKey, u64)> {
+        let ids = self.by_first_item.get(&identity(items.first()?)?)?;
+        ids.iter()
+            .map(|&i| &self.writes[i])
+            .find(|w| {
+                w.precedes(config)
+                    && matches!(w.value, Value::Array(list)
+                        if list.len() == items.len() && list.iter().zip(items).all(|(a, b)| same_item(a, b)))
+            })
+            .map(KnownWrite::found)
+    }
+}
+
+/// The type tag and bytes a reference stands for, checked against the fingerprint it holds.
+fn resolve_ref<'r>(
+    referenced: &impl Fn(u64) -> Result<(&'r str, &'r [u8])>,
+    payload: &[u8],
+    at: u64,
+    location: &impl Fn(u64) -> String,
+) -> Result<(&'r str, &'r [u8])> {
+    let (tag, bytes) = referenced(at)?;
+    if payload != fingerprint(bytes).to_le_bytes() {
+        return Err(Error::corrupt(location(at), "the pending write it refers to was changed after it was written"));
+    }
+    Ok((tag, bytes))
+}
+
 /// The value of a channel at `version`, following delta chains through `rows` (version → stored
 /// tag and bytes of that channel). `missing(v)` makes the error for an absent row (SG103);
 /// `location(v)` names a row in decode errors. `None`: the channel holds no value at `version`.
+/// A reference ([`TAG_REF`]) is SG102: use [`decode_channel_referring`] where they are stored.
 pub fn decode_channel(
     serde: &dyn Serde,
     rows: &HashMap<u64, (String, Vec<u8>)>,
     version: u64,
+    missing: impl Fn(u64) -> Error,
+    location: impl Fn(u64) -> String,
+) -> Result<Option<Value>> {
+    let unsupported = |v: u64| -> Result<(&'static str, &'static [u8])> {
+        Err(Error::corrupt(location(v), "a reference to a pending write, which is not stored here"))
+    };
+    decode_channel_referring(serde, rows, version, unsupported, missing, &location)
+}
+
+/// [`decode_channel`] where blobs may be references ([`TAG_REF`]): `referenced(v)` is the type tag
+/// and bytes of the write row the row of version `v` refers to (SG103 when it is gone).
+pub fn decode_channel_referring<'r>(
+    serde: &dyn Serde,
+    rows: &HashMap<u64, (String, Vec<u8>)>,
+    version: u64,
+    referenced: impl Fn(u64) -> Result<(&'r str, &'r [u8])>,
     missing: impl Fn(u64) -> Error,
     location: impl Fn(u64) -> String,
 ) -> Result<Option<Value>> {
@@ -642,7 +899,12 @@ pub fn decode_channel(
         chain.push((at, base));
         at = base;
     };
-    let full = decode_blob(serde, tag, bytes, || location(at))?;
+    let full = if tag == TAG_REF {
+        let (tag, bytes) = resolve_ref(&referenced, bytes, at, &location)?;
+        decode_blob(serde, tag, bytes, || location(at))?
+    } else {
+        decode_blob(serde, tag, bytes, || location(at))?
+    };
     if chain.is_empty() {
         return Ok(full);
     }
@@ -664,7 +926,14 @@ pub fn decode_channel(
         }
         let inner_tag = bytes.get(DELTA_HEADER..DELTA_HEADER + tag_len).ok_or_else(|| corrupt("truncated delta"))?;
         let inner_tag = std::str::from_utf8(inner_tag).map_err(|_| corrupt("delta tag is not UTF-8"))?;
-        let new_items = serde.loads(inner_tag, &bytes[DELTA_HEADER + tag_len..]).map_err(|e| e.at(location(at)))?;
+        let inner = &bytes[DELTA_HEADER + tag_len..];
+        let new_items = if inner_tag == TAG_REF {
+            let (tag, inner) = resolve_ref(&referenced, inner, at, &location)?;
+            serde.loads(tag, inner)
+        } else {
+            serde.loads(inner_tag, inner)
+        };
+        let new_items = new_items.map_err(|e| e.at(location(at)))?;
         let Value::Array(new_items) = new_items else { return Err(corrupt("delta items are not a list")) };
         items.extend(Arc::unwrap_or_clone(new_items));
     }
@@ -788,5 +1057,109 @@ mod tests {
             panic!("objects: {value}")
         };
         assert!(Arc::ptr_eq(a, b) && Arc::ptr_eq(a, c));
+    }
+
+    /// Stores `versions` steps of a conversation as a SQL saver does with one step per
+    /// transaction: the step's write (one message, about 100 bytes), then the checkpoint whose
+    /// list has it appended. Returns the blob rows by version and the write rows by key.
+    #[allow(clippy::type_complexity)]
+    fn grow_with_writes(
+        cache: &DeltaCache,
+        versions: u64,
+    ) -> (HashMap<u64, (String, Vec<u8>, Option<WriteKey>)>, HashMap<WriteKey, (String, Vec<u8>)>, Vec<Value>) {
+        let mut blobs = HashMap::new();
+        let mut writes = HashMap::new();
+        let mut cp = Checkpoint::empty();
+        let mut items: Vec<Value> = Vec::new();
+        for version in 1..=versions {
+            let parent = CheckpointConfig::thread("t").with_id(CheckpointId::new());
+            let message: Value =
+                [("text", Value::from(format!("message {version} {}", "x".repeat(90))))].into_iter().collect();
+            let written = vec![("messages".to_owned(), Value::from(vec![message.clone()]))];
+            let rows = encode_writes(&MsgpackSerde, &written).unwrap();
+            let mut known = BatchWrites::default();
+            known.remember(&parent, "task", &written, &rows);
+            let key =
+                WriteKey { checkpoint_id: parent.checkpoint_id.unwrap().to_string(), task_id: "task".into(), idx: 0 };
+            writes.insert(key, (rows[0].type_tag.clone(), rows[0].bytes.clone()));
+
+            items.push(message);
+            cp.channel_values.insert("messages".into(), Value::from(items.clone()));
+            let new_versions: ChannelVersions = [("messages".to_owned(), version)].into();
+            let mut staged = Staged::default();
+            let bases = cache.candidates(&parent, &cp, &new_versions, &staged);
+            let blobs_of_step = cache
+                .encode_blobs_referring(&MsgpackSerde, &parent, &cp, &new_versions, &bases, &mut staged, &known)
+                .unwrap();
+            cache.commit(staged);
+            for b in blobs_of_step {
+                blobs.insert(b.version, (b.type_tag, b.bytes, b.write_ref));
+            }
+        }
+        (blobs, writes, items)
+    }
+
+    #[test]
+    fn deltas_referring_to_writes_keep_their_anchors_and_read_back() {
+        let cache = DeltaCache::with_limits(DEFAULT_CACHE_BUDGET, 8);
+        let (blobs, writes, items) = grow_with_writes(&cache, 120);
+        let rows: HashMap<u64, (String, Vec<u8>)> =
+            blobs.iter().map(|(v, (tag, bytes, _))| (*v, (tag.clone(), bytes.clone()))).collect();
+        let referenced = |v: u64| {
+            let key = blobs[&v].2.as_ref().expect("a reference row names its write");
+            let (tag, bytes) = &writes[key];
+            Ok((tag.as_str(), bytes.as_slice()))
+        };
+        let missing = |v| panic!("version {v} is stored");
+        for version in 1..=120u64 {
+            let value =
+                decode_channel_referring(&MsgpackSerde, &rows, version, referenced, missing, |v| format!("v{v}"))
+                    .unwrap()
+                    .unwrap();
+            assert_eq!(value.as_array().unwrap()[..], items[..version as usize], "version {version}");
+            assert!(chain(&rows, version) < MAX_CHAIN);
+        }
+        // A one-message delta is a reference; a rebased delta (the messages since its anchor) and
+        // a full copy hold their bytes.
+        let (refs, plain): (Vec<_>, Vec<_>) = (2..=120u64).partition(|v| blobs[v].2.is_some());
+        assert!(refs.len() > 90, "{} references", refs.len());
+        for v in &refs {
+            let (tag, bytes, _) = &blobs[v];
+            assert_eq!(parse_append_tag(tag).unwrap().unwrap(), v - 1, "version {v}");
+            assert_eq!(bytes.len(), DELTA_HEADER + TAG_REF.len() + 8);
+        }
+        assert!(plain.iter().all(|v| parse_append_tag(&blobs[v].0).is_none_or(|b| b.unwrap() < v - 1)));
+        // Without the resolver (a backend that stores no references) it is a typed error.
+        let err = decode_channel(&MsgpackSerde, &rows, refs[0], missing, |v| format!("v{v}")).unwrap_err();
+        assert_eq!(err.code(), "SG102");
+    }
+
+    #[test]
+    fn only_first_ordinary_large_writes_are_remembered() {
+        let parent = CheckpointConfig::thread("t").with_id(CheckpointId::new());
+        let long = Value::from("long ".repeat(20));
+        let small = Value::from("short");
+        let written = vec![
+            ("a".to_owned(), long.clone()),
+            ("b".to_owned(), small.clone()),
+            (crate::ERROR.to_owned(), long.clone()),
+        ];
+        let rows = encode_writes(&MsgpackSerde, &written).unwrap();
+        let mut known = BatchWrites::default();
+        known.remember(&parent, "task", &written, &rows);
+        let again = vec![("a".to_owned(), Value::from("other ".repeat(20)))];
+        let again_rows = encode_writes(&MsgpackSerde, &again).unwrap();
+        // A repeat of the task: the database keeps the first rows, so the repeat is not referred to.
+        known.remember(&parent, "task", &again, &again_rows);
+        let (key, fingerprint) = known.holding(&parent, &long).expect("the long ordinary write");
+        assert_eq!((key.task_id.as_str(), key.idx), ("task", 0));
+        assert_eq!(fingerprint, super::fingerprint(&rows[0].bytes));
+        assert!(known.holding(&parent, &small).is_none(), "too small");
+        assert!(known.holding(&parent, &again[0].1).is_none(), "a repeated task");
+        // Only a checkpoint following the write's checkpoint, in its thread and namespace.
+        assert!(known.holding(&CheckpointConfig::thread("t").with_id(CheckpointId::new()), &long).is_none());
+        assert!(known.holding(&parent.clone().with_ns("child:1"), &long).is_none());
+        // An equal value that is not the same allocation is not the write.
+        assert!(known.holding(&parent, &Value::from("long ".repeat(20))).is_none());
     }
 }

@@ -1115,6 +1115,126 @@ pub async fn run_batch_and_append(saver: &dyn Checkpointer) {
     appended_list_round_trips(saver).await;
     appended_list_after_fork(saver).await;
     appended_list_survives_copy_delete_prune(saver).await;
+    written_values_survive_copy_and_prune(saver).await;
+}
+
+// ----- values that were also pending writes ------------------------------------------------------
+
+/// The writes of step `i` of [`written_steps`]: a long answer (a last-value channel), a message
+/// appended to `messages`, a small counter, and an error write (a special channel).
+fn step_writes(i: usize) -> Vec<(String, Value)> {
+    vec![
+        ("answer".into(), Value::from(format!("answer {i}: {}", "many words ".repeat(20 + i)))),
+        ("messages".into(), Value::from(vec![val(json!({"role": "ai", "i": i, "text": "y".repeat(80 + i)}))])),
+        ("n".into(), Value::from(i as i64)),
+        (ERROR.into(), Value::from(format!("step {i} failed once"))),
+    ]
+}
+
+/// A run as the engine saves it with `async` durability: each step's task writes (under the
+/// checkpoint the step started from) and the checkpoint that follows, whose new values are the
+/// very values written (the same `Arc`s: a last-value channel holds the written value, a list
+/// gets the written items appended), batched `per_batch` steps at a time. The last batch ends
+/// with writes pending on the last checkpoint. Returns the batches and the checkpoints.
+pub fn written_steps(
+    thread: &str,
+    ns: &str,
+    steps: usize,
+    per_batch: usize,
+) -> (Vec<Vec<crate::SaveOp>>, Vec<Checkpoint>) {
+    let mut batches = vec![Vec::new()];
+    let mut made: Vec<Checkpoint> = Vec::new();
+    let mut config = CheckpointConfig::thread(thread).with_ns(ns);
+    for i in 0..=steps {
+        let writes = step_writes(i);
+        if let Some(parent) = made.last() {
+            batches.last_mut().expect("a batch").push(crate::SaveOp::PutWrites {
+                config: config.clone().with_id(parent.id),
+                writes: writes.clone(),
+                task_id: format!("task-{i}"),
+                task_path: "~__pregel_pull, agent".into(),
+            });
+        }
+        if i == steps {
+            break;
+        }
+        let written = |channel: &str| writes.iter().find(|(c, _)| c == channel).map(|(_, v)| v.clone());
+        let messages = appended(
+            made.last().and_then(|c| c.channel_values.get("messages")),
+            written("messages").and_then(|m| m.as_array().cloned()).unwrap_or_default(),
+        );
+        let (cp, new_versions) =
+            step(made.last(), &[("answer", written("answer")), ("messages", Some(messages)), ("n", written("n"))]);
+        batches.last_mut().expect("a batch").push(crate::SaveOp::Put {
+            config: config.clone(),
+            checkpoint: Box::new(cp.clone()),
+            metadata: meta(if i == 0 { CheckpointSource::Input } else { CheckpointSource::Loop }, i as i64 - 1),
+            new_versions,
+            only_if_latest: true,
+        });
+        config = config.with_id(cp.id);
+        made.push(cp);
+        if (i + 1) % per_batch.max(1) == 0 {
+            batches.push(Vec::new());
+        }
+    }
+    (batches, made)
+}
+
+/// The writes [`written_steps`] left pending on checkpoint `i`, as read back.
+fn pending_of(i: usize) -> Vec<(String, Value)> {
+    let mut writes = step_writes(i + 1);
+    writes.sort_by_key(|(c, _)| c != ERROR); // idx order: the error write (idx -1) first
+    writes
+}
+
+fn assert_pending(t: &CheckpointTuple, i: usize) {
+    let got: Vec<(String, Value)> = t.pending_writes.iter().map(|p| (p.channel.clone(), p.value.clone())).collect();
+    assert_eq!(got, pending_of(i), "pending writes of checkpoint {i}");
+}
+
+/// Checkpoints whose values were also pending writes of the step before them (saved in one
+/// batch with those writes) read back exactly, with exactly their own pending writes, after
+/// copy_thread, delete_thread of the source and prune keep-latest; the thread goes on afterwards.
+pub async fn written_values_survive_copy_and_prune(saver: &dyn Checkpointer) {
+    let (source, target) = (uid("written-src"), uid("written-dst"));
+    let (batches, made) = written_steps(&source, "", 12, 3);
+    for batch in &batches {
+        saver.save_batch(batch).await.expect("a batch of steps");
+    }
+    for (i, cp) in made.iter().enumerate() {
+        let t = get(saver, &CheckpointConfig::thread(&source).with_id(cp.id)).await.expect("stored");
+        assert_eq!(t.checkpoint, *cp, "checkpoint {i}");
+        assert_pending(&t, i);
+    }
+    let listed = list(saver, &ListFilter::thread(&source)).await;
+    for (t, i) in listed.iter().zip((0..made.len()).rev()) {
+        assert_eq!(t.checkpoint, made[i]);
+        assert_pending(t, i);
+    }
+
+    saver.copy_thread(&source, &target).await.expect("copy");
+    saver.delete_thread(&source).await.expect("delete");
+    assert_eq!(rethread(list(saver, &ListFilter::thread(&target)).await, &source), listed);
+
+    saver.prune(std::slice::from_ref(&target), PruneStrategy::KeepLatest).await.expect("prune");
+    let last = made.len() - 1;
+    let t = get(saver, &CheckpointConfig::thread(&target)).await.expect("the latest is kept");
+    assert_eq!(t.checkpoint, made[last]);
+    assert_pending(&t, last);
+    assert_eq!(ids(&list(saver, &ListFilter::thread(&target)).await), [made[last].id]);
+
+    // The thread goes on from the kept checkpoint: its list grows on what prune kept.
+    let mut more = made[last].next();
+    let items = step_writes(last + 1)[1].1.as_array().cloned().unwrap_or_default();
+    let messages = appended(made[last].channel_values.get("messages"), items);
+    let version = more.channel_versions["messages"] + 1;
+    more.channel_values.insert("messages".into(), messages);
+    more.channel_versions.insert("messages".into(), version);
+    let config = CheckpointConfig::thread(&target).with_id(made[last].id);
+    put(saver, &config, &more, &meta(CheckpointSource::Loop, last as i64), &[("messages".to_owned(), version)].into())
+        .await;
+    assert_eq!(get(saver, &CheckpointConfig::thread(&target)).await.unwrap().checkpoint, more);
 }
 
 /// A damaged base of a stored list (bytes, or its tag) is a typed error when a later version that
