@@ -64,8 +64,14 @@ pub(crate) fn router(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Rout
 /// reject some requests with plain text (a path segment that is not UTF-8 once decoded, say): such
 /// answers are rewritten here, keeping their status and other headers.
 async fn json_errors(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
+    let mut res = next.run(req).await;
     let status = res.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body was never read, so the connection cannot carry another request
+        // and is closed after this answer. Saying so keeps a client that pools connections (the
+        // SDKs do) from sending its next request into the closing one.
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)

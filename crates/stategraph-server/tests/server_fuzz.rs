@@ -180,3 +180,34 @@ async fn an_undecodable_path_segment_gets_a_json_detail() {
         assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{path}: {body}");
     }
 }
+
+/// Regression (found by the property test above, as a GET that "did not answer"): a 413 is sent
+/// before the body is read to its end, so the server closes the connection after it. Without
+/// `Connection: close` on the answer, a pooling client put the connection back in its pool and
+/// sent its next request into it as it closed.
+#[tokio::test]
+async fn an_oversized_body_is_answered_with_connection_close_and_the_client_carries_on() {
+    let limits = Limits { max_body_bytes: 64 * 1024, ..Limits::default() };
+    let mut config = support::probe_graphs::config().with_database(Database::Memory);
+    config.limits = limits;
+    let s = support::http::start_with(config).await;
+    for round in 0..20 {
+        let r = s
+            .client
+            .post(format!("{}/assistants/search", s.base))
+            .header("content-type", "application/json")
+            .body(vec![b' '; 70_000])
+            .send()
+            .await;
+        match r {
+            Ok(r) => {
+                assert_eq!(r.status().as_u16(), 413, "round {round}");
+                assert_eq!(r.headers().get("connection").map(|v| v.to_str().unwrap()), Some("close"), "round {round}");
+            }
+            // The server may answer and close while the client is still writing the body.
+            Err(e) => assert!(e.is_request() || e.is_body(), "round {round}: {e}"),
+        }
+        let (status, _) = s.get("/ok").await;
+        assert_eq!(status, 200, "round {round}: the next request on the same client");
+    }
+}
