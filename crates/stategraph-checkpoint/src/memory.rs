@@ -145,9 +145,11 @@ impl Tip {
 #[derive(Clone, Debug, Default)]
 struct CheckpointWrites {
     tasks: Vec<TaskWrites>,
-    /// Task id → position in `tasks`, built once there are many tasks (a wide fan-out), so that
-    /// finding a task stays O(1) without a map per checkpoint in the common case.
-    index: Option<FxHashMap<String, usize>>,
+    /// Hash of a task id → the first position in `tasks` with that hash, built once there are
+    /// many tasks (a wide fan-out), so that finding a task stays O(1) without a map per
+    /// checkpoint in the common case. Keyed by hash, not by id, so it holds no copy of the ids;
+    /// a hash shared by two ids falls back to a scan.
+    index: Option<FxHashMap<u64, usize>>,
 }
 
 #[derive(Clone, Debug)]
@@ -161,27 +163,30 @@ struct TaskWrites {
 /// Tasks past which [`CheckpointWrites`] keeps an index.
 const INDEX_TASKS: usize = 16;
 
+fn id_hash(task_id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(task_id)
+}
+
 impl CheckpointWrites {
-    fn task(&mut self, task_id: &str, task_path: &str) -> &mut TaskWrites {
-        let found = match &self.index {
-            Some(index) => index.get(task_id).copied(),
-            None => self.tasks.iter().position(|t| t.task_id == task_id),
-        };
-        let at = match found {
+    /// The task's entry, added (taking the id and path given) when it has none yet.
+    fn task(&mut self, task_id: String, task_path: String) -> &mut TaskWrites {
+        let at = match self.find(&task_id) {
             Some(at) => at,
             None => {
                 let at = self.tasks.len();
-                self.tasks.push(TaskWrites {
-                    task_id: task_id.to_owned(),
-                    task_path: task_path.to_owned(),
-                    writes: Vec::new(),
-                });
+                let hash = id_hash(&task_id);
+                self.tasks.push(TaskWrites { task_id, task_path, writes: Vec::new() });
                 match &mut self.index {
                     Some(index) => {
-                        index.insert(task_id.to_owned(), at);
+                        index.entry(hash).or_insert(at);
                     }
                     None if self.tasks.len() > INDEX_TASKS => {
-                        self.index = Some(self.tasks.iter().enumerate().map(|(i, t)| (t.task_id.clone(), i)).collect());
+                        let mut index = FxHashMap::default();
+                        for (i, t) in self.tasks.iter().enumerate() {
+                            index.entry(id_hash(&t.task_id)).or_insert(i);
+                        }
+                        self.index = Some(index);
                     }
                     None => {}
                 }
@@ -189,6 +194,17 @@ impl CheckpointWrites {
             }
         };
         &mut self.tasks[at]
+    }
+
+    fn find(&self, task_id: &str) -> Option<usize> {
+        if let Some(index) = &self.index {
+            match index.get(&id_hash(task_id)) {
+                None => return None,
+                Some(&at) if self.tasks[at].task_id == task_id => return Some(at),
+                Some(_) => {} // Another id with the same hash: scan.
+            }
+        }
+        self.tasks.iter().position(|t| t.task_id == task_id)
     }
 
     /// Stores `value` as the task's write `idx`: an ordinary write saved again is kept as it
@@ -452,16 +468,16 @@ impl InMemorySaver {
         task_path: &str,
     ) -> Result<()> {
         let writes = writes.iter().map(|(c, v)| (c.clone(), v.clone()));
-        Self::store_writes(threads, config, writes, task_id, task_path)
+        Self::store_writes(threads, config, writes, task_id.to_owned(), task_path.to_owned())
     }
 
-    /// Stores a task's writes, given by value.
+    /// Stores a task's writes, given by value (the id and path too: they are kept once per task).
     fn store_writes(
         threads: &mut HashMap<String, Thread>,
         config: &CheckpointConfig,
         writes: impl Iterator<Item = (String, Value)>,
-        task_id: &str,
-        task_path: &str,
+        task_id: String,
+        task_path: String,
     ) -> Result<()> {
         let id = config.require_checkpoint_id()?;
         let thread = match threads.get_mut(&config.thread_id) {
@@ -573,7 +589,7 @@ impl Checkpointer for InMemorySaver {
                         Self::put_owned(&mut threads, &config, *checkpoint, metadata, new_versions, only_if_latest)?;
                     }
                     SaveOp::PutWrites { config, writes, task_id, task_path } => {
-                        Self::store_writes(&mut threads, &config, writes.into_iter(), &task_id, &task_path)?;
+                        Self::store_writes(&mut threads, &config, writes.into_iter(), task_id, task_path)?;
                     }
                 }
             }
@@ -606,7 +622,7 @@ impl Checkpointer for InMemorySaver {
                 for (key, writes) in src.writes {
                     let stored = dst.writes.entry(key).or_default();
                     for t in writes.tasks {
-                        let task = stored.task(&t.task_id, &t.task_path);
+                        let task = stored.task(t.task_id, t.task_path);
                         for (idx, channel, value) in t.writes {
                             CheckpointWrites::insert(task, idx, channel, value, true);
                         }
@@ -755,5 +771,21 @@ mod tests {
             assert_eq!(pair[0].value, Value::from(1));
             assert_eq!(pair[1].value, Value::from(format!("{task} round 0")));
         }
+    }
+
+    #[test]
+    fn a_task_whose_id_hash_is_taken_by_another_is_still_found() {
+        let mut writes = CheckpointWrites::default();
+        for t in 0..=INDEX_TASKS {
+            writes.task(format!("task-{t}"), String::new());
+        }
+        // Pretend "task-1" hashes like "task-0": the index points at task-0, the scan finds task-1.
+        let index = writes.index.as_mut().expect("indexed past INDEX_TASKS tasks");
+        index.insert(id_hash("task-1"), 0);
+        assert_eq!(writes.find("task-1"), Some(1));
+        assert_eq!(writes.find("task-0"), Some(0));
+        assert_eq!(writes.find("nobody"), None);
+        writes.task("task-1".into(), String::new());
+        assert_eq!(writes.tasks.len(), INDEX_TASKS + 1, "found, not added again");
     }
 }

@@ -665,24 +665,40 @@ impl Loop {
     async fn run_tasks(&self, tasks: &[PlannedTask]) -> Result<Vec<Outcome>> {
         self.emit_task_starts(tasks);
         let mut results: Vec<Outcome> = Vec::with_capacity(tasks.len());
-        let mut running: FuturesUnordered<_> = tasks
-            .iter()
-            .map(|t| async move {
-                let pad = self.scratchpad(t);
-                let outcome = match self.run_task(t, true, pad.clone()).await {
-                    Ok(w) => Outcome::Done(w),
-                    Err(Error::Interrupted(i)) => Outcome::Interrupted(i),
-                    Err(e) => Outcome::Failed(e),
-                };
-                self.emit_outcome(t, &outcome);
-                let recorded = self.record(t, &pad, &outcome).await;
-                recorded.map(|()| outcome)
-            })
-            .collect();
-        while let Some(outcome) = running.next().await {
-            results.push(outcome?);
+        // Two loops rather than one with a run-time check: a task's future is one allocation in
+        // `FuturesUnordered`, and the state of `record` would make every task's future several
+        // times larger also when nothing is saved (`fanout_static_100` without a checkpointer
+        // took 11% longer).
+        if self.persist.is_none() {
+            let mut running: FuturesUnordered<_> = tasks.iter().map(|t| self.run_and_emit(t)).collect();
+            while let Some((_, outcome)) = running.next().await {
+                results.push(outcome);
+            }
+        } else {
+            let mut running: FuturesUnordered<_> = tasks
+                .iter()
+                .map(|t| async move {
+                    let (pad, outcome) = self.run_and_emit(t).await;
+                    self.record(t, &pad, &outcome).await.map(|()| outcome)
+                })
+                .collect();
+            while let Some(outcome) = running.next().await {
+                results.push(outcome?);
+            }
         }
         Ok(results)
+    }
+
+    /// Runs one task of a step and streams its outcome.
+    async fn run_and_emit(&self, t: &PlannedTask) -> (Arc<Scratchpad>, Outcome) {
+        let pad = self.scratchpad(t);
+        let outcome = match self.run_task(t, true, pad.clone()).await {
+            Ok(w) => Outcome::Done(w),
+            Err(Error::Interrupted(i)) => Outcome::Interrupted(i),
+            Err(e) => Outcome::Failed(e),
+        };
+        self.emit_outcome(t, &outcome);
+        (pad, outcome)
     }
 
     fn emit_outcome(&self, t: &PlannedTask, outcome: &Outcome) {
