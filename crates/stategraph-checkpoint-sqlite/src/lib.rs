@@ -483,17 +483,18 @@ struct WriteTx {
     begin: Option<&'static str>,
     /// A `BEGIN` was sent and neither `COMMIT` nor `ROLLBACK` has succeeded since.
     open: bool,
-    /// The `BEGIN` succeeded (a query sent with it succeeded): this process has the write lock.
-    begun: bool,
+    /// A query that carried the `BEGIN` failed because another connection held the write lock
+    /// past the busy timeout: nothing of the transaction ran.
+    lock_failed: bool,
 }
 
 impl WriteTx {
     async fn new(pool: &SqlitePool, durability: Option<Durability>) -> Result<WriteTx> {
         let conn = pool.acquire().await.map_err(db)?;
-        Ok(WriteTx { conn, begin: Some(begin_statement(durability)), open: false, begun: false })
+        Ok(WriteTx { conn, begin: Some(begin_statement(durability)), open: false, lock_failed: false })
     }
 
-    /// `sql` with the pending `BEGIN` in front.
+    /// `sql` with the pending `BEGIN` in front (see [`failed`](WriteTx::failed)).
     fn text(&mut self, sql: String, commit: bool) -> String {
         let mut text = match self.begin.take() {
             Some(begin) => {
@@ -510,13 +511,24 @@ impl WriteTx {
 
     /// Runs `sql` (several statements allowed) in the transaction; with `commit`, commits it.
     async fn execute(&mut self, sql: String, args: SqliteArguments, commit: bool) -> Result<()> {
+        let carries_begin = self.begin.is_some();
         let text = self.text(sql, commit);
-        sqlx::query_with(AssertSqlSafe(text), args).execute(&mut *self.conn).await.map_err(db)?;
-        self.begun = true;
+        let done = sqlx::query_with(AssertSqlSafe(text), args).execute(&mut *self.conn).await;
+        done.map_err(|e| self.failed(e, carries_begin))?;
         if commit {
             self.open = false;
         }
         Ok(())
+    }
+
+    /// The error of a query; notes when it carried the `BEGIN` and found the database locked (a
+    /// lock error can only come from the `BEGIN IMMEDIATE`: once it succeeds, the transaction
+    /// holds the write lock).
+    fn failed(&mut self, e: sqlx::Error, carried_begin: bool) -> Error {
+        if carried_begin && is_locked(&e) {
+            self.lock_failed = true;
+        }
+        db(e)
     }
 
     /// The connection, for a query that returns rows; the pending `BEGIN` is sent first by
@@ -548,6 +560,12 @@ impl Drop for WriteTx {
             self.conn.close_on_drop();
         }
     }
+}
+
+/// Whether SQLite answered `SQLITE_BUSY` or `SQLITE_LOCKED` (any extended code of them).
+fn is_locked(e: &sqlx::Error) -> bool {
+    let code = e.as_database_error().and_then(|d| d.code()).and_then(|c| c.parse::<i32>().ok());
+    matches!(code.map(|c| c & 0xff), Some(5 | 6))
 }
 
 /// `BEGIN IMMEDIATE`, with the connection's `synchronous` set first when the saver chose it:
@@ -942,9 +960,9 @@ impl SqliteSaver {
                 self.deltas.commit_prefix(staged, mark);
                 failure.map_or(Ok(()), Err)
             }
-            // Not begun: `BEGIN IMMEDIATE` itself failed (another process kept the write lock
-            // past the busy timeout); replaying op by op would only wait again.
-            Err(e) if ops.len() == 1 || !tx.begun => {
+            // `BEGIN IMMEDIATE` itself failed (another process kept the write lock past the
+            // busy timeout): nothing ran, and replaying op by op would only wait again.
+            Err(e) if ops.len() == 1 || tx.lock_failed => {
                 tx.rollback().await;
                 Err(e)
             }
@@ -1101,6 +1119,7 @@ impl SqliteSaver {
                      WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?"
                 });
             }
+            let begin_pending = tx.begin.is_some();
             let sql = tx.text(sql, false);
             let mut q = sqlx::query_as::<_, (i64, Option<String>, Option<i64>)>(AssertSqlSafe(sql));
             for &i in chunk {
@@ -1112,8 +1131,9 @@ impl SqliteSaver {
                     q = q.bind(*t).bind(*n).bind(c.channel.as_str()).bind(version_to_i64(c.base_version)?);
                 }
             }
-            let found = q.fetch_all(tx.conn()).await.map_err(db)?;
-            tx.begun = true;
+            let carries_begin = begin_pending;
+            let found = q.fetch_all(tx.conn()).await;
+            let found = found.map_err(|e| tx.failed(e, carries_begin))?;
             for (i, text, len) in found {
                 let i = usize::try_from(i).unwrap_or(usize::MAX);
                 if let Some((thread_id, ns)) = guards.get(i) {
