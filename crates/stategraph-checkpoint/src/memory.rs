@@ -109,16 +109,22 @@ struct Tip {
 /// at every step.
 const MAX_APPENDED: u32 = 32;
 
-/// Whether `a` and `b` are the same item: the same shared container, or equal scalars. Only
-/// pointers are compared for containers, so checking that a list extends the stored one is a
-/// pass over pointers, never a deep comparison.
+/// Whether `a` and `b` are the same item: the same shared container or host object, or the same
+/// scalar. Only pointers are compared for containers, so checking that a list extends the stored
+/// one is a pass over pointers, never a deep comparison. Floats compare by their bits: `==`
+/// would take `-0.0` for `0.0`, and the list read back would then hold the other one.
 fn same_item(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Array(x), Value::Array(y)) => Arc::ptr_eq(x, y),
         (Value::Object(x), Value::Object(y)) => Arc::ptr_eq(x, y),
         (Value::String(x), Value::String(y)) => Arc::ptr_eq(x, y),
-        (Value::Foreign(_), Value::Foreign(_)) => false,
-        _ => a == b,
+        (Value::Foreign(x), Value::Foreign(y)) => x.ptr_eq(y),
+        (Value::Number(x), Value::Number(y)) => {
+            x == y && x.is_f64() == y.is_f64() && x.as_f64().map(f64::to_bits) == y.as_f64().map(f64::to_bits)
+        }
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        _ => false,
     }
 }
 
@@ -787,5 +793,37 @@ mod tests {
         assert_eq!(writes.find("nobody"), None);
         writes.task("task-1".into(), String::new());
         assert_eq!(writes.tasks.len(), INDEX_TASKS + 1, "found, not added again");
+    }
+
+    #[test]
+    fn an_appended_list_keeps_negative_zero_and_extends_over_host_objects() {
+        struct Host;
+        impl stategraph_value::HostValue for Host {
+            fn to_json(&self) -> serde_json::Value {
+                serde_json::json!("host")
+            }
+            fn type_name(&self) -> String {
+                "Host".into()
+            }
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+        }
+        let saver = InMemorySaver::new();
+        let host = Value::Foreign(stategraph_value::Foreign::new(Host));
+        let config = put(&saver, &CheckpointConfig::thread("t"), 1, Value::from(vec![host.clone(), Value::from(0.0)]));
+        // -0.0 where the stored list has 0.0: not that list extended, so stored whole.
+        let mut items = vec![host.clone(), Value::from(-0.0), Value::from(1)];
+        let config2 = put(&saver, &config, 2, Value::from(items.clone()));
+        let second = value_at(&saver, &config2).as_array().unwrap()[1].as_f64().unwrap();
+        assert!(second == 0.0 && second.is_sign_negative(), "-0.0 read back as {second}");
+        // The same host object and items, one more: stored as the item it adds.
+        items.push(Value::from(2));
+        let config3 = put(&saver, &config2, 3, Value::from(items.clone()));
+        assert_eq!(blob_kinds(&saver), (2, 1));
+        let back = value_at(&saver, &config3);
+        let back = back.as_array().unwrap();
+        assert_eq!(back.len(), 4);
+        assert!(matches!((&back[0], &host), (Value::Foreign(x), Value::Foreign(y)) if x.ptr_eq(y)));
     }
 }
