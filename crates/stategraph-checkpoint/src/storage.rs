@@ -232,6 +232,10 @@ fn extends(old: &[Value], new: &[Value]) -> bool {
             (Value::Object(x), Value::Object(y)) if Arc::ptr_eq(x, y) => true,
             (Value::Array(x), Value::Array(y)) if Arc::ptr_eq(x, y) => true,
             (Value::String(x), Value::String(y)) if Arc::ptr_eq(x, y) => true,
+            // `==` would take -0.0 for 0.0, and the delta would then read back the base's zero.
+            (Value::Number(x), Value::Number(y)) => {
+                x.as_f64().map(f64::to_bits) == y.as_f64().map(f64::to_bits) && x == y && x.is_f64() == y.is_f64()
+            }
             _ => a == b,
         })
 }
@@ -995,6 +999,15 @@ mod tests {
         let written: usize = rows.values().map(|(_, b)| b.len()).sum();
         let last = rows[&300].1.len().max(rows[&full[full.len() - 1]].1.len());
         assert!(written < 300 * 3 * 12 * 4, "{written} bytes written; last row {last}");
+    }
+
+    #[test]
+    fn a_list_with_negative_zero_where_the_stored_one_had_zero_is_not_a_delta() {
+        assert!(extends(&[Value::from(0.0)], &[Value::from(0.0), Value::from(1)]));
+        assert!(!extends(&[Value::from(0.0)], &[Value::from(-0.0), Value::from(1)]));
+        assert!(!extends(&[Value::from(1)], &[Value::from(1.0)]), "an integer is not a float");
+        let text = Value::from("same text");
+        assert!(extends(&[text.clone()], &[Value::from("same text"), Value::Null]), "equal strings");
     }
 
     #[test]
