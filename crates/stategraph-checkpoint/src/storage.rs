@@ -1006,8 +1006,7 @@ mod tests {
         assert!(extends(&[Value::from(0.0)], &[Value::from(0.0), Value::from(1)]));
         assert!(!extends(&[Value::from(0.0)], &[Value::from(-0.0), Value::from(1)]));
         assert!(!extends(&[Value::from(1)], &[Value::from(1.0)]), "an integer is not a float");
-        let text = Value::from("same text");
-        assert!(extends(&[text.clone()], &[Value::from("same text"), Value::Null]), "equal strings");
+        assert!(extends(&[Value::from("same text")], &[Value::from("same text"), Value::Null]), "equal strings");
     }
 
     #[test]
