@@ -949,23 +949,28 @@ mod tests {
     use super::*;
     use crate::codec::MsgpackSerde;
 
-    /// Stores `versions` versions of a list growing by one item each, as a backend would (every
-    /// base checked and found), and returns the rows by version.
-    fn grow(cache: &DeltaCache, versions: u64) -> HashMap<u64, (String, Vec<u8>)> {
+    /// Stores `items` as version `version` of channel `messages` of thread `t`, as a backend
+    /// would (every base checked and found), into `rows` (by version).
+    fn store(cache: &DeltaCache, version: u64, items: Vec<Value>, rows: &mut HashMap<u64, (String, Vec<u8>)>) {
         let config = CheckpointConfig::thread("t");
-        let mut rows = HashMap::new();
         let mut cp = Checkpoint::empty();
+        cp.channel_values.insert("messages".into(), Value::from(items));
+        let new_versions: ChannelVersions = [("messages".to_owned(), version)].into();
+        let mut staged = Staged::default();
+        let bases = cache.candidates(&config, &cp, &new_versions, &staged);
+        let blobs = cache.encode_blobs(&MsgpackSerde, &config, &cp, &new_versions, &bases, &mut staged).unwrap();
+        cache.commit(staged);
+        for b in blobs {
+            rows.insert(b.version, (b.type_tag, b.bytes));
+        }
+    }
+
+    /// Stores `versions` versions of a list growing by three items each and returns the rows by
+    /// version.
+    fn grow(cache: &DeltaCache, versions: u64) -> HashMap<u64, (String, Vec<u8>)> {
+        let mut rows = HashMap::new();
         for version in 1..=versions {
-            let items: Vec<Value> = (0..version * 3).map(|i| Value::from(format!("item {i}"))).collect();
-            cp.channel_values.insert("messages".into(), Value::from(items));
-            let new_versions: ChannelVersions = [("messages".to_owned(), version)].into();
-            let mut staged = Staged::default();
-            let bases = cache.candidates(&config, &cp, &new_versions, &staged);
-            let blobs = cache.encode_blobs(&MsgpackSerde, &config, &cp, &new_versions, &bases, &mut staged).unwrap();
-            cache.commit(staged);
-            for b in blobs {
-                rows.insert(b.version, (b.type_tag, b.bytes));
-            }
+            store(cache, version, (0..version * 3).map(|i| Value::from(format!("item {i}"))).collect(), &mut rows);
         }
         rows
     }
@@ -1034,26 +1039,15 @@ mod tests {
     fn a_delta_of_shared_items_keeps_them_shared() {
         use crate::codec::TAG_MSGPACK_REFS;
         let cache = DeltaCache::new();
-        let config = CheckpointConfig::thread("t");
         // A tool result (about 2 kB) the next step appends twice and also nests in a message.
         let result: Value = (0..50).map(|k| (format!("field_{k}"), Value::from(format!("{k:>30}")))).collect();
         let message: Value = [("role", Value::from("tool")), ("content", result.clone())].into_iter().collect();
         let mut rows = HashMap::new();
-        let mut cp = Checkpoint::empty();
         // (Long enough before that the new items are a delta, not a full copy.)
         let first: Vec<Value> = (0..20).map(|i| Value::from(format!("message {i}"))).collect();
         let second = [first.clone(), vec![result.clone(), message, result]].concat();
-        for (version, items) in [(1u64, first), (2, second.clone())] {
-            cp.channel_values.insert("messages".into(), Value::from(items));
-            let new_versions: ChannelVersions = [("messages".to_owned(), version)].into();
-            let mut staged = Staged::default();
-            let bases = cache.candidates(&config, &cp, &new_versions, &staged);
-            let blobs = cache.encode_blobs(&MsgpackSerde, &config, &cp, &new_versions, &bases, &mut staged).unwrap();
-            cache.commit(staged);
-            for b in blobs {
-                rows.insert(b.version, (b.type_tag, b.bytes));
-            }
-        }
+        store(&cache, 1, first, &mut rows);
+        store(&cache, 2, second.clone(), &mut rows);
         // Version 2 is a delta whose inner tag is the one with references.
         let (tag, bytes) = &rows[&2];
         assert_eq!(tag, "append:1");

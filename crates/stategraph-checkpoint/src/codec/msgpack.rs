@@ -62,7 +62,7 @@ struct Encoder {
     out: Vec<u8>,
     /// The index the next array, map or long string gets; the reader counts the same way.
     next: u64,
-    /// Containers written so that have other handles, by address. The addresses stay valid because
+    /// Containers written so far that have other handles, by address. The addresses stay valid because
     /// the value is borrowed for the whole call, and the table dies with the call.
     seen: FxHashMap<usize, Seen>,
     refs: bool,
