@@ -20,6 +20,17 @@
 //! of the step after a checkpoint), as in the PostgreSQL backend. A growing list is stored as
 //! deltas (`append:<base version>`, see `stategraph_checkpoint::storage`).
 //!
+//! Rows cost more than bytes here (an insert into the table and its key index each, and the pages
+//! they touch go to the WAL again at every commit), so since migration 0003 small values have no
+//! row of their own. A checkpoint's values that are no value, null, a boolean, a number or a string
+//! of at most 64 bytes are packed into its row (`inline_values`): those of its new versions encoded,
+//! the others copied from its parent's row when the version is the same (so each version is stored
+//! once per chain, as with blob rows; a version found in neither place is read from
+//! `checkpoint_blobs`, and is `SG103` if it is not there either). The small ordinary writes of a
+//! task's first `put_writes` are packed into one `checkpoint_writes` row of type `bundle`; special
+//! writes and writes of 64 bytes or more keep a row each. A later `put_writes` of the same task
+//! keeps what is stored, key by key, as before. Damaged packs are `SG102`.
+//!
 //! A step's writes and the checkpoint that follows them usually arrive in one
 //! [`Checkpointer::save_batch`], and the checkpoint's new values are the values written: the
 //! string a task returned, the message it appended. Such a blob is not stored twice: its row has
@@ -77,15 +88,17 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Transaction};
 use stategraph_checkpoint::storage::{
-    BaseCheck, BatchWrites, BlobRow, CheckpointHeader, DeltaCache, MAX_CHAIN, Staged, WriteRow,
-    decode_channel_referring, encode_writes, version_to_i64,
+    BaseCheck, BatchWrites, BlobRow, CheckpointHeader, DeltaCache, MAX_CHAIN, MIN_REF_BYTES, Staged, WriteRow,
+    decode_blob, decode_channel_referring, encode_writes, version_to_i64,
 };
 use stategraph_checkpoint::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointTuple, Checkpointer,
-    Error, ListFilter, MsgpackSerde, PendingWrite, PruneStrategy, Result, SaveOp, Serde, metadata_matches,
+    Error, ListFilter, MsgpackSerde, PendingWrite, PruneStrategy, Result, SaveOp, Serde, TAG_EMPTY, metadata_matches,
 };
 use stategraph_value::Value;
 use tokio::sync::{Mutex, MutexGuard};
+
+mod packed;
 
 const BACKEND: &str = "sqlite";
 
@@ -239,13 +252,15 @@ const MAX_PARAMS: usize = 16_000;
 /// Encoded bytes of the rows of a batch held before they are sent.
 const FLUSH_BYTES: usize = 1 << 20;
 
+/// thread, ns, id, parent, header, metadata; inline values.
+type CheckpointRowToStore = ([Option<String>; 6], Option<Vec<u8>>);
+
 /// The rows of several saves, inserted with one multi-row `INSERT` per table.
 #[derive(Default)]
 struct Rows {
     /// thread, ns, row.
     blobs: Vec<(String, String, BlobRow)>,
-    /// thread, ns, id, parent, header, metadata.
-    checkpoints: Vec<[Option<String>; 6]>,
+    checkpoints: Vec<CheckpointRowToStore>,
     /// thread, ns, checkpoint id, task id, task path, row.
     writes: Vec<(String, String, String, String, String, WriteRow)>,
     /// Encoded bytes held.
@@ -255,6 +270,7 @@ struct Rows {
 impl Rows {
     /// Encodes a put's rows; on error nothing is added (but `staged` may hold changes past its
     /// mark: the caller commits the cache only up to the mark of the last op that succeeded).
+    /// `parent_inline`: the parent row's `inline_values`. Returns the row's own.
     #[allow(clippy::too_many_arguments)]
     fn put(
         &mut self,
@@ -266,10 +282,12 @@ impl Rows {
         verified: &[BaseCheck],
         staged: &mut Staged,
         known: &BatchWrites<'_>,
-    ) -> Result<()> {
+        parent_inline: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>> {
         let header = CheckpointHeader::of(checkpoint).to_json()?;
         let metadata = metadata.to_json()?;
-        let blobs = saver.deltas.encode_blobs_referring(
+        let inline = pack_inline(&*saver.serde, checkpoint, new_versions, parent_inline)?;
+        let mut blobs = saver.deltas.encode_blobs_referring(
             &*saver.serde,
             config,
             checkpoint,
@@ -278,24 +296,40 @@ impl Rows {
             staged,
             known,
         )?;
+        // A value packed into the row needs no blob row (the cache's view of it is unaffected:
+        // only lists are delta bases, and no list is packed).
+        blobs.retain(|b| {
+            checkpoint.channel_versions.get(&b.channel) != Some(&b.version)
+                || !is_inline(checkpoint.channel_values.get(&b.channel))
+        });
         for b in &blobs {
             version_to_i64(b.version)?;
         }
         let (t, n) = (&config.thread_id, &config.checkpoint_ns);
-        self.bytes += header.len() + metadata.len() + blobs.iter().map(|b| b.bytes.len()).sum::<usize>();
+        self.bytes += header.len()
+            + metadata.len()
+            + inline.as_ref().map_or(0, Vec::len)
+            + blobs.iter().map(|b| b.bytes.len()).sum::<usize>();
         self.blobs.extend(blobs.into_iter().map(|b| (t.clone(), n.clone(), b)));
-        self.checkpoints.push([
-            Some(t.clone()),
-            Some(n.clone()),
-            Some(checkpoint.id.to_string()),
-            config.checkpoint_id.map(|p| p.to_string()),
-            Some(header),
-            Some(metadata),
-        ]);
-        Ok(())
+        self.checkpoints.push((
+            [
+                Some(t.clone()),
+                Some(n.clone()),
+                Some(checkpoint.id.to_string()),
+                config.checkpoint_id.map(|p| p.to_string()),
+                Some(header),
+                Some(metadata),
+            ],
+            inline.clone(),
+        ));
+        Ok(inline)
     }
 
-    /// Encodes a task's writes, and records them in `known` for the puts after them.
+    /// Encodes a task's writes, and records them in `known` for the puts after them. The small
+    /// ordinary writes of a task's first `put_writes` go in one bundle row (see migration 0003)
+    /// unless the task had ordinary writes stored before the transaction; an ordinary write
+    /// whose `idx` a bundle of the task already holds is not stored again.
+    #[allow(clippy::too_many_arguments)]
     fn writes<'v>(
         &mut self,
         serde: &dyn Serde,
@@ -304,10 +338,37 @@ impl Rows {
         task_id: &'v str,
         task_path: &str,
         known: &mut BatchWrites<'v>,
+        bundles: &mut Bundles<'v>,
     ) -> Result<()> {
-        let id = config.require_checkpoint_id()?.to_string();
-        let rows = encode_writes(serde, writes)?;
-        known.remember(config, task_id, writes, &rows);
+        let checkpoint = config.require_checkpoint_id()?;
+        let id = checkpoint.to_string();
+        let mut rows = encode_writes(serde, writes)?;
+        let task = (config.thread_id.as_str(), config.checkpoint_ns.as_str(), checkpoint, task_id);
+        let first = !known.has_task(config, task_id);
+        let covered = bundles.covered(task);
+        if covered.is_empty() {
+            known.remember(config, task_id, writes, &rows);
+        } else {
+            // Kept as stored: the first rows of a key stay. (A blob may not refer to these.)
+            rows.retain(|r| r.upsert || !covered.contains(&r.idx));
+        }
+        let small = |r: &WriteRow| !r.upsert && r.bytes.len() < MIN_REF_BYTES;
+        if first && !bundles.has_stored_writes(task) && rows.iter().filter(|r| small(r)).count() >= 2 {
+            let (packed_rows, mut rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(small);
+            let mut pack = packed::start();
+            for r in &packed_rows {
+                packed::push(&mut pack, &r.channel, r.idx, &r.type_tag, &r.bytes)?;
+            }
+            bundles.bundled.insert(task, packed_rows.iter().map(|r| r.idx).collect());
+            rest.push(WriteRow {
+                idx: packed_rows[0].idx,
+                channel: String::new(),
+                type_tag: TAG_BUNDLE.to_owned(),
+                bytes: pack,
+                upsert: false,
+            });
+            rows = rest;
+        }
         let (t, n) = (&config.thread_id, &config.checkpoint_ns);
         self.bytes += rows.iter().map(|r| r.bytes.len()).sum::<usize>();
         self.writes.extend(
@@ -355,20 +416,23 @@ impl Rows {
             }
             query.flush_if_full(tx).await?;
         }
-        for chunk in chunks(checkpoints, 6) {
+        for chunk in chunks(checkpoints, 7) {
             query.statement(
                 "INSERT INTO checkpoints
-                   (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata) VALUES ",
+                   (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata, inline_values)
+                 VALUES ",
                 chunk.len(),
-                6,
+                7,
                 " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
                   DO UPDATE SET parent_checkpoint_id = excluded.parent_checkpoint_id,
-                                checkpoint = excluded.checkpoint, metadata = excluded.metadata",
+                                checkpoint = excluded.checkpoint, metadata = excluded.metadata,
+                                inline_values = excluded.inline_values",
             );
-            for row in chunk {
+            for (row, inline) in chunk {
                 for value in row {
                     query.bind(value)?;
                 }
+                query.bind(inline)?;
             }
             query.flush_if_full(tx).await?;
         }
@@ -407,6 +471,94 @@ impl Rows {
         }
         query.flush(tx, commit).await
     }
+}
+
+/// What [`SqliteSaver::check`] found, in the order of its arguments.
+struct Checked {
+    /// The latest checkpoint id of each guarded thread and namespace.
+    latest: Vec<Option<CheckpointId>>,
+    /// Whether each delta base is still stored as remembered.
+    base_ok: Vec<bool>,
+    /// The tasks with ordinary writes stored on each checkpoint.
+    stored_tasks: Vec<Vec<String>>,
+    /// The `inline_values` of each parent (`None` also when the parent row is not stored).
+    parent_inline: Vec<Option<Vec<u8>>>,
+}
+
+/// The type of a `checkpoint_writes` row holding several small writes of one task (see migration
+/// 0003).
+const TAG_BUNDLE: &str = "bundle";
+
+/// (thread, namespace, checkpoint, task) of pending writes.
+type TaskKey<'v> = (&'v str, &'v str, CheckpointId, &'v str);
+
+/// What decides, in one transaction, whether a task's writes may be bundled and which of its
+/// ordinary writes are already stored in a bundle.
+#[derive(Default)]
+struct Bundles<'v> {
+    /// Tasks of the transaction that had ordinary writes stored before it.
+    stored: std::collections::HashSet<TaskKey<'v>>,
+    /// The `idx` held by the bundles of each task: stored before (for checkpoints in `stored`),
+    /// or written earlier in the transaction.
+    bundled: HashMap<TaskKey<'v>, Vec<i64>>,
+}
+
+impl<'v> Bundles<'v> {
+    fn has_stored_writes(&self, task: TaskKey<'v>) -> bool {
+        self.stored.contains(&task)
+    }
+
+    fn covered(&self, task: TaskKey<'v>) -> &[i64] {
+        self.bundled.get(&task).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Strings up to this many bytes are packed into the checkpoint row (see migration 0003).
+const INLINE_STRING_BYTES: usize = 64;
+
+/// Whether a channel's value is packed into the checkpoint row rather than stored as a blob row:
+/// no value, null, a boolean, a number, a short string.
+fn is_inline(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null | Value::Bool(_) | Value::Number(_)) => true,
+        Some(Value::String(s)) => s.len() <= INLINE_STRING_BYTES,
+        Some(_) => false,
+    }
+}
+
+/// The small values of a checkpoint row (`None` when it has none): those of `new_versions`,
+/// encoded now, and for every other channel the entry of the parent's row (`parent`, its
+/// `inline_values`) at the same version, copied as stored. A version stored in neither place is
+/// read from `checkpoint_blobs`, as before migration 0003 (and is SG103 when it is not there).
+fn pack_inline(
+    serde: &dyn Serde,
+    checkpoint: &Checkpoint,
+    new_versions: &ChannelVersions,
+    parent: Option<&[u8]>,
+) -> Result<Option<Vec<u8>>> {
+    let located = match parent {
+        Some(p) => packed::locate(p, || format!("inline values of the parent of checkpoint {}", checkpoint.id))?,
+        None => Vec::new(),
+    };
+    let mut pack = None;
+    for (channel, &version) in &checkpoint.channel_versions {
+        if new_versions.get(channel) == Some(&version) {
+            let value = checkpoint.channel_values.get(channel);
+            if !is_inline(value) {
+                continue;
+            }
+            let (tag, bytes) = match value {
+                Some(value) => serde.dumps(value).map_err(|e| e.at(format!("channel '{channel}'")))?,
+                None => (TAG_EMPTY.to_owned(), Vec::new()),
+            };
+            packed::push(pack.get_or_insert_with(packed::start), channel, version_to_i64(version)?, &tag, &bytes)?;
+        } else if let (Ok(i), Some(parent)) = (located.binary_search_by(|e| e.name.cmp(channel)), parent)
+            && located[i].number == version_to_i64(version)?
+        {
+            packed::push_raw(pack.get_or_insert_with(packed::start), &parent[located[i].range.clone()]);
+        }
+    }
+    Ok(pack)
 }
 
 /// `rows` in groups small enough for one statement with `columns` values per row.
@@ -578,7 +730,7 @@ fn begin_statement(durability: Option<Durability>) -> &'static str {
     }
 }
 
-type CheckpointRow = (String, String, String, Option<String>, String, String);
+type CheckpointRow = (String, String, String, Option<String>, String, String, Option<Vec<u8>>);
 /// A type tag and bytes.
 type Encoded = (String, Vec<u8>);
 /// channel, version, type, blob, whether it is a reference, the referenced write's type and blob.
@@ -689,7 +841,7 @@ impl SqliteSaver {
     }
 
     async fn load_tuple(&self, conn: &mut SqliteConnection, row: CheckpointRow) -> Result<CheckpointTuple> {
-        let (thread_id, checkpoint_ns, id, parent, header, metadata) = row;
+        let (thread_id, checkpoint_ns, id, parent, header, metadata, inline) = row;
         let id: CheckpointId = id.parse().map_err(|e| Error::corrupt("checkpoint id", e))?;
         let parent = parent
             .map(|p| p.parse::<CheckpointId>())
@@ -699,12 +851,23 @@ impl SqliteSaver {
         let metadata =
             CheckpointMetadata::from_json(&metadata).map_err(|e| e.at(format!("metadata of checkpoint {id}")))?;
 
-        let versions = serde_json::to_string(&header.channel_versions)
+        // The values packed into the row, by channel (only those at the header's version count).
+        let mut inline_values: HashMap<String, packed::Entry> = HashMap::new();
+        if let Some(pack) = &inline {
+            for entry in packed::unpack(pack, || format!("inline values of checkpoint {id}"))? {
+                if header.channel_versions.get(&entry.name).and_then(|&v| i64::try_from(v).ok()) == Some(entry.number) {
+                    inline_values.insert(entry.name.clone(), entry);
+                }
+            }
+        }
+        let from_blobs: BTreeMap<&String, &u64> =
+            header.channel_versions.iter().filter(|(channel, _)| !inline_values.contains_key(*channel)).collect();
+        let versions = serde_json::to_string(&from_blobs)
             .map_err(|e| Error::Encode { what: "channel versions".into(), message: e.to_string() })?;
         // The blobs the header names and, for deltas, their bases (the base version is in the tag),
         // each with the write row it refers to, if any (`has_ref` tells a reference to a write
         // that is gone from a row that is no reference).
-        let blobs: Vec<BlobWithRef> = sqlx::query_as(
+        let blobs = sqlx::query_as(
             "WITH RECURSIVE chain(channel, version, type, blob, ref_checkpoint_id, ref_task_id, ref_idx, depth) AS (
                SELECT b.channel, b.version, b.type, b.blob, b.ref_checkpoint_id, b.ref_task_id, b.ref_idx, 0
                FROM json_each(?1) AS j
@@ -725,15 +888,15 @@ impl SqliteSaver {
              LEFT JOIN checkpoint_writes AS w
                ON chain.ref_checkpoint_id IS NOT NULL AND w.thread_id = ?2 AND w.checkpoint_ns = ?3
               AND w.checkpoint_id = chain.ref_checkpoint_id AND w.task_id = chain.ref_task_id
-              AND w.idx = chain.ref_idx",
+              AND w.idx = chain.ref_idx AND w.type <> 'bundle'",
         )
         .bind(versions)
         .bind(&thread_id)
         .bind(&checkpoint_ns)
-        .bind(MAX_CHAIN as i64)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+        .bind(MAX_CHAIN as i64);
+        // Nothing to read when every value is in the row.
+        let blobs: Vec<BlobWithRef> =
+            if from_blobs.is_empty() { Vec::new() } else { blobs.fetch_all(&mut *conn).await.map_err(db)? };
         let mut by_channel: HashMap<String, HashMap<u64, Encoded>> = HashMap::new();
         // Channel → version → the referenced write's tag and bytes (`None`: the write is gone).
         let mut referenced: HashMap<String, HashMap<u64, Option<Encoded>>> = HashMap::new();
@@ -748,7 +911,13 @@ impl SqliteSaver {
         let no_rows = HashMap::new();
         let no_refs = HashMap::new();
         let mut values = BTreeMap::new();
-        for (channel, &version) in &header.channel_versions {
+        for (channel, entry) in &inline_values {
+            let location = || format!("inline value of channel '{channel}' in checkpoint {id}");
+            if let Some(value) = decode_blob(&*self.serde, &entry.tag, &entry.bytes, location)? {
+                values.insert(channel.clone(), value);
+            }
+        }
+        for (&channel, &&version) in &from_blobs {
             let rows = by_channel.get(channel).unwrap_or(&no_rows);
             let refs = referenced.get(channel).unwrap_or(&no_refs);
             let missing = |v: u64| Error::MissingBlob {
@@ -782,16 +951,36 @@ impl SqliteSaver {
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-        let pending_writes = writes
-            .into_iter()
-            .map(|(task_id, channel, tag, bytes, task_path, idx)| {
-                let value = self
-                    .serde
-                    .loads(&tag, &bytes)
-                    .map_err(|e| e.at(format!("write of task '{task_id}' to channel '{channel}' (checkpoint {id})")))?;
-                Ok(PendingWrite { task_id, channel, value, task_path, idx })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let decode = |task_id: &str, channel: &str, tag: &str, bytes: &[u8]| {
+            self.serde
+                .loads(tag, bytes)
+                .map_err(|e| e.at(format!("write of task '{task_id}' to channel '{channel}' (checkpoint {id})")))
+        };
+        let mut pending_writes = Vec::with_capacity(writes.len());
+        let mut bundled = false;
+        for (task_id, channel, tag, bytes, task_path, idx) in writes {
+            if tag == TAG_BUNDLE {
+                bundled = true;
+                let what = || format!("write bundle of task '{task_id}' (checkpoint {id})");
+                for e in packed::unpack(&bytes, what)? {
+                    let value = decode(&task_id, &e.name, &e.tag, &e.bytes)?;
+                    pending_writes.push(PendingWrite {
+                        task_id: task_id.clone(),
+                        channel: e.name,
+                        value,
+                        task_path: task_path.clone(),
+                        idx: e.number,
+                    });
+                }
+            } else {
+                let value = decode(&task_id, &channel, &tag, &bytes)?;
+                pending_writes.push(PendingWrite { task_id, channel, value, task_path, idx });
+            }
+        }
+        if bundled {
+            // In the order of the query: a bundle's writes among the task's other writes.
+            pending_writes.sort_by(|a, b| (&a.task_path, &a.task_id, a.idx).cmp(&(&b.task_path, &b.task_id, b.idx)));
+        }
 
         let config = CheckpointConfig { thread_id, checkpoint_ns, checkpoint_id: Some(id) };
         Ok(CheckpointTuple {
@@ -827,7 +1016,7 @@ impl SqliteSaver {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let row: Option<CheckpointRow> = match config.checkpoint_id {
             Some(id) => sqlx::query_as(
-                "SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata
+                "SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata, inline_values
                  FROM checkpoints WHERE thread_id = ?1 AND checkpoint_ns = ?2 AND checkpoint_id = ?3",
             )
             .bind(&config.thread_id)
@@ -837,7 +1026,7 @@ impl SqliteSaver {
             .await
             .map_err(db)?,
             None => sqlx::query_as(
-                "SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata
+                "SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata, inline_values
                  FROM checkpoints WHERE thread_id = ?1 AND checkpoint_ns = ?2
                  ORDER BY checkpoint_id DESC LIMIT 1",
             )
@@ -861,7 +1050,7 @@ impl SqliteSaver {
         }
         // Only fixed fragments go into the text; every value is a bound parameter.
         let mut sql = String::from(
-            "SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata
+            "SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata, inline_values
              FROM checkpoints WHERE 1 = 1",
         );
         if filter.thread_id.is_some() {
@@ -1024,7 +1213,31 @@ impl SqliteSaver {
         // still stored as remembered.
         let mut guards: Vec<(&str, &str)> = Vec::new();
         let mut bases: Vec<(&str, &str, BaseCheck)> = Vec::new();
-        for op in ops {
+        // And whether each checkpoint that gets writes had ordinary writes stored before, and the
+        // `inline_values` of each parent not put in this batch.
+        let mut written: Vec<(&str, &str, CheckpointId)> = Vec::new();
+        let mut parents: Vec<(&str, &str, CheckpointId)> = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            if let Op::Put { config, .. } = op
+                && let Some(parent) = config.checkpoint_id
+            {
+                let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str(), parent);
+                let earlier = ops[..i].iter().any(|o| {
+                    matches!(o, Op::Put { config: c, checkpoint, .. }
+                        if checkpoint.id == parent && c.thread_id == key.0 && c.checkpoint_ns == key.1)
+                });
+                if !earlier && !parents.contains(&key) {
+                    parents.push(key);
+                }
+            }
+            if let Op::Writes { config, .. } = op
+                && let Some(checkpoint) = config.checkpoint_id
+            {
+                let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str(), checkpoint);
+                if !written.contains(&key) {
+                    written.push(key);
+                }
+            }
             if let Op::Put { config, checkpoint, new_versions, only_if_latest, .. } = op {
                 let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str());
                 if *only_if_latest && !guards.contains(&key) {
@@ -1037,9 +1250,30 @@ impl SqliteSaver {
                 }
             }
         }
-        let (mut latest, ok) = self.check(tx, &guards, &bases).await?;
+        let found = self.check(tx, &guards, &bases, &written, &parents).await?;
+        let (mut latest, ok) = (found.latest, found.base_ok);
+        // Checkpoint → its row's `inline_values`, for the puts whose parent it is.
+        let mut inline: HashMap<(&str, &str, CheckpointId), Option<Vec<u8>>> =
+            parents.iter().copied().zip(found.parent_inline).collect();
         let verified: Vec<&(&str, &str, BaseCheck)> =
             bases.iter().zip(ok).filter(|(_, ok)| *ok).map(|(b, _)| b).collect();
+        let mut bundles = Bundles::default();
+        for (&(t, n, c), tasks) in written.iter().zip(found.stored_tasks) {
+            let mut any = false;
+            for op in ops {
+                if let Op::Writes { config, task_id, .. } = op
+                    && (config.thread_id.as_str(), config.checkpoint_ns.as_str(), config.checkpoint_id)
+                        == (t, n, Some(c))
+                    && tasks.iter().any(|stored| stored == task_id)
+                {
+                    bundles.stored.insert((t, n, c, *task_id));
+                    any = true;
+                }
+            }
+            if any {
+                self.load_bundles(tx, (t, n, c), ops, &mut bundles).await?;
+            }
+        }
 
         // Encode the ops in order, up to the first one that cannot be stored. A put's blob that
         // repeats a write encoded before it here refers to that write's row (see the crate docs).
@@ -1060,20 +1294,33 @@ impl SqliteSaver {
                                 .filter(|(t, n, _)| (*t, *n) == key)
                                 .map(|(_, _, c)| c.clone())
                                 .collect();
-                            let ok =
-                                rows.put(self, config, checkpoint, metadata, new_versions, &verified, staged, &known);
-                            if ok.is_ok()
-                                && let Some(l) = found
-                            {
-                                // As `MAX(checkpoint_id)` will be once this row is in.
-                                *l = (*l).max(Some(checkpoint.id));
-                            }
-                            ok
+                            let parent_inline = config
+                                .checkpoint_id
+                                .and_then(|p| inline.get(&(key.0, key.1, p)))
+                                .and_then(Option::as_deref);
+                            let ok = rows.put(
+                                self,
+                                config,
+                                checkpoint,
+                                metadata,
+                                new_versions,
+                                &verified,
+                                staged,
+                                &known,
+                                parent_inline,
+                            );
+                            ok.map(|own| {
+                                if let Some(l) = found {
+                                    // As `MAX(checkpoint_id)` will be once this row is in.
+                                    *l = (*l).max(Some(checkpoint.id));
+                                }
+                                inline.insert((key.0, key.1, checkpoint.id), own);
+                            })
                         }
                     }
                 }
                 Op::Writes { config, writes, task_id, task_path } => {
-                    rows.writes(&*self.serde, config, writes, task_id, task_path, &mut known)
+                    rows.writes(&*self.serde, config, writes, task_id, task_path, &mut known, &mut bundles)
                 }
             };
             match result {
@@ -1101,51 +1348,113 @@ impl SqliteSaver {
         tx: &mut WriteTx,
         guards: &[(&str, &str)],
         bases: &[(&str, &str, BaseCheck)],
-    ) -> Result<(Vec<Option<CheckpointId>>, Vec<bool>)> {
+        written: &[(&str, &str, CheckpointId)],
+        parents: &[(&str, &str, CheckpointId)],
+    ) -> Result<Checked> {
         let mut latest = vec![None; guards.len()];
         let mut ok = vec![false; bases.len()];
+        let mut stored_tasks = vec![Vec::new(); written.len()];
+        let mut parent_inline = vec![None; parents.len()];
+        let (first_base, first_written) = (guards.len(), guards.len() + bases.len());
+        let first_parent = first_written + written.len();
         // A compound SELECT has at most 500 terms.
-        let terms: Vec<usize> = (0..guards.len() + bases.len()).collect();
+        let terms: Vec<usize> = (0..first_parent + parents.len()).collect();
         for chunk in terms.chunks(400) {
             let mut sql = String::new();
             for (n, &i) in chunk.iter().enumerate() {
                 if n > 0 {
                     sql.push_str(" UNION ALL ");
                 }
-                sql.push_str(if i < guards.len() {
-                    "SELECT ?, (SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?), NULL"
-                } else {
-                    "SELECT ?, type, length(blob) FROM checkpoint_blobs
+                sql.push_str(if i < first_base {
+                    "SELECT ?, (SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?),
+                            NULL, NULL"
+                } else if i < first_written {
+                    "SELECT ?, type, length(blob), NULL FROM checkpoint_blobs
                      WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?"
+                } else if i < first_parent {
+                    "SELECT ?, (SELECT json_group_array(DISTINCT task_id) FROM checkpoint_writes
+                     WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND idx >= 0), NULL, NULL"
+                } else {
+                    "SELECT ?, NULL, NULL, inline_values FROM checkpoints
+                     WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
                 });
             }
             let begin_pending = tx.begin.is_some();
             let sql = tx.text(sql, false);
-            let mut q = sqlx::query_as::<_, (i64, Option<String>, Option<i64>)>(AssertSqlSafe(sql));
+            let mut q = sqlx::query_as::<_, (i64, Option<String>, Option<i64>, Option<Vec<u8>>)>(AssertSqlSafe(sql));
             for &i in chunk {
                 q = q.bind(i as i64);
                 if let Some((t, n)) = guards.get(i) {
                     q = q.bind(*t).bind(*n);
-                } else {
-                    let (t, n, c) = &bases[i - guards.len()];
+                } else if let Some((t, n, c)) = bases.get(i - first_base) {
                     q = q.bind(*t).bind(*n).bind(c.channel.as_str()).bind(version_to_i64(c.base_version)?);
+                } else {
+                    let (t, n, c) = written.get(i - first_written).unwrap_or_else(|| &parents[i - first_parent]);
+                    q = q.bind(*t).bind(*n).bind(c.to_string());
                 }
             }
             let carries_begin = begin_pending;
             let found = q.fetch_all(tx.conn()).await;
             let found = found.map_err(|e| tx.failed(e, carries_begin))?;
-            for (i, text, len) in found {
+            for (i, text, len, inline) in found {
                 let i = usize::try_from(i).unwrap_or(usize::MAX);
                 if let Some((thread_id, ns)) = guards.get(i) {
                     latest[i] = text.map(|l| l.parse::<CheckpointId>()).transpose().map_err(|e| {
                         Error::corrupt(format!("latest checkpoint id of thread '{thread_id}' ns '{ns}'"), e)
                     })?;
-                } else if let Some((_, _, c)) = bases.get(i - guards.len()) {
-                    ok[i - guards.len()] = text.as_deref() == Some(c.type_tag.as_str()) && len == Some(c.len as i64);
+                } else if let Some((_, _, c)) = bases.get(i - first_base) {
+                    ok[i - first_base] = text.as_deref() == Some(c.type_tag.as_str()) && len == Some(c.len as i64);
+                } else if let Some(tasks) = stored_tasks.get_mut(i - first_written) {
+                    let list = text.as_deref().unwrap_or("[]");
+                    *tasks = serde_json::from_str(list).map_err(|e| {
+                        Error::corrupt(format!("tasks with writes on checkpoint {}", written[i - first_written].2), e)
+                    })?;
+                } else if let Some(p) = parent_inline.get_mut(i - first_parent) {
+                    *p = inline;
                 }
             }
         }
-        Ok((latest, ok))
+        Ok(Checked { latest, base_ok: ok, stored_tasks, parent_inline })
+    }
+
+    /// Records the `idx` held by the bundles stored for the tasks of `ops` on the checkpoint
+    /// `key` (some of which had writes stored before this transaction), so they are not stored
+    /// again.
+    async fn load_bundles<'v>(
+        &self,
+        tx: &mut WriteTx,
+        (t, n, c): (&'v str, &'v str, CheckpointId),
+        ops: &'v [Op<'v>],
+        bundles: &mut Bundles<'v>,
+    ) -> Result<()> {
+        let stored: Vec<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT task_id, blob FROM checkpoint_writes
+             WHERE thread_id = ?1 AND checkpoint_ns = ?2 AND checkpoint_id = ?3 AND type = ?4",
+        )
+        .bind(t)
+        .bind(n)
+        .bind(c.to_string())
+        .bind(TAG_BUNDLE)
+        .fetch_all(tx.conn())
+        .await
+        .map_err(db)?;
+        for (task_id, pack) in stored {
+            let Some(task) = ops.iter().find_map(|op| match op {
+                Op::Writes { config, task_id: id, .. }
+                    if (config.thread_id.as_str(), config.checkpoint_ns.as_str(), config.checkpoint_id)
+                        == (t, n, Some(c))
+                        && *id == task_id =>
+                {
+                    Some(*id)
+                }
+                _ => None,
+            }) else {
+                continue;
+            };
+            let entries = packed::unpack(&pack, || format!("write bundle of task '{task_id}' (checkpoint {c})"))?;
+            bundles.bundled.entry((t, n, c, task)).or_default().extend(entries.iter().map(|e| e.number));
+        }
+        Ok(())
     }
 
     /// The whole batch in one `BEGIN IMMEDIATE ... COMMIT` (one fsync, none with the default
@@ -1176,8 +1485,8 @@ impl SqliteSaver {
         let (_turn, mut tx) = self.begin_write().await?;
         for sql in [
             "INSERT OR REPLACE INTO checkpoints
-               (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
-             SELECT ?2, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata
+               (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata, inline_values)
+             SELECT ?2, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata, inline_values
              FROM checkpoints WHERE thread_id = ?1",
             // References name write rows of the same thread, copied along.
             "INSERT OR REPLACE INTO checkpoint_blobs

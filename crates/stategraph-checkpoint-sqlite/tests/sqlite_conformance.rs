@@ -146,7 +146,7 @@ async fn sqlite_migrations_are_versioned_and_rerunnable() {
         .fetch_all(saver.pool())
         .await
         .unwrap();
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,0 +1,19 @@
+-- Stategraph checkpoints, version 3: small values live in the checkpoint row.
+--
+-- Every B-tree row costs an insert into the table and its primary-key index, and the pages it
+-- touches are written to the WAL again at each commit; most rows of a typical step held a few
+-- bytes (a counter, a routing string, the `null` of a trigger channel). So the values of a
+-- checkpoint that are no value at all (`empty`), null, booleans, numbers and strings of at most 64
+-- bytes are packed into `inline_values` (see `src/packed.rs`: channel, version, type tag, bytes),
+-- repeated in every checkpoint row that has them, and get no blob row. Larger values stay in
+-- `checkpoint_blobs`, written once per version.
+--
+-- The same version packs the small ordinary writes of one `put_writes` call into one
+-- `checkpoint_writes` row of type 'bundle' (channel '', idx the first packed write's idx, bytes a
+-- pack of idx, channel, type tag, bytes). Special writes and writes of 64 bytes or more keep a row
+-- each, so a blob's reference always names a row of its own.
+--
+-- Rows written before this version read as they were (`inline_values` NULL, no bundles). A build
+-- from before this version refuses to open a file that has it (sqlx's migrator reports the unknown
+-- migration) rather than misread it.
+ALTER TABLE checkpoints ADD COLUMN inline_values BLOB;

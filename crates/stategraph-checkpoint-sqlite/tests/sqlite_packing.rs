@@ -1,0 +1,200 @@
+//! Migration 0003: small values in the checkpoint row, a task's small writes in one bundle row.
+//! Each case also runs on the in-memory saver, whose answers are the reference.
+
+use stategraph_checkpoint::{
+    Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointSource, CheckpointTuple, Checkpointer, InMemorySaver,
+    SaveOp,
+};
+use stategraph_checkpoint_sqlite::SqliteSaver;
+use stategraph_value::Value;
+
+fn meta(step: i64) -> CheckpointMetadata {
+    CheckpointMetadata::new(if step < 0 { CheckpointSource::Input } else { CheckpointSource::Loop }, step)
+}
+
+/// Sets `channel` to `value` (or clears it) at the next version; returns the new version.
+fn set(cp: &mut Checkpoint, channel: &str, value: Option<Value>) -> (String, u64) {
+    let version = cp.channel_versions.get(channel).map_or(1, |v| v + 1);
+    cp.channel_versions.insert(channel.to_owned(), version);
+    match value {
+        Some(v) => cp.channel_values.insert(channel.to_owned(), v),
+        None => cp.channel_values.remove(channel),
+    };
+    (channel.to_owned(), version)
+}
+
+async fn both(ops: &[SaveOp]) -> (SqliteSaver, InMemorySaver) {
+    let sqlite = SqliteSaver::open_in_memory().await.unwrap();
+    let memory = InMemorySaver::new();
+    for op in ops {
+        sqlite.save_batch(std::slice::from_ref(op)).await.unwrap();
+        memory.save_batch(std::slice::from_ref(op)).await.unwrap();
+    }
+    (sqlite, memory)
+}
+
+async fn tuple(saver: &dyn Checkpointer, config: &CheckpointConfig) -> CheckpointTuple {
+    saver.get_tuple(config).await.unwrap().expect("stored")
+}
+
+async fn count(saver: &SqliteSaver, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(saver.pool()).await.unwrap()
+}
+
+fn put(parent: &CheckpointConfig, cp: &Checkpoint, step: i64, new: &[(String, u64)]) -> SaveOp {
+    SaveOp::Put {
+        config: parent.clone(),
+        checkpoint: Box::new(cp.clone()),
+        metadata: meta(step),
+        new_versions: new.iter().cloned().collect(),
+        only_if_latest: false,
+    }
+}
+
+fn writes(at: &CheckpointConfig, task: &str, writes: &[(&str, Value)]) -> SaveOp {
+    SaveOp::PutWrites {
+        config: at.clone(),
+        writes: writes.iter().map(|(c, v)| ((*c).to_owned(), v.clone())).collect(),
+        task_id: task.to_owned(),
+        task_path: format!("~path, {task}"),
+    }
+}
+
+#[tokio::test]
+async fn small_values_live_in_the_checkpoint_row_and_carry_over_to_the_next() {
+    let root = CheckpointConfig::thread("t");
+    let big = Value::from("a long value that does not fit in the checkpoint row ".repeat(3));
+    let mut c1 = Checkpoint::empty();
+    let new1 = vec![
+        set(&mut c1, "count", Some(Value::from(1))),
+        set(&mut c1, "route", Some(Value::from("left"))),
+        set(&mut c1, "flag", Some(Value::from(true))),
+        set(&mut c1, "nothing", Some(Value::Null)),
+        set(&mut c1, "ratio", Some(Value::from(-0.0))),
+        set(&mut c1, "big", Some(big.clone())),
+        set(&mut c1, "list", Some(Value::from(vec![Value::from(1)]))),
+        set(&mut c1, "cleared", None),
+    ];
+    let k1 = root.clone().with_id(c1.id);
+    // The next checkpoint changes one small value; the others stay at their versions.
+    let mut c2 = c1.next();
+    let new2 = vec![set(&mut c2, "count", Some(Value::from(2)))];
+    let k2 = root.clone().with_id(c2.id);
+    // A fork from c1, stored later: it carries c1's values, not c2's.
+    let mut c3 = c1.next();
+    let new3 = vec![set(&mut c3, "route", Some(Value::from("right")))];
+    let k3 = root.clone().with_id(c3.id);
+    let ops = [put(&root, &c1, -1, &new1), put(&k1, &c2, 0, &new2), put(&k1, &c3, 1, &new3)];
+    let (sqlite, memory) = both(&ops).await;
+
+    for (key, cp) in [(&k1, &c1), (&k2, &c2), (&k3, &c3)] {
+        let got = tuple(&sqlite, key).await;
+        assert_eq!(got.checkpoint, *cp);
+        assert_eq!(got, tuple(&memory, key).await);
+    }
+    // Only the large value and the list have blob rows; every checkpoint row holds the others.
+    assert_eq!(count(&sqlite, "SELECT COUNT(*) FROM checkpoint_blobs").await, 2);
+    assert_eq!(count(&sqlite, "SELECT COUNT(*) FROM checkpoints WHERE inline_values IS NOT NULL").await, 3);
+
+    // In one batch too (the parent's row is not stored yet when the child is encoded).
+    let sqlite = SqliteSaver::open_in_memory().await.unwrap();
+    sqlite.save_batch(&ops).await.unwrap();
+    for (key, cp) in [(&k1, &c1), (&k2, &c2), (&k3, &c3)] {
+        assert_eq!(tuple(&sqlite, key).await.checkpoint, *cp);
+    }
+}
+
+#[tokio::test]
+async fn a_version_stored_nowhere_is_still_a_missing_blob() {
+    // The parent is gone (its thread was deleted): its small values are not carried over.
+    let root = CheckpointConfig::thread("t");
+    let mut c1 = Checkpoint::empty();
+    let new1 = vec![set(&mut c1, "count", Some(Value::from(1)))];
+    let k1 = root.clone().with_id(c1.id);
+    let c2 = c1.next();
+    let sqlite = SqliteSaver::open_in_memory().await.unwrap();
+    sqlite.save_batch(&[put(&root, &c1, -1, &new1)]).await.unwrap();
+    sqlite.delete_thread("t").await.unwrap();
+    sqlite.save_batch(&[put(&k1, &c2, 0, &[])]).await.unwrap();
+    let err = sqlite.get_tuple(&root).await.unwrap_err();
+    assert_eq!(err.code(), "SG103", "{err}");
+}
+
+#[tokio::test]
+async fn a_tasks_small_writes_share_one_row_and_read_back_in_order() {
+    let root = CheckpointConfig::thread("t");
+    let mut c1 = Checkpoint::empty();
+    let new1 = vec![set(&mut c1, "count", Some(Value::from(0)))];
+    let k1 = root.clone().with_id(c1.id);
+    let big = Value::from("x".repeat(100));
+    let ops = [
+        put(&root, &c1, -1, &new1),
+        writes(
+            &k1,
+            "b",
+            &[
+                ("count", Value::from(1)),
+                ("__error__", Value::from("boom")),
+                ("route", Value::from("left")),
+                ("big", big.clone()),
+                ("branch:to:next", Value::Null),
+            ],
+        ),
+        writes(&k1, "a", &[("count", Value::from(2)), ("route", Value::from("right"))]),
+        // One small write: a row of its own.
+        writes(&k1, "c", &[("count", Value::from(3))]),
+        // Task b again: its stored writes stay, the special write is replaced, idx 5 is new.
+        writes(
+            &k1,
+            "b",
+            &[
+                ("count", Value::from(10)),
+                ("__error__", Value::from("boom again")),
+                ("route", Value::from("other")),
+                ("big", Value::from("y")),
+                ("branch:to:next", Value::from(1)),
+                ("extra", Value::from(5)),
+            ],
+        ),
+    ];
+    let (sqlite, memory) = both(&ops).await;
+    let got = tuple(&sqlite, &k1).await;
+    assert_eq!(got, tuple(&memory, &k1).await);
+    let b: Vec<(i64, &str)> =
+        got.pending_writes.iter().filter(|w| w.task_id == "b").map(|w| (w.idx, w.channel.as_str())).collect();
+    assert_eq!(b, [(-1, "__error__"), (0, "count"), (2, "route"), (3, "big"), (4, "branch:to:next"), (5, "extra")]);
+    // b: bundle (count, route, branch) + error + big + extra; a: bundle; c: one row.
+    assert_eq!(count(&sqlite, "SELECT COUNT(*) FROM checkpoint_writes").await, 6);
+    assert_eq!(count(&sqlite, "SELECT COUNT(*) FROM checkpoint_writes WHERE type = 'bundle'").await, 2);
+
+    // The same saves as one batch store the same.
+    let batched = SqliteSaver::open_in_memory().await.unwrap();
+    batched.save_batch(&ops).await.unwrap();
+    assert_eq!(tuple(&batched, &k1).await.pending_writes, got.pending_writes);
+    // And a copied thread reads the same.
+    sqlite.copy_thread("t", "u").await.unwrap();
+    let copy = tuple(&sqlite, &CheckpointConfig::thread("u").with_id(c1.id)).await;
+    assert_eq!(copy.pending_writes, got.pending_writes);
+}
+
+#[tokio::test]
+async fn damaged_packs_are_typed_errors() {
+    let root = CheckpointConfig::thread("t");
+    let mut c1 = Checkpoint::empty();
+    let new1 = vec![set(&mut c1, "count", Some(Value::from(1)))];
+    let k1 = root.clone().with_id(c1.id);
+    let ops = [put(&root, &c1, -1, &new1), writes(&k1, "a", &[("x", Value::from(1)), ("y", Value::from(2))])];
+    for damage in [
+        "UPDATE checkpoints SET inline_values = x'01020061'",
+        "UPDATE checkpoints SET inline_values = x'07'",
+        "UPDATE checkpoint_writes SET blob = x'0101'",
+        "UPDATE checkpoint_writes SET blob = x'01010078000000000000000007ff'",
+    ] {
+        let sqlite = SqliteSaver::open_in_memory().await.unwrap();
+        sqlite.save_batch(&ops).await.unwrap();
+        sqlx::query(damage).execute(sqlite.pool()).await.unwrap();
+        let err = sqlite.get_tuple(&root).await.unwrap_err();
+        assert_eq!(err.code(), "SG102", "{damage}: {err}");
+        assert!(err.is_data_error());
+    }
+}
