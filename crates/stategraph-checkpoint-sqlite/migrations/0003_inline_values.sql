@@ -8,10 +8,12 @@
 -- repeated in every checkpoint row that has them, and get no blob row. Larger values stay in
 -- `checkpoint_blobs`, written once per version.
 --
--- The same version packs the small ordinary writes of one `put_writes` call into one
--- `checkpoint_writes` row of type 'bundle' (channel '', idx the first packed write's idx, bytes a
--- pack of idx, channel, type tag, bytes). Special writes and writes of 64 bytes or more keep a row
--- each, so a blob's reference always names a row of its own.
+-- The same version packs the ordinary writes of a task's first `put_writes` in a transaction into
+-- one `checkpoint_writes` row of type 'bundle' (channel '', idx the first packed write's idx, bytes
+-- a pack of idx, channel, type tag, bytes), when there are two or more and the task had none
+-- stored. Special writes (negative idx, replaced by a later write) keep a row each. A blob's
+-- reference (migration 0002) names the write's checkpoint, task and idx: the write's own row, or
+-- the task's bundle holding that idx.
 --
 -- Rows written before this version read as they were (`inline_values` NULL, no bundles). A build
 -- from before this version refuses to open a file that has it (sqlx's migrator reports the unknown

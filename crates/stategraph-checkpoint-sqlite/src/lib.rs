@@ -26,19 +26,21 @@
 //! of at most 64 bytes are packed into its row (`inline_values`): those of its new versions encoded,
 //! the others copied from its parent's row when the version is the same (so each version is stored
 //! once per chain, as with blob rows; a version found in neither place is read from
-//! `checkpoint_blobs`, and is `SG103` if it is not there either). The small ordinary writes of a
-//! task's first `put_writes` are packed into one `checkpoint_writes` row of type `bundle`; special
-//! writes and writes of 64 bytes or more keep a row each. A later `put_writes` of the same task
-//! keeps what is stored, key by key, as before. Damaged packs are `SG102`.
+//! `checkpoint_blobs`, and is `SG103` if it is not there either). The ordinary writes of a task's
+//! first `put_writes` in a transaction are packed into one `checkpoint_writes` row of type `bundle`
+//! (when there are two or more and the task had none stored); special writes keep a row each. A
+//! later `put_writes` of the same task keeps what is stored, key by key, as before. Damaged packs
+//! are `SG102`.
 //!
 //! A step's writes and the checkpoint that follows them usually arrive in one
 //! [`Checkpointer::save_batch`], and the checkpoint's new values are the values written: the
 //! string a task returned, the message it appended. Such a blob is not stored twice: its row has
 //! type `ref` (or, for a delta, the inner tag `ref`), eight bytes (the xxh3 of the write row's
 //! bytes) and names the write row in `ref_checkpoint_id`, `ref_task_id`, `ref_idx` (migration
-//! 0002; the thread and namespace are the blob's own). Only a write stored in the same
-//! transaction is referred to, never a row committed earlier, and only encodings of at least
-//! 64 bytes. Reads fetch the referenced write rows in the query that loads the blobs; a reference
+//! 0002; the thread and namespace are the blob's own; the write is that row, or the entry with that
+//! `idx` of the task's bundle). Only a write stored in the same transaction is referred to, never a
+//! row committed earlier, and only encodings of at least 64 bytes. Reads fetch the referenced write
+//! rows in the query that loads the blobs; a reference
 //! whose write row is gone is `SG103`, one whose bytes changed `SG102`. `copy_thread` copies the
 //! references with the rows they name, `prune` keeps every write row a remaining blob refers to
 //! (not shown as pending: its checkpoint is gone), and builds from before migration 0002 refuse
@@ -88,8 +90,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Transaction};
 use stategraph_checkpoint::storage::{
-    BaseCheck, BatchWrites, BlobRow, CheckpointHeader, DeltaCache, MAX_CHAIN, MIN_REF_BYTES, Staged, WriteRow,
-    decode_blob, decode_channel_referring, encode_writes, version_to_i64,
+    BaseCheck, BatchWrites, BlobRow, CheckpointHeader, DeltaCache, MAX_CHAIN, Staged, WriteRow, decode_blob,
+    decode_channel_referring, encode_writes, version_to_i64,
 };
 use stategraph_checkpoint::{
     ChannelVersions, Checkpoint, CheckpointConfig, CheckpointId, CheckpointMetadata, CheckpointTuple, Checkpointer,
@@ -257,17 +259,31 @@ type CheckpointRowToStore = ([Option<String>; 6], Option<Vec<u8>>);
 
 /// The rows of several saves, inserted with one multi-row `INSERT` per table.
 #[derive(Default)]
-struct Rows {
+struct Rows<'v> {
     /// thread, ns, row.
     blobs: Vec<(String, String, BlobRow)>,
     checkpoints: Vec<CheckpointRowToStore>,
-    /// thread, ns, checkpoint id, task id, task path, row.
-    writes: Vec<(String, String, String, String, String, WriteRow)>,
+    /// The writes of each `put_writes`, in order.
+    writes: Vec<WriteGroup<'v>>,
     /// Encoded bytes held.
     bytes: usize,
 }
 
-impl Rows {
+/// One `put_writes`, encoded; its rows are made when the rows are inserted.
+struct WriteGroup<'v> {
+    task: TaskKey<'v>,
+    /// The checkpoint id, as stored.
+    checkpoint_id: String,
+    task_path: String,
+    rows: Vec<WriteRow>,
+    /// The task's first writes in the transaction, and it had none stored before.
+    may_bundle: bool,
+}
+
+/// thread, ns, checkpoint id, task id, task path, row.
+type WriteRowToStore = (String, String, String, String, String, WriteRow);
+
+impl<'v> Rows<'v> {
     /// Encodes a put's rows; on error nothing is added (but `staged` may hold changes past its
     /// mark: the caller commits the cache only up to the mark of the last op that succeeded).
     /// `parent_inline`: the parent row's `inline_values`. Returns the row's own.
@@ -325,12 +341,10 @@ impl Rows {
         Ok(inline)
     }
 
-    /// Encodes a task's writes, and records them in `known` for the puts after them. The small
-    /// ordinary writes of a task's first `put_writes` go in one bundle row (see migration 0003)
-    /// unless the task had ordinary writes stored before the transaction; an ordinary write
-    /// whose `idx` a bundle of the task already holds is not stored again.
+    /// Encodes a task's writes, and records them in `known` for the puts after them. An ordinary
+    /// write whose `idx` a stored bundle of the task already holds is not stored again.
     #[allow(clippy::too_many_arguments)]
-    fn writes<'v>(
+    fn writes(
         &mut self,
         serde: &dyn Serde,
         config: &'v CheckpointConfig,
@@ -341,40 +355,64 @@ impl Rows {
         bundles: &mut Bundles<'v>,
     ) -> Result<()> {
         let checkpoint = config.require_checkpoint_id()?;
-        let id = checkpoint.to_string();
         let mut rows = encode_writes(serde, writes)?;
         let task = (config.thread_id.as_str(), config.checkpoint_ns.as_str(), checkpoint, task_id);
-        let first = !known.has_task(config, task_id);
-        let covered = bundles.covered(task);
-        if covered.is_empty() {
+        let first = bundles.seen.insert(task);
+        if first {
+            // Only a task's first writes of the transaction may be referred to: a later
+            // `put_writes` of the task may not be stored (its keys are taken).
             known.remember(config, task_id, writes, &rows);
-        } else {
-            // Kept as stored: the first rows of a key stay. (A blob may not refer to these.)
+        }
+        let covered = bundles.covered(task);
+        if !covered.is_empty() {
             rows.retain(|r| r.upsert || !covered.contains(&r.idx));
         }
-        let small = |r: &WriteRow| !r.upsert && r.bytes.len() < MIN_REF_BYTES;
-        if first && !bundles.has_stored_writes(task) && rows.iter().filter(|r| small(r)).count() >= 2 {
-            let (packed_rows, mut rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(small);
-            let mut pack = packed::start();
-            for r in &packed_rows {
-                packed::push(&mut pack, &r.channel, r.idx, &r.type_tag, &r.bytes)?;
-            }
-            bundles.bundled.insert(task, packed_rows.iter().map(|r| r.idx).collect());
-            rest.push(WriteRow {
-                idx: packed_rows[0].idx,
-                channel: String::new(),
-                type_tag: TAG_BUNDLE.to_owned(),
-                bytes: pack,
-                upsert: false,
-            });
-            rows = rest;
-        }
-        let (t, n) = (&config.thread_id, &config.checkpoint_ns);
         self.bytes += rows.iter().map(|r| r.bytes.len()).sum::<usize>();
-        self.writes.extend(
-            rows.into_iter().map(|r| (t.clone(), n.clone(), id.clone(), task_id.to_owned(), task_path.to_owned(), r)),
-        );
+        self.writes.push(WriteGroup {
+            task,
+            checkpoint_id: checkpoint.to_string(),
+            task_path: task_path.to_owned(),
+            rows,
+            may_bundle: first && !bundles.has_stored_writes(task),
+        });
         Ok(())
+    }
+
+    /// The write rows to store: the ordinary writes of a task's first `put_writes` in the
+    /// transaction (if it had none stored before) go in one bundle row (see migration 0003) when
+    /// there are two or more; an ordinary write whose `idx` a bundle of the task already holds is
+    /// dropped (the first row of a key stays).
+    fn write_rows(groups: Vec<WriteGroup<'v>>, bundles: &mut Bundles<'v>) -> Result<Vec<WriteRowToStore>> {
+        let mut out = Vec::new();
+        for group in groups {
+            let WriteGroup { task, checkpoint_id, task_path, mut rows, may_bundle } = group;
+            let (t, n, _, task_id) = task;
+            let covered = bundles.covered(task);
+            if !covered.is_empty() {
+                rows.retain(|r| r.upsert || !covered.contains(&r.idx));
+            }
+            let packable = |r: &WriteRow| !r.upsert;
+            if may_bundle && rows.iter().filter(|r| packable(r)).count() >= 2 {
+                let (packed_rows, mut rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(packable);
+                let mut pack = packed::start();
+                for r in &packed_rows {
+                    packed::push(&mut pack, &r.channel, r.idx, &r.type_tag, &r.bytes)?;
+                }
+                bundles.bundled.entry(task).or_default().extend(packed_rows.iter().map(|r| r.idx));
+                rest.push(WriteRow {
+                    idx: packed_rows[0].idx,
+                    channel: String::new(),
+                    type_tag: TAG_BUNDLE.to_owned(),
+                    bytes: pack,
+                    upsert: false,
+                });
+                rows = rest;
+            }
+            out.extend(rows.into_iter().map(|r| {
+                (t.to_owned(), n.to_owned(), checkpoint_id.clone(), task_id.to_owned(), task_path.clone(), r)
+            }));
+        }
+        Ok(out)
     }
 
     /// Inserts every row held (and forgets them): one multi-statement query, one round trip (more
@@ -382,8 +420,9 @@ impl Rows {
     /// Rows of one table go in the order they were added, so a later save of the same key wins
     /// (or, for ordinary writes, the first one stays), as when the saves run one by one.
     /// Sends the rows; with `commit`, the transaction's `COMMIT` goes with the last of them.
-    async fn insert(&mut self, tx: &mut WriteTx, commit: bool) -> Result<()> {
+    async fn insert(&mut self, tx: &mut WriteTx, commit: bool, bundles: &mut Bundles<'v>) -> Result<()> {
         let Rows { blobs, checkpoints, writes, bytes: _ } = std::mem::take(self);
+        let writes = Rows::write_rows(writes, bundles)?;
         let mut query = Batch::default();
         // Blobs: upsert.
         for chunk in chunks(blobs, 9) {
@@ -498,6 +537,8 @@ type TaskKey<'v> = (&'v str, &'v str, CheckpointId, &'v str);
 struct Bundles<'v> {
     /// Tasks of the transaction that had ordinary writes stored before it.
     stored: std::collections::HashSet<TaskKey<'v>>,
+    /// Tasks whose writes were seen in the transaction.
+    seen: std::collections::HashSet<TaskKey<'v>>,
     /// The `idx` held by the bundles of each task: stored before (for checkpoints in `stored`),
     /// or written earlier in the transaction.
     bundled: HashMap<TaskKey<'v>, Vec<i64>>,
@@ -733,8 +774,9 @@ fn begin_statement(durability: Option<Durability>) -> &'static str {
 type CheckpointRow = (String, String, String, Option<String>, String, String, Option<Vec<u8>>);
 /// A type tag and bytes.
 type Encoded = (String, Vec<u8>);
-/// channel, version, type, blob, whether it is a reference, the referenced write's type and blob.
-type BlobWithRef = (String, i64, String, Vec<u8>, bool, Option<String>, Option<Vec<u8>>);
+/// channel, version, type, blob, whether it is a reference, the referenced write's `idx`, the
+/// type and blob of the write row (or of its task's bundle).
+type BlobWithRef = (String, i64, String, Vec<u8>, bool, Option<i64>, Option<String>, Option<Vec<u8>>);
 
 impl SqliteSaver {
     /// Opens (creating if needed) the database file with the default options and migrates it.
@@ -866,7 +908,8 @@ impl SqliteSaver {
             .map_err(|e| Error::Encode { what: "channel versions".into(), message: e.to_string() })?;
         // The blobs the header names and, for deltas, their bases (the base version is in the tag),
         // each with the write row it refers to, if any (`has_ref` tells a reference to a write
-        // that is gone from a row that is no reference).
+        // that is gone from a row that is no reference): the write's own row, or its task's
+        // bundle, which holds it when it holds that `idx`.
         let blobs = sqlx::query_as(
             "WITH RECURSIVE chain(channel, version, type, blob, ref_checkpoint_id, ref_task_id, ref_idx, depth) AS (
                SELECT b.channel, b.version, b.type, b.blob, b.ref_checkpoint_id, b.ref_task_id, b.ref_idx, 0
@@ -883,12 +926,12 @@ impl SqliteSaver {
                WHERE chain.type LIKE 'append:%' AND chain.depth < ?4
              )
              SELECT chain.channel, chain.version, chain.type, chain.blob, chain.ref_checkpoint_id IS NOT NULL,
-                    w.type, w.blob
+                    chain.ref_idx, w.type, w.blob
              FROM chain
              LEFT JOIN checkpoint_writes AS w
                ON chain.ref_checkpoint_id IS NOT NULL AND w.thread_id = ?2 AND w.checkpoint_ns = ?3
               AND w.checkpoint_id = chain.ref_checkpoint_id AND w.task_id = chain.ref_task_id
-              AND w.idx = chain.ref_idx AND w.type <> 'bundle'",
+              AND (w.idx = chain.ref_idx AND w.type <> 'bundle' OR w.type = 'bundle')",
         )
         .bind(versions)
         .bind(&thread_id)
@@ -900,11 +943,26 @@ impl SqliteSaver {
         let mut by_channel: HashMap<String, HashMap<u64, Encoded>> = HashMap::new();
         // Channel → version → the referenced write's tag and bytes (`None`: the write is gone).
         let mut referenced: HashMap<String, HashMap<u64, Option<Encoded>>> = HashMap::new();
-        for (channel, version, tag, bytes, has_ref, write_tag, write_bytes) in blobs {
+        for (channel, version, tag, bytes, has_ref, ref_idx, write_tag, write_bytes) in blobs {
             let version =
                 u64::try_from(version).map_err(|e| Error::corrupt(format!("blob version of '{channel}'"), e))?;
             if has_ref {
-                referenced.entry(channel.clone()).or_default().insert(version, write_tag.zip(write_bytes));
+                let write = match (write_tag, write_bytes) {
+                    (Some(tag), Some(pack)) if tag == TAG_BUNDLE => {
+                        let what = || format!("write bundle referred to by channel '{channel}' version {version}");
+                        packed::unpack(&pack, what)?
+                            .into_iter()
+                            .find(|e| Some(e.number) == ref_idx)
+                            .map(|e| (e.tag, e.bytes))
+                    }
+                    (tag, bytes) => tag.zip(bytes),
+                };
+                // Several rows when the task has a bundle and rows of its own: the one holding
+                // the write counts.
+                let slot = referenced.entry(channel.clone()).or_default().entry(version).or_default();
+                if slot.is_none() {
+                    *slot = write;
+                }
             }
             by_channel.entry(channel).or_default().insert(version, (tag, bytes));
         }
@@ -1333,10 +1391,10 @@ impl SqliteSaver {
             // Bounded memory: a batch of a long conversation's steps would otherwise hold all
             // its encoded rows at once (and SQLite a copy of each bound blob).
             if rows.bytes >= FLUSH_BYTES {
-                rows.insert(tx, false).await?;
+                rows.insert(tx, false, &mut bundles).await?;
             }
         }
-        rows.insert(tx, commit).await?;
+        rows.insert(tx, commit, &mut bundles).await?;
         Ok((mark, failure))
     }
 
@@ -1545,7 +1603,10 @@ impl SqliteSaver {
                             AND c.checkpoint_id = checkpoint_writes.checkpoint_id)
                          AND (checkpoint_ns, checkpoint_id, task_id, idx) NOT IN
                            (SELECT checkpoint_ns, ref_checkpoint_id, ref_task_id, ref_idx FROM checkpoint_blobs
-                            WHERE thread_id = ?1 AND ref_checkpoint_id IS NOT NULL)",
+                            WHERE thread_id = ?1 AND ref_checkpoint_id IS NOT NULL)
+                         AND NOT (type = 'bundle' AND (checkpoint_ns, checkpoint_id, task_id) IN
+                           (SELECT checkpoint_ns, ref_checkpoint_id, ref_task_id FROM checkpoint_blobs
+                            WHERE thread_id = ?1 AND ref_checkpoint_id IS NOT NULL))",
                     ] {
                         sqlx::query(sql).bind(thread_id).execute(&mut *tx).await.map_err(db)?;
                     }

@@ -828,13 +828,6 @@ impl<'v> BatchWrites<'v> {
         }
     }
 
-    /// Whether writes of this task (on the checkpoint `config` names) were recorded before.
-    pub fn has_task(&self, config: &CheckpointConfig, task_id: &str) -> bool {
-        config.checkpoint_id.is_some_and(|checkpoint| {
-            self.tasks.contains(&(config.thread_id.as_str(), config.checkpoint_ns.as_str(), checkpoint, task_id))
-        })
-    }
-
     /// The write (its key and the fingerprint of its bytes) a blob of the checkpoint put with
     /// `config` holding `value` may refer to.
     fn holding(&self, config: &CheckpointConfig, value: &Value) -> Option<(WriteKey, u64)> {
