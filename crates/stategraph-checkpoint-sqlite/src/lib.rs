@@ -82,12 +82,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use sqlx::Arguments;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
+use sqlx::{Arguments, Connection};
 use sqlx::{AssertSqlSafe, Transaction};
 use stategraph_checkpoint::storage::{
     BaseCheck, BatchWrites, BlobRow, CheckpointHeader, DeltaCache, MAX_CHAIN, Staged, WriteRow, decode_blob,
@@ -208,7 +208,15 @@ pub struct SqliteSaver {
     pool: SqlitePool,
     /// Writers of this process take turns here rather than spinning on SQLite's busy handler;
     /// `BEGIN IMMEDIATE` still orders them against other processes.
-    write_lock: Mutex<()>,
+    /// The slot holds the connection this process writes checkpoints on (see
+    /// [`SqliteSaver::writer_options`]).
+    write_lock: Mutex<Option<SqliteConnection>>,
+    /// How to open the writer's own connection (`None`: writes take a pooled connection, as for
+    /// an in-memory database, which exists only on the pool's one connection, or a caller's pool).
+    /// One connection for every write keeps its page cache valid: SQLite drops a connection's cache
+    /// whenever another connection committed since its last transaction, so writes spread over
+    /// the pool read the B-tree pages they touch again on every commit.
+    writer_options: Option<SqliteConnectOptions>,
     serde: Arc<dyn Serde>,
     /// The lists stored last, so a growing list is stored as deltas (see `storage::DeltaCache`).
     deltas: DeltaCache,
@@ -420,7 +428,7 @@ impl<'v> Rows<'v> {
     /// Rows of one table go in the order they were added, so a later save of the same key wins
     /// (or, for ordinary writes, the first one stays), as when the saves run one by one.
     /// Sends the rows; with `commit`, the transaction's `COMMIT` goes with the last of them.
-    async fn insert(&mut self, tx: &mut WriteTx, commit: bool, bundles: &mut Bundles<'v>) -> Result<()> {
+    async fn insert(&mut self, tx: &mut WriteTx<'_>, commit: bool, bundles: &mut Bundles<'v>) -> Result<()> {
         let Rows { blobs, checkpoints, writes, bytes: _ } = std::mem::take(self);
         let writes = Rows::write_rows(writes, bundles)?;
         let mut query = Batch::default();
@@ -647,12 +655,12 @@ impl Batch {
     }
 
     /// Sends what is collected when it has grown large.
-    async fn flush_if_full(&mut self, tx: &mut WriteTx) -> Result<()> {
+    async fn flush_if_full(&mut self, tx: &mut WriteTx<'_>) -> Result<()> {
         if self.params >= 2 * MAX_PARAMS { self.flush(tx, false).await } else { Ok(()) }
     }
 
     /// Sends what is collected (with `commit`, followed by `COMMIT`, also when nothing is).
-    async fn flush(&mut self, tx: &mut WriteTx, commit: bool) -> Result<()> {
+    async fn flush(&mut self, tx: &mut WriteTx<'_>, commit: bool) -> Result<()> {
         if self.sql.is_empty() {
             return if commit { tx.commit().await } else { Ok(()) };
         }
@@ -663,15 +671,15 @@ impl Batch {
     }
 }
 
-/// A `BEGIN IMMEDIATE` transaction driven by hand on one pooled connection, so that `BEGIN`
-/// travels with the transaction's first statement and `COMMIT` with its last. Every statement
+/// A `BEGIN IMMEDIATE` transaction driven by hand on one connection (the writer's, or a pooled
+/// one), so that `BEGIN` travels with the transaction's first statement and `COMMIT` with its last. Every statement
 /// is a round trip to sqlx's connection thread (two thread wake-ups, ~40 µs here), and sqlx's
 /// own `Transaction` spends one on `BEGIN` and one on `COMMIT`: a batch took four, now two.
 ///
-/// A connection must never go back to the pool inside a transaction: if one is open when this
-/// is dropped (an error path that could not roll back), the connection is closed instead.
-struct WriteTx {
-    conn: PoolConnection<Sqlite>,
+/// A connection must never be used again inside a transaction: if one is open when this is
+/// dropped (an error path that could not roll back), the connection is closed instead.
+struct WriteTx<'w> {
+    conn: TxConn<'w>,
     /// The `BEGIN` statement (with its `PRAGMA synchronous`), until it is sent.
     begin: Option<&'static str>,
     /// A `BEGIN` was sent and neither `COMMIT` nor `ROLLBACK` has succeeded since.
@@ -681,9 +689,30 @@ struct WriteTx {
     lock_failed: bool,
 }
 
-impl WriteTx {
-    async fn new(pool: &SqlitePool, durability: Option<Durability>) -> Result<WriteTx> {
-        let conn = pool.acquire().await.map_err(db)?;
+/// The connection of a [`WriteTx`]: the saver's writer connection (opened on first use) or a
+/// pooled one.
+enum TxConn<'w> {
+    Writer(&'w mut Option<SqliteConnection>),
+    Pooled(PoolConnection<Sqlite>),
+}
+
+impl<'w> WriteTx<'w> {
+    /// A transaction (not begun yet) on the saver's writer connection, `writer` (the slot its
+    /// write lock guards), or on a pooled connection when it has none.
+    async fn new(
+        saver: &SqliteSaver,
+        writer: &'w mut Option<SqliteConnection>,
+        durability: Option<Durability>,
+    ) -> Result<WriteTx<'w>> {
+        let conn = match &saver.writer_options {
+            Some(options) => {
+                if writer.is_none() {
+                    *writer = Some(SqliteConnection::connect_with(options).await.map_err(db)?);
+                }
+                TxConn::Writer(writer)
+            }
+            None => TxConn::Pooled(saver.pool.acquire().await.map_err(db)?),
+        };
         Ok(WriteTx { conn, begin: Some(begin_statement(durability)), open: false, lock_failed: false })
     }
 
@@ -706,7 +735,7 @@ impl WriteTx {
     async fn execute(&mut self, sql: String, args: SqliteArguments, commit: bool) -> Result<()> {
         let carries_begin = self.begin.is_some();
         let text = self.text(sql, commit);
-        let done = sqlx::query_with(AssertSqlSafe(text), args).execute(&mut *self.conn).await;
+        let done = sqlx::query_with(AssertSqlSafe(text), args).execute(self.conn()).await;
         done.map_err(|e| self.failed(e, carries_begin))?;
         if commit {
             self.open = false;
@@ -727,12 +756,15 @@ impl WriteTx {
     /// The connection, for a query that returns rows; the pending `BEGIN` is sent first by
     /// [`text`](WriteTx::text), which the caller must use to build the query.
     fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.conn
+        match &mut self.conn {
+            TxConn::Writer(slot) => slot.as_mut().expect("the writer connection is opened with the transaction"),
+            TxConn::Pooled(conn) => conn,
+        }
     }
 
     async fn commit(&mut self) -> Result<()> {
         if self.open {
-            sqlx::query("COMMIT").execute(&mut *self.conn).await.map_err(db)?;
+            sqlx::query("COMMIT").execute(self.conn()).await.map_err(db)?;
             self.open = false;
         }
         Ok(())
@@ -741,16 +773,20 @@ impl WriteTx {
     /// Rolls back. A failure here leaves the connection marked to close instead of returning to
     /// the pool (SQLite rolls back what is open when its connection closes).
     async fn rollback(&mut self) {
-        if self.open && sqlx::query("ROLLBACK").execute(&mut *self.conn).await.is_ok() {
+        if self.open && sqlx::query("ROLLBACK").execute(self.conn()).await.is_ok() {
             self.open = false;
         }
     }
 }
 
-impl Drop for WriteTx {
+impl Drop for WriteTx<'_> {
     fn drop(&mut self) {
         if self.open {
-            self.conn.close_on_drop();
+            // Closing the connection rolls back what is open.
+            match &mut self.conn {
+                TxConn::Writer(slot) => drop(slot.take()),
+                TxConn::Pooled(conn) => conn.close_on_drop(),
+            }
         }
     }
 }
@@ -796,6 +832,7 @@ impl SqliteSaver {
             })
             .busy_timeout(options.busy_timeout)
             .pragma("wal_autocheckpoint", options.wal_autocheckpoint.to_string());
+        let writer_options = connect.clone();
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             // A file connection does not go stale: skip the ping before each use (a round trip).
@@ -806,6 +843,7 @@ impl SqliteSaver {
         let mut saver = SqliteSaver::from_pool(pool, options.serde).await?;
         saver.durability = Some(options.durability);
         saver.batch_durability = Some(options.batch_durability);
+        saver.writer_options = Some(writer_options);
         Ok(saver)
     }
 
@@ -849,7 +887,8 @@ impl SqliteSaver {
             .map_err(|e| Error::Migration { backend: BACKEND, message: e.to_string() })?;
         Ok(SqliteSaver {
             pool,
-            write_lock: Mutex::new(()),
+            write_lock: Mutex::new(None),
+            writer_options: None,
             serde,
             deltas: DeltaCache::new(),
             durability: None,
@@ -862,15 +901,20 @@ impl SqliteSaver {
         &self.pool
     }
 
-    /// Closes the pool, waiting for connections to finish (the WAL is checkpointed on close).
+    /// Closes the pool and the writer's connection, waiting for connections to finish (the WAL is
+    /// checkpointed on close).
     pub async fn close(&self) {
+        if let Some(conn) = self.write_lock.lock().await.take() {
+            // An error closing it leaves nothing behind: SQLite rolls back what is open.
+            let _ = conn.close().await;
+        }
         self.pool.close().await;
     }
 
     /// Starts a write: this process's turn, then a `BEGIN IMMEDIATE` transaction (which takes
     /// SQLite's write lock up front, so it cannot fail half-way with SQLITE_BUSY on upgrade).
     /// Dropping the transaction without `commit` rolls back.
-    async fn begin_write(&self) -> Result<(MutexGuard<'_, ()>, Transaction<'static, Sqlite>)> {
+    async fn begin_write(&self) -> Result<(MutexGuard<'_, Option<SqliteConnection>>, Transaction<'static, Sqlite>)> {
         let turn = self.write_lock.lock().await;
         let tx = self.begin_immediate(self.durability).await?;
         Ok((turn, tx))
@@ -1198,8 +1242,8 @@ impl SqliteSaver {
         if ops.is_empty() {
             return Ok(());
         }
-        let _turn = self.write_lock.lock().await;
-        let mut tx = WriteTx::new(&self.pool, durability).await?;
+        let mut turn = self.write_lock.lock().await;
+        let mut tx = WriteTx::new(self, &mut turn, durability).await?;
         let mut staged = Staged::default();
         // `write_ops` commits with its last statement.
         match self.write_ops(&mut tx, ops, &mut staged, true).await {
@@ -1216,15 +1260,20 @@ impl SqliteSaver {
             Err(_) => {
                 tx.rollback().await;
                 drop(tx);
-                self.save_ops_one_by_one(ops, durability).await
+                self.save_ops_one_by_one(&mut turn, ops, durability).await
             }
         }
     }
 
     /// [`save_ops`](Self::save_ops) one op per savepoint: slower, but a database error leaves the
     /// ops before the failing one in place.
-    async fn save_ops_one_by_one(&self, ops: &[Op<'_>], durability: Option<Durability>) -> Result<()> {
-        let mut tx = WriteTx::new(&self.pool, durability).await?;
+    async fn save_ops_one_by_one(
+        &self,
+        writer: &mut Option<SqliteConnection>,
+        ops: &[Op<'_>],
+        durability: Option<Durability>,
+    ) -> Result<()> {
+        let mut tx = WriteTx::new(self, writer, durability).await?;
         let mut staged = Staged::default();
         let mut committed_mark = 0;
         let mut failure = None;
@@ -1261,7 +1310,7 @@ impl SqliteSaver {
     /// this transaction has seen stored as expected (or wrote itself).
     async fn write_ops(
         &self,
-        tx: &mut WriteTx,
+        tx: &mut WriteTx<'_>,
         ops: &[Op<'_>],
         staged: &mut Staged,
         commit: bool,
@@ -1403,7 +1452,7 @@ impl SqliteSaver {
     /// remembered tag and length).
     async fn check(
         &self,
-        tx: &mut WriteTx,
+        tx: &mut WriteTx<'_>,
         guards: &[(&str, &str)],
         bases: &[(&str, &str, BaseCheck)],
         written: &[(&str, &str, CheckpointId)],
@@ -1480,7 +1529,7 @@ impl SqliteSaver {
     /// again.
     async fn load_bundles<'v>(
         &self,
-        tx: &mut WriteTx,
+        tx: &mut WriteTx<'_>,
         (t, n, c): (&'v str, &'v str, CheckpointId),
         ops: &'v [Op<'v>],
         bundles: &mut Bundles<'v>,
