@@ -402,7 +402,8 @@ impl<'v> Rows<'v> {
             let packable = |r: &WriteRow| !r.upsert;
             if may_bundle && rows.iter().filter(|r| packable(r)).count() >= 2 {
                 let (packed_rows, mut rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(packable);
-                let mut pack = packed::start();
+                let mut pack =
+                    packed::start_for(packed_rows.iter().map(|r| (r.channel.len(), r.type_tag.len(), r.bytes.len())));
                 for r in &packed_rows {
                     packed::push(&mut pack, &r.channel, r.idx, &r.type_tag, &r.bytes)?;
                 }
@@ -519,6 +520,37 @@ impl<'v> Rows<'v> {
         query.flush(tx, commit).await
     }
 }
+
+/// The checks a write transaction makes before it encodes anything, in one statement whose text
+/// never changes, so that SQLite parses and plans it once per connection (a compound `SELECT`
+/// with a term per key was parsed again for every batch: 11% of `fanout_to_subgraph_100x`). Each
+/// parameter is a JSON array of keys; each row is (kind, index of the key, ...):
+/// 0: the latest checkpoint id of a (thread, ns) that a `put_next` writes to;
+/// 1: type and length of a delta base row (thread, ns, channel, version), when it is stored;
+/// 2: the tasks with ordinary writes stored on a checkpoint (thread, ns, id), as a JSON array;
+/// 3: the `inline_values` of a parent checkpoint (thread, ns, id), when it is stored.
+const CHECK_SQL: &str = "SELECT 0, j.key, (SELECT MAX(c.checkpoint_id) FROM checkpoints AS c
+         WHERE c.thread_id = json_extract(j.value, '$[0]') AND c.checkpoint_ns = json_extract(j.value, '$[1]')),
+       NULL, NULL
+FROM json_each(?1) AS j
+UNION ALL
+SELECT 1, j.key, b.type, length(b.blob), NULL
+FROM json_each(?2) AS j
+JOIN checkpoint_blobs AS b
+  ON b.thread_id = json_extract(j.value, '$[0]') AND b.checkpoint_ns = json_extract(j.value, '$[1]')
+ AND b.channel = json_extract(j.value, '$[2]') AND b.version = json_extract(j.value, '$[3]')
+UNION ALL
+SELECT 2, j.key, (SELECT json_group_array(DISTINCT w.task_id) FROM checkpoint_writes AS w
+         WHERE w.thread_id = json_extract(j.value, '$[0]') AND w.checkpoint_ns = json_extract(j.value, '$[1]')
+           AND w.checkpoint_id = json_extract(j.value, '$[2]') AND w.idx >= 0),
+       NULL, NULL
+FROM json_each(?3) AS j
+UNION ALL
+SELECT 3, j.key, NULL, NULL, c.inline_values
+FROM json_each(?4) AS j
+JOIN checkpoints AS c
+  ON c.thread_id = json_extract(j.value, '$[0]') AND c.checkpoint_ns = json_extract(j.value, '$[1]')
+ AND c.checkpoint_id = json_extract(j.value, '$[2]')";
 
 /// What [`SqliteSaver::check`] found, in the order of its arguments.
 struct Checked {
@@ -1318,62 +1350,74 @@ impl SqliteSaver {
         // What the database must answer first: the latest checkpoint of each (thread, ns) a
         // `put_next` writes to, and whether each delta base stored before this transaction is
         // still stored as remembered.
+        // (Sets beside the lists: a batch of a fan-out of subgraphs holds a thousand ops.)
         let mut guards: Vec<(&str, &str)> = Vec::new();
+        let mut guard_of: HashMap<(&str, &str), usize> = HashMap::new();
         let mut bases: Vec<(&str, &str, BaseCheck)> = Vec::new();
-        // And whether each checkpoint that gets writes had ordinary writes stored before, and the
-        // `inline_values` of each parent not put in this batch.
+        let mut base_seen: std::collections::HashSet<(&str, &str, BaseCheck)> = Default::default();
+        // And whether each checkpoint that gets writes had ordinary writes stored before (its
+        // tasks in this batch), and the `inline_values` of each parent not put in this batch.
         let mut written: Vec<(&str, &str, CheckpointId)> = Vec::new();
+        let mut tasks_of: HashMap<(&str, &str, CheckpointId), Vec<&str>> = HashMap::new();
         let mut parents: Vec<(&str, &str, CheckpointId)> = Vec::new();
-        for (i, op) in ops.iter().enumerate() {
-            if let Op::Put { config, .. } = op
-                && let Some(parent) = config.checkpoint_id
-            {
-                let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str(), parent);
-                let earlier = ops[..i].iter().any(|o| {
-                    matches!(o, Op::Put { config: c, checkpoint, .. }
-                        if checkpoint.id == parent && c.thread_id == key.0 && c.checkpoint_ns == key.1)
-                });
-                if !earlier && !parents.contains(&key) {
-                    parents.push(key);
+        let mut put_here: std::collections::HashSet<(&str, &str, CheckpointId)> = Default::default();
+        for op in ops {
+            match op {
+                Op::Put { config, checkpoint, new_versions, only_if_latest, .. } => {
+                    let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str());
+                    if let Some(parent) = config.checkpoint_id
+                        && !put_here.contains(&(key.0, key.1, parent))
+                        && put_here.insert((key.0, key.1, parent))
+                    {
+                        // Not put earlier in the batch (and asked for once).
+                        parents.push((key.0, key.1, parent));
+                    }
+                    put_here.insert((key.0, key.1, checkpoint.id));
+                    if *only_if_latest && !guard_of.contains_key(&key) {
+                        guard_of.insert(key, guards.len());
+                        guards.push(key);
+                    }
+                    for candidate in self.deltas.candidates(config, checkpoint, new_versions, staged) {
+                        if base_seen.insert((key.0, key.1, candidate.clone())) {
+                            bases.push((key.0, key.1, candidate));
+                        }
+                    }
                 }
-            }
-            if let Op::Writes { config, .. } = op
-                && let Some(checkpoint) = config.checkpoint_id
-            {
-                let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str(), checkpoint);
-                if !written.contains(&key) {
-                    written.push(key);
-                }
-            }
-            if let Op::Put { config, checkpoint, new_versions, only_if_latest, .. } = op {
-                let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str());
-                if *only_if_latest && !guards.contains(&key) {
-                    guards.push(key);
-                }
-                for candidate in self.deltas.candidates(config, checkpoint, new_versions, staged) {
-                    if !bases.iter().any(|(t, n, c)| (*t, *n) == key && *c == candidate) {
-                        bases.push((key.0, key.1, candidate));
+                Op::Writes { config, task_id, .. } => {
+                    if let Some(checkpoint) = config.checkpoint_id {
+                        let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str(), checkpoint);
+                        let tasks = tasks_of.entry(key).or_insert_with(|| {
+                            written.push(key);
+                            Vec::new()
+                        });
+                        tasks.push(task_id);
                     }
                 }
             }
         }
+        drop(base_seen);
         let found = self.check(tx, &guards, &bases, &written, &parents).await?;
         let (mut latest, ok) = (found.latest, found.base_ok);
         // Checkpoint → its row's `inline_values`, for the puts whose parent it is.
         let mut inline: HashMap<(&str, &str, CheckpointId), Option<Vec<u8>>> =
             parents.iter().copied().zip(found.parent_inline).collect();
-        let verified: Vec<&(&str, &str, BaseCheck)> =
-            bases.iter().zip(ok).filter(|(_, ok)| *ok).map(|(b, _)| b).collect();
+        // (thread, ns) → the delta bases still stored as remembered.
+        let mut verified: HashMap<(&str, &str), Vec<BaseCheck>> = HashMap::new();
+        for ((t, n, c), ok) in bases.into_iter().zip(ok) {
+            if ok {
+                verified.entry((t, n)).or_default().push(c);
+            }
+        }
         let mut bundles = Bundles::default();
-        for (&(t, n, c), tasks) in written.iter().zip(found.stored_tasks) {
+        for (key, stored) in written.iter().zip(found.stored_tasks) {
+            if stored.is_empty() {
+                continue;
+            }
+            let (t, n, c) = *key;
             let mut any = false;
-            for op in ops {
-                if let Op::Writes { config, task_id, .. } = op
-                    && (config.thread_id.as_str(), config.checkpoint_ns.as_str(), config.checkpoint_id)
-                        == (t, n, Some(c))
-                    && tasks.iter().any(|stored| stored == task_id)
-                {
-                    bundles.stored.insert((t, n, c, *task_id));
+            for &task in &tasks_of[key] {
+                if stored.iter().any(|s| s == task) {
+                    bundles.stored.insert((t, n, c, task));
                     any = true;
                 }
             }
@@ -1392,15 +1436,11 @@ impl SqliteSaver {
             let result = match op {
                 Op::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
                     let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str());
-                    let found = guards.iter().position(|k| *k == key).map(|i| &mut latest[i]);
+                    let found = guard_of.get(&key).map(|&i| &mut latest[i]);
                     match found {
                         Some(l) if *only_if_latest && *l != config.checkpoint_id => Err(Error::conflict(config, *l)),
                         found => {
-                            let verified: Vec<BaseCheck> = verified
-                                .iter()
-                                .filter(|(t, n, _)| (*t, *n) == key)
-                                .map(|(_, _, c)| c.clone())
-                                .collect();
+                            let verified = verified.get(&key).map_or(&[][..], Vec::as_slice);
                             let parent_inline = config
                                 .checkpoint_id
                                 .and_then(|p| inline.get(&(key.0, key.1, p)))
@@ -1411,7 +1451,7 @@ impl SqliteSaver {
                                 checkpoint,
                                 metadata,
                                 new_versions,
-                                &verified,
+                                verified,
                                 staged,
                                 &known,
                                 parent_inline,
@@ -1447,9 +1487,10 @@ impl SqliteSaver {
         Ok((mark, failure))
     }
 
-    /// One query for the `put_next` checks (the latest id of each thread and namespace in
-    /// `guards`) and the delta base checks (whether each base row in `bases` still has the
-    /// remembered tag and length).
+    /// One query ([`CHECK_SQL`]) for the `put_next` checks (the latest id of each thread and
+    /// namespace in `guards`), the delta base checks (whether each base row in `bases` still has
+    /// the remembered tag and length), the tasks with writes stored on each checkpoint in
+    /// `written`, and the `inline_values` of each checkpoint in `parents`.
     async fn check(
         &self,
         tx: &mut WriteTx<'_>,
@@ -1462,63 +1503,44 @@ impl SqliteSaver {
         let mut ok = vec![false; bases.len()];
         let mut stored_tasks = vec![Vec::new(); written.len()];
         let mut parent_inline = vec![None; parents.len()];
-        let (first_base, first_written) = (guards.len(), guards.len() + bases.len());
-        let first_parent = first_written + written.len();
-        // A compound SELECT has at most 500 terms.
-        let terms: Vec<usize> = (0..first_parent + parents.len()).collect();
-        for chunk in terms.chunks(400) {
-            let mut sql = String::new();
-            for (n, &i) in chunk.iter().enumerate() {
-                if n > 0 {
-                    sql.push_str(" UNION ALL ");
-                }
-                sql.push_str(if i < first_base {
-                    "SELECT ?, (SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?),
-                            NULL, NULL"
-                } else if i < first_written {
-                    "SELECT ?, type, length(blob), NULL FROM checkpoint_blobs
-                     WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?"
-                } else if i < first_parent {
-                    "SELECT ?, (SELECT json_group_array(DISTINCT task_id) FROM checkpoint_writes
-                     WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND idx >= 0), NULL, NULL"
-                } else {
-                    "SELECT ?, NULL, NULL, inline_values FROM checkpoints
-                     WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
-                });
-            }
-            let begin_pending = tx.begin.is_some();
-            let sql = tx.text(sql, false);
-            let mut q = sqlx::query_as::<_, (i64, Option<String>, Option<i64>, Option<Vec<u8>>)>(AssertSqlSafe(sql));
-            for &i in chunk {
-                q = q.bind(i as i64);
-                if let Some((t, n)) = guards.get(i) {
-                    q = q.bind(*t).bind(*n);
-                } else if let Some((t, n, c)) = bases.get(i - first_base) {
-                    q = q.bind(*t).bind(*n).bind(c.channel.as_str()).bind(version_to_i64(c.base_version)?);
-                } else {
-                    let (t, n, c) = written.get(i - first_written).unwrap_or_else(|| &parents[i - first_parent]);
-                    q = q.bind(*t).bind(*n).bind(c.to_string());
-                }
-            }
-            let carries_begin = begin_pending;
-            let found = q.fetch_all(tx.conn()).await;
-            let found = found.map_err(|e| tx.failed(e, carries_begin))?;
-            for (i, text, len, inline) in found {
-                let i = usize::try_from(i).unwrap_or(usize::MAX);
-                if let Some((thread_id, ns)) = guards.get(i) {
+        let json = |value: serde_json::Value| value.to_string();
+        let ids = |keys: &[(&str, &str, CheckpointId)]| {
+            json(keys.iter().map(|(t, n, c)| serde_json::json!([t, n, c.to_string()])).collect())
+        };
+        let base_keys = bases
+            .iter()
+            .map(|(t, n, c)| Ok(serde_json::json!([t, n, c.channel, version_to_i64(c.base_version)?])))
+            .collect::<Result<Vec<_>>>()?;
+        let begin_pending = tx.begin.is_some();
+        let sql = tx.text(CHECK_SQL.to_owned(), false);
+        let found = sqlx::query_as::<_, (i64, i64, Option<String>, Option<i64>, Option<Vec<u8>>)>(AssertSqlSafe(sql))
+            .bind(json(guards.iter().map(|(t, n)| serde_json::json!([t, n])).collect()))
+            .bind(json(base_keys.into()))
+            .bind(ids(written))
+            .bind(ids(parents))
+            .fetch_all(tx.conn())
+            .await;
+        let found = found.map_err(|e| tx.failed(e, begin_pending))?;
+        for (kind, i, text, len, inline) in found {
+            let i = usize::try_from(i).unwrap_or(usize::MAX);
+            match kind {
+                0 if i < guards.len() => {
+                    let (thread_id, ns) = guards[i];
                     latest[i] = text.map(|l| l.parse::<CheckpointId>()).transpose().map_err(|e| {
                         Error::corrupt(format!("latest checkpoint id of thread '{thread_id}' ns '{ns}'"), e)
                     })?;
-                } else if let Some((_, _, c)) = bases.get(i - first_base) {
-                    ok[i - first_base] = text.as_deref() == Some(c.type_tag.as_str()) && len == Some(c.len as i64);
-                } else if let Some(tasks) = stored_tasks.get_mut(i - first_written) {
-                    let list = text.as_deref().unwrap_or("[]");
-                    *tasks = serde_json::from_str(list).map_err(|e| {
-                        Error::corrupt(format!("tasks with writes on checkpoint {}", written[i - first_written].2), e)
-                    })?;
-                } else if let Some(p) = parent_inline.get_mut(i - first_parent) {
-                    *p = inline;
                 }
+                1 if i < bases.len() => {
+                    let c = &bases[i].2;
+                    ok[i] = text.as_deref() == Some(c.type_tag.as_str()) && len == Some(c.len as i64);
+                }
+                2 if i < written.len() => {
+                    let list = text.as_deref().unwrap_or("[]");
+                    stored_tasks[i] = serde_json::from_str(list)
+                        .map_err(|e| Error::corrupt(format!("tasks with writes on checkpoint {}", written[i].2), e))?;
+                }
+                3 if i < parents.len() => parent_inline[i] = inline,
+                _ => return Err(Error::corrupt("the write check", format!("an unexpected row ({kind}, {i})"))),
             }
         }
         Ok(Checked { latest, base_ok: ok, stored_tasks, parent_inline })

@@ -48,6 +48,15 @@ pub(crate) fn start() -> Vec<u8> {
     vec![FORMAT]
 }
 
+/// An empty pack with room for entries of these (name, tag, value) lengths, so that pushing them
+/// copies each value once (a bundle may hold large writes).
+pub(crate) fn start_for(entries: impl Iterator<Item = (usize, usize, usize)>) -> Vec<u8> {
+    let size = entries.map(|(name, tag, bytes)| 2 + name + 8 + 1 + tag + 4 + bytes).sum::<usize>();
+    let mut pack = Vec::with_capacity(1 + size);
+    pack.push(FORMAT);
+    pack
+}
+
 /// The entries of a pack; `what` names the column in errors.
 pub(crate) fn unpack(bytes: &[u8], what: impl Fn() -> String) -> Result<Vec<Entry>> {
     let bad = |message: &str| Error::corrupt(what(), message.to_owned());

@@ -370,7 +370,7 @@ impl Staged {
 /// A delta [`DeltaCache::candidates`] proposes: its base row must still be stored with this tag
 /// and length (the backend checks inside its write transaction) before it is passed to
 /// [`DeltaCache::encode_blobs`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BaseCheck {
     /// The channel.
     pub channel: String,
