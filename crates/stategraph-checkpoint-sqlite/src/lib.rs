@@ -207,9 +207,8 @@ impl SqliteOptions {
 pub struct SqliteSaver {
     pool: SqlitePool,
     /// Writers of this process take turns here rather than spinning on SQLite's busy handler;
-    /// `BEGIN IMMEDIATE` still orders them against other processes.
-    /// The slot holds the connection this process writes checkpoints on (see
-    /// [`SqliteSaver::writer_options`]).
+    /// `BEGIN IMMEDIATE` still orders them against other processes. The slot holds the
+    /// connection this process writes checkpoints on (see `writer_options`).
     write_lock: Mutex<Option<SqliteConnection>>,
     /// How to open the writer's own connection (`None`: writes take a pooled connection, as for
     /// an in-memory database, which exists only on the pool's one connection, or a caller's pool).
@@ -704,9 +703,10 @@ impl Batch {
 }
 
 /// A `BEGIN IMMEDIATE` transaction driven by hand on one connection (the writer's, or a pooled
-/// one), so that `BEGIN` travels with the transaction's first statement and `COMMIT` with its last. Every statement
-/// is a round trip to sqlx's connection thread (two thread wake-ups, ~40 µs here), and sqlx's
-/// own `Transaction` spends one on `BEGIN` and one on `COMMIT`: a batch took four, now two.
+/// one), so that `BEGIN` travels with the transaction's first statement and `COMMIT` with its
+/// last. Every statement is a round trip to sqlx's connection thread (two thread wake-ups, ~40 µs
+/// here), and sqlx's own `Transaction` spends one on `BEGIN` and one on `COMMIT`: a batch took
+/// four, now two.
 ///
 /// A connection must never be used again inside a transaction: if one is open when this is
 /// dropped (an error path that could not roll back), the connection is closed instead.
