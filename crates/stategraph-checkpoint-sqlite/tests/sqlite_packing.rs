@@ -198,3 +198,61 @@ async fn damaged_packs_are_typed_errors() {
         assert!(err.is_data_error());
     }
 }
+
+#[tokio::test]
+async fn a_thread_begun_before_migration_0003_goes_on_after_it() {
+    // A file as builds with migrations 0001 and 0002 left it: every value in a blob row.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let old = dir.path().join("migrations");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::write(old.join("0001_checkpoints.sql"), include_str!("../migrations/0001_checkpoints.sql")).unwrap();
+    std::fs::write(old.join("0002_blob_refs.sql"), include_str!("../migrations/0002_blob_refs.sql")).unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(old.as_path()).await.unwrap().run(&pool).await.unwrap();
+    let root = CheckpointConfig::thread("t");
+    let mut c1 = Checkpoint::empty();
+    set(&mut c1, "count", Some(Value::from(1)));
+    set(&mut c1, "route", Some(Value::from("left")));
+    set(&mut c1, "cleared", None);
+    let header = stategraph_checkpoint::storage::CheckpointHeader::of(&c1).to_json().unwrap();
+    sqlx::query("INSERT INTO checkpoints VALUES ('t', '', ?1, NULL, ?2, ?3)")
+        .bind(c1.id.to_string())
+        .bind(header)
+        .bind(meta(-1).to_json().unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    for (channel, value) in [("count", Some(Value::from(1))), ("route", Some(Value::from("left"))), ("cleared", None)] {
+        let (tag, bytes) = match value {
+            Some(v) => stategraph_checkpoint::Serde::dumps(&stategraph_checkpoint::MsgpackSerde, &v).unwrap(),
+            None => ("empty".to_owned(), Vec::new()),
+        };
+        sqlx::query("INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) VALUES ('t', '', ?1, 1, ?2, ?3)")
+            .bind(channel)
+            .bind(tag)
+            .bind(bytes)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+
+    // This build migrates the file and continues the thread: the values the child does not
+    // change come from the parent's blob rows (its row has no packed values).
+    let saver = SqliteSaver::open(&path).await.unwrap();
+    let k1 = root.clone().with_id(c1.id);
+    assert_eq!(tuple(&saver, &k1).await.checkpoint, c1);
+    let mut c2 = c1.next();
+    let new2 = vec![set(&mut c2, "count", Some(Value::from(2)))];
+    let mut c3 = c2.next();
+    let new3 = vec![set(&mut c3, "route", Some(Value::from("right")))];
+    let k2 = root.clone().with_id(c2.id);
+    saver.save_batch(&[put(&k1, &c2, 0, &new2)]).await.unwrap();
+    saver.save_batch(&[put(&k2, &c3, 1, &new3)]).await.unwrap();
+    assert_eq!(tuple(&saver, &k2).await.checkpoint, c2);
+    assert_eq!(tuple(&saver, &root).await.checkpoint, c3);
+    assert_eq!(tuple(&saver, &k1).await.checkpoint, c1);
+    saver.close().await;
+}
