@@ -309,7 +309,7 @@ impl<'v> Rows<'v> {
     ) -> Result<Option<Vec<u8>>> {
         let header = CheckpointHeader::of(checkpoint).to_json()?;
         let metadata = metadata.to_json()?;
-        let inline = pack_inline(&*saver.serde, checkpoint, new_versions, parent_inline)?;
+        let (inline, packed_now) = pack_inline(&*saver.serde, checkpoint, new_versions, parent_inline)?;
         let mut blobs = saver.deltas.encode_blobs_referring(
             &*saver.serde,
             config,
@@ -321,10 +321,9 @@ impl<'v> Rows<'v> {
         )?;
         // A value packed into the row needs no blob row (the cache's view of it is unaffected:
         // only lists are delta bases, and no list is packed).
-        blobs.retain(|b| {
-            checkpoint.channel_versions.get(&b.channel) != Some(&b.version)
-                || !is_inline(checkpoint.channel_values.get(&b.channel))
-        });
+        if !packed_now.is_empty() {
+            blobs.retain(|b| !packed_now.contains(&b.channel.as_str()));
+        }
         for b in &blobs {
             version_to_i64(b.version)?;
         }
@@ -398,7 +397,8 @@ impl<'v> Rows<'v> {
             if !covered.is_empty() {
                 rows.retain(|r| r.upsert || !covered.contains(&r.idx));
             }
-            let packable = |r: &WriteRow| !r.upsert;
+            // (A name or type tag too long for a pack keeps its own row.)
+            let packable = |r: &WriteRow| !r.upsert && packed::fits(&r.channel, &r.type_tag, r.bytes.len());
             if may_bundle && rows.iter().filter(|r| packable(r)).count() >= 2 {
                 let (packed_rows, mut rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(packable);
                 let mut pack =
@@ -610,17 +610,20 @@ fn is_inline(value: Option<&Value>) -> bool {
 /// encoded now, and for every other channel the entry of the parent's row (`parent`, its
 /// `inline_values`) at the same version, copied as stored. A version stored in neither place is
 /// read from `checkpoint_blobs`, as before migration 0003 (and is SG103 when it is not there).
-fn pack_inline(
+/// Also returns the channels of `new_versions` packed (they need no blob row); a value whose name
+/// or type tag is too long to pack keeps its blob row.
+fn pack_inline<'c>(
     serde: &dyn Serde,
-    checkpoint: &Checkpoint,
+    checkpoint: &'c Checkpoint,
     new_versions: &ChannelVersions,
     parent: Option<&[u8]>,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<(Option<Vec<u8>>, Vec<&'c str>)> {
     let located = match parent {
         Some(p) => packed::locate(p, || format!("inline values of the parent of checkpoint {}", checkpoint.id))?,
         None => Vec::new(),
     };
     let mut pack = None;
+    let mut packed_now = Vec::new();
     for (channel, &version) in &checkpoint.channel_versions {
         if new_versions.get(channel) == Some(&version) {
             let value = checkpoint.channel_values.get(channel);
@@ -631,14 +634,18 @@ fn pack_inline(
                 Some(value) => serde.dumps(value).map_err(|e| e.at(format!("channel '{channel}'")))?,
                 None => (TAG_EMPTY.to_owned(), Vec::new()),
             };
-            packed::push(pack.get_or_insert_with(packed::start), channel, version_to_i64(version)?, &tag, &bytes)?;
+            let version = version_to_i64(version)?;
+            if packed::push(pack.get_or_insert_with(packed::start), channel, version, &tag, &bytes).is_ok() {
+                packed_now.push(channel.as_str());
+            }
         } else if let (Ok(i), Some(parent)) = (located.binary_search_by(|e| e.name.cmp(channel)), parent)
             && located[i].number == version_to_i64(version)?
         {
             packed::push_raw(pack.get_or_insert_with(packed::start), &parent[located[i].range.clone()]);
         }
     }
-    Ok(pack)
+    // Nothing packed (a name too long for every value): no pack at all.
+    Ok((pack.filter(|p| p.len() > 1), packed_now))
 }
 
 /// `rows` in groups small enough for one statement with `columns` values per row.

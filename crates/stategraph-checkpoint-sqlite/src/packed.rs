@@ -27,7 +27,12 @@ fn too_long(what: &str, name: &str, len: usize) -> Error {
     Error::Encode { what: format!("channel '{name}'"), message: format!("{what} of {len} bytes is too long to pack") }
 }
 
-/// Appends one entry to `out` (started with [`start`]).
+/// Whether an entry with this name, type tag and value length can be packed.
+pub(crate) fn fits(name: &str, tag: &str, bytes: usize) -> bool {
+    name.len() <= u16::MAX as usize && tag.len() <= u8::MAX as usize && bytes <= u32::MAX as usize
+}
+
+/// Appends one entry to `out` (started with [`start`]); nothing when it does not [`fit`](fits).
 pub(crate) fn push(out: &mut Vec<u8>, name: &str, number: i64, tag: &str, bytes: &[u8]) -> Result<()> {
     let name_len = u16::try_from(name.len()).map_err(|_| too_long("a name", name, name.len()))?;
     let tag_len = u8::try_from(tag.len()).map_err(|_| too_long("a type tag", name, tag.len()))?;

@@ -256,3 +256,26 @@ async fn a_thread_begun_before_migration_0003_goes_on_after_it() {
     assert_eq!(tuple(&saver, &k1).await.checkpoint, c1);
     saver.close().await;
 }
+
+#[tokio::test]
+async fn a_name_too_long_to_pack_keeps_its_own_row() {
+    let long = "c".repeat(70_000);
+    let root = CheckpointConfig::thread("t");
+    let mut c1 = Checkpoint::empty();
+    let new1 = vec![set(&mut c1, &long, Some(Value::from(1))), set(&mut c1, "short", Some(Value::from(2)))];
+    let k1 = root.clone().with_id(c1.id);
+    let mut c2 = c1.next();
+    let new2 = vec![set(&mut c2, "short", Some(Value::from(3)))];
+    let ops = [
+        put(&root, &c1, -1, &new1),
+        writes(&k1, "a", &[(long.as_str(), Value::from(1)), ("short", Value::from(3)), ("x", Value::from(4))]),
+        put(&k1, &c2, 0, &new2),
+    ];
+    let (sqlite, memory) = both(&ops).await;
+    for key in [&k1, &root] {
+        assert_eq!(tuple(&sqlite, key).await, tuple(&memory, key).await);
+    }
+    assert_eq!(tuple(&sqlite, &root).await.checkpoint, c2);
+    assert_eq!(count(&sqlite, "SELECT COUNT(*) FROM checkpoint_blobs").await, 1, "the long name's value");
+    assert_eq!(count(&sqlite, "SELECT COUNT(*) FROM checkpoint_writes").await, 2, "a bundle and the long name's write");
+}
