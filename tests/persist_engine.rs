@@ -279,8 +279,11 @@ async fn concurrent_resumes_of_one_thread_have_exactly_one_winner() {
         let mut g = StateGraph::new(counter_schema());
         g.add_node("ask", |_s: State, ctx: NodeContext| async move {
             let answer = ctx.interrupt("which?")?;
-            // Widen the window in which runners overlap.
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            // Widen the window in which runners overlap: the other runners must read the paused
+            // thread before the first one's answer commits. Their reads queue for the pool's
+            // connections while the SQLite saver's writes have a connection of their own, so on a
+            // loaded machine 20 ms sometimes passed before any other runner had read.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             Ok::<Value, NodeError>(value!({"answer": answer, "log": ["asked"]}))
         });
         g.add_edge(START, "ask");
