@@ -347,8 +347,7 @@ impl<'v> Rows<'v> {
         Ok(inline)
     }
 
-    /// Encodes a task's writes, and records them in `known` for the puts after them. An ordinary
-    /// write whose `idx` a stored bundle of the task already holds is not stored again.
+    /// Encodes a task's writes, and records them in `known` for the puts after them.
     #[allow(clippy::too_many_arguments)]
     fn writes(
         &mut self,
@@ -361,7 +360,7 @@ impl<'v> Rows<'v> {
         bundles: &mut Bundles<'v>,
     ) -> Result<()> {
         let checkpoint = config.require_checkpoint_id()?;
-        let mut rows = encode_writes(serde, writes)?;
+        let rows = encode_writes(serde, writes)?;
         let task = (config.thread_id.as_str(), config.checkpoint_ns.as_str(), checkpoint, task_id);
         let first = bundles.seen.insert(task);
         if first {
@@ -369,10 +368,7 @@ impl<'v> Rows<'v> {
             // `put_writes` of the task may not be stored (its keys are taken).
             known.remember(config, task_id, writes, &rows);
         }
-        let covered = bundles.covered(task);
-        if !covered.is_empty() {
-            rows.retain(|r| r.upsert || !covered.contains(&r.idx));
-        }
+        // Writes a bundle of the task already holds are dropped in `write_rows`.
         self.bytes += rows.iter().map(|r| r.bytes.len()).sum::<usize>();
         self.writes.push(WriteGroup {
             task,
@@ -977,16 +973,19 @@ impl SqliteSaver {
             CheckpointMetadata::from_json(&metadata).map_err(|e| e.at(format!("metadata of checkpoint {id}")))?;
 
         // The values packed into the row, by channel (only those at the header's version count).
-        let mut inline_values: HashMap<String, packed::Entry> = HashMap::new();
+        let mut inline_values: HashMap<&str, packed::Located<'_>> = HashMap::new();
         if let Some(pack) = &inline {
-            for entry in packed::unpack(pack, || format!("inline values of checkpoint {id}"))? {
-                if header.channel_versions.get(&entry.name).and_then(|&v| i64::try_from(v).ok()) == Some(entry.number) {
-                    inline_values.insert(entry.name.clone(), entry);
+            for entry in packed::entries(pack, || format!("inline values of checkpoint {id}"))? {
+                if header.channel_versions.get(entry.name).and_then(|&v| i64::try_from(v).ok()) == Some(entry.number) {
+                    inline_values.insert(entry.name, entry);
                 }
             }
         }
-        let from_blobs: BTreeMap<&String, &u64> =
-            header.channel_versions.iter().filter(|(channel, _)| !inline_values.contains_key(*channel)).collect();
+        let from_blobs: BTreeMap<&String, &u64> = header
+            .channel_versions
+            .iter()
+            .filter(|(channel, _)| !inline_values.contains_key(channel.as_str()))
+            .collect();
         let versions = serde_json::to_string(&from_blobs)
             .map_err(|e| Error::Encode { what: "channel versions".into(), message: e.to_string() })?;
         // The blobs the header names and, for deltas, their bases (the base version is in the tag),
@@ -1033,10 +1032,10 @@ impl SqliteSaver {
                 let write = match (write_tag, write_bytes) {
                     (Some(tag), Some(pack)) if tag == TAG_BUNDLE => {
                         let what = || format!("write bundle referred to by channel '{channel}' version {version}");
-                        packed::unpack(&pack, what)?
+                        packed::entries(&pack, what)?
                             .into_iter()
                             .find(|e| Some(e.number) == ref_idx)
-                            .map(|e| (e.tag, e.bytes))
+                            .map(|e| (e.tag.to_owned(), e.bytes.to_vec()))
                     }
                     (tag, bytes) => tag.zip(bytes),
                 };
@@ -1054,8 +1053,8 @@ impl SqliteSaver {
         let mut values = BTreeMap::new();
         for (channel, entry) in &inline_values {
             let location = || format!("inline value of channel '{channel}' in checkpoint {id}");
-            if let Some(value) = decode_blob(&*self.serde, &entry.tag, &entry.bytes, location)? {
-                values.insert(channel.clone(), value);
+            if let Some(value) = decode_blob(&*self.serde, entry.tag, entry.bytes, location)? {
+                values.insert((*channel).to_owned(), value);
             }
         }
         for (&channel, &&version) in &from_blobs {
@@ -1103,11 +1102,11 @@ impl SqliteSaver {
             if tag == TAG_BUNDLE {
                 bundled = true;
                 let what = || format!("write bundle of task '{task_id}' (checkpoint {id})");
-                for e in packed::unpack(&bytes, what)? {
-                    let value = decode(&task_id, &e.name, &e.tag, &e.bytes)?;
+                for e in packed::entries(&bytes, what)? {
+                    let value = decode(&task_id, e.name, e.tag, e.bytes)?;
                     pending_writes.push(PendingWrite {
                         task_id: task_id.clone(),
-                        channel: e.name,
+                        channel: e.name.to_owned(),
                         value,
                         task_path: task_path.clone(),
                         idx: e.number,
@@ -1587,7 +1586,7 @@ impl SqliteSaver {
             }) else {
                 continue;
             };
-            let entries = packed::unpack(&pack, || format!("write bundle of task '{task_id}' (checkpoint {c})"))?;
+            let entries = packed::entries(&pack, || format!("write bundle of task '{task_id}' (checkpoint {c})"))?;
             bundles.bundled.entry((t, n, c, task)).or_default().extend(entries.iter().map(|e| e.number));
         }
         Ok(())

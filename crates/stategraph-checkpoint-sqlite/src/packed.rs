@@ -10,7 +10,8 @@ use stategraph_checkpoint::{Error, Result};
 
 const FORMAT: u8 = 1;
 
-/// One packed value.
+/// One packed value, copied (tests compare these).
+#[cfg(test)]
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Entry {
     /// The channel.
@@ -62,55 +63,51 @@ pub(crate) fn start_for(entries: impl Iterator<Item = (usize, usize, usize)>) ->
     pack
 }
 
-/// The entries of a pack; `what` names the column in errors.
+/// The entries of a pack, copied; `what` names the column in errors.
+#[cfg(test)]
 pub(crate) fn unpack(bytes: &[u8], what: impl Fn() -> String) -> Result<Vec<Entry>> {
+    Ok(entries(bytes, what)?
+        .into_iter()
+        .map(|e| Entry { name: e.name.to_owned(), number: e.number, tag: e.tag.to_owned(), bytes: e.bytes.to_vec() })
+        .collect())
+}
+
+/// One entry of a pack, borrowed, and where its whole encoding lies in the pack (to copy it into
+/// another pack with [`push_raw`]).
+pub(crate) struct Located<'a> {
+    pub name: &'a str,
+    pub number: i64,
+    pub tag: &'a str,
+    pub bytes: &'a [u8],
+    pub range: std::ops::Range<usize>,
+}
+
+/// The entries of a pack without copying them, sorted by name.
+pub(crate) fn locate<'a>(bytes: &'a [u8], what: impl Fn() -> String) -> Result<Vec<Located<'a>>> {
+    let mut entries = entries(bytes, what)?;
+    entries.sort_by(|a, b| a.name.cmp(b.name));
+    Ok(entries)
+}
+
+/// The entries of a pack without copying them, in stored order; `what` names the column in errors.
+pub(crate) fn entries<'a>(pack: &'a [u8], what: impl Fn() -> String) -> Result<Vec<Located<'a>>> {
     let bad = |message: &str| Error::corrupt(what(), message.to_owned());
-    let (&format, mut rest) = bytes.split_first().ok_or_else(|| bad("an empty pack"))?;
+    let (&format, mut rest) = pack.split_first().ok_or_else(|| bad("an empty pack"))?;
     if format != FORMAT {
         return Err(bad(&format!("unknown pack format {format}")));
     }
     let mut entries = Vec::new();
     while !rest.is_empty() {
+        let start = pack.len() - rest.len();
         let name_len = u16::from_le_bytes(take(&mut rest, &bad)?) as usize;
         let name = text(take_n(&mut rest, name_len, &bad)?, "a name", &bad)?;
         let number = i64::from_le_bytes(take(&mut rest, &bad)?);
         let [tag_len] = take::<1>(&mut rest, &bad)?;
         let tag = text(take_n(&mut rest, tag_len as usize, &bad)?, "a type tag", &bad)?;
         let bytes_len = u32::from_le_bytes(take(&mut rest, &bad)?) as usize;
-        let bytes = take_n(&mut rest, bytes_len, &bad)?.to_vec();
-        entries.push(Entry { name, number, tag, bytes });
+        let bytes = take_n(&mut rest, bytes_len, &bad)?;
+        entries.push(Located { name, number, tag, bytes, range: start..pack.len() - rest.len() });
     }
-    Ok(entries)
-}
-
-/// One entry of a pack, borrowed: its name, number and where its whole encoding lies in the pack
-/// (to copy it into another pack with [`push_raw`]).
-pub(crate) struct Located<'a> {
-    pub name: &'a str,
-    pub number: i64,
-    pub range: std::ops::Range<usize>,
-}
-
-/// The entries of a pack without copying them, sorted by name.
-pub(crate) fn locate<'a>(bytes: &'a [u8], what: impl Fn() -> String) -> Result<Vec<Located<'a>>> {
-    let bad = |message: &str| Error::corrupt(what(), message.to_owned());
-    let (&format, mut rest) = bytes.split_first().ok_or_else(|| bad("an empty pack"))?;
-    if format != FORMAT {
-        return Err(bad(&format!("unknown pack format {format}")));
-    }
-    let mut entries = Vec::new();
-    while !rest.is_empty() {
-        let start = bytes.len() - rest.len();
-        let name_len = u16::from_le_bytes(take(&mut rest, &bad)?) as usize;
-        let name = std::str::from_utf8(take_n(&mut rest, name_len, &bad)?).map_err(|_| bad("a name is not UTF-8"))?;
-        let number = i64::from_le_bytes(take(&mut rest, &bad)?);
-        let [tag_len] = take::<1>(&mut rest, &bad)?;
-        take_n(&mut rest, tag_len as usize, &bad)?;
-        let bytes_len = u32::from_le_bytes(take(&mut rest, &bad)?) as usize;
-        take_n(&mut rest, bytes_len, &bad)?;
-        entries.push(Located { name, number, range: start..bytes.len() - rest.len() });
-    }
-    entries.sort_by(|a, b| a.name.cmp(b.name));
     Ok(entries)
 }
 
@@ -132,8 +129,8 @@ fn take<const N: usize>(rest: &mut &[u8], bad: &impl Fn(&str) -> Error) -> Resul
     Ok(take_n(rest, N, bad)?.try_into().expect("N bytes"))
 }
 
-fn text(bytes: &[u8], what: &str, bad: &impl Fn(&str) -> Error) -> Result<String> {
-    std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| bad(&format!("{what} is not UTF-8")))
+fn text<'a>(bytes: &'a [u8], what: &str, bad: &impl Fn(&str) -> Error) -> Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|_| bad(&format!("{what} is not UTF-8")))
 }
 
 #[cfg(test)]
