@@ -30,9 +30,37 @@ pub(super) struct Encoded {
 /// Encodes a value, writing each shared container once; refuses values nested deeper than
 /// [`MAX_DEPTH`] (counted as if every reference were expanded).
 pub(super) fn encode(value: &Value) -> Result<Encoded> {
-    let mut encoder = Encoder { out: Vec::with_capacity(64), next: 0, seen: FxHashMap::default(), refs: false };
+    let out = Vec::with_capacity(size_hint(value));
+    let mut encoder = Encoder { out, next: 0, seen: FxHashMap::default(), refs: false };
     encoder.value(value, 0, true)?;
     Ok(Encoded { bytes: encoder.out, refs: encoder.refs })
+}
+
+/// About how many bytes `value` encodes to, looking one level down, so the output buffer is not
+/// grown and copied again and again (a long string or a list of them is most of a checkpoint).
+/// Exact for a string or a list of scalars and strings; deeper items count as a small guess.
+fn size_hint(value: &Value) -> usize {
+    fn shallow(v: &Value) -> usize {
+        match v {
+            Value::String(s) => {
+                s.len()
+                    + if s.len() < 32 {
+                        1
+                    } else if s.len() < 256 {
+                        2
+                    } else {
+                        5
+                    }
+            }
+            Value::Array(_) | Value::Object(_) | Value::Foreign(_) => 16,
+            _ => 9,
+        }
+    }
+    match value {
+        Value::Array(items) => 5 + items.iter().map(shallow).sum::<usize>(),
+        Value::Object(map) => 5 + map.iter().map(|(k, v)| k.len() + 2 + shallow(v)).sum::<usize>(),
+        v => shallow(v),
+    }
 }
 
 fn too_deep() -> Error {
