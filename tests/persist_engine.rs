@@ -529,3 +529,159 @@ async fn a_fan_out_of_many_subgraphs_saves_on_every_backend_and_durability() {
         }
     }
 }
+
+/// A saver that counts `get_tuple` calls per namespace and hands everything to an in-memory one.
+struct LookupCounter {
+    inner: stategraph::checkpoint::InMemorySaver,
+    lookups: std::sync::Mutex<Vec<String>>,
+}
+
+impl LookupCounter {
+    fn new() -> Arc<LookupCounter> {
+        Arc::new(LookupCounter { inner: Default::default(), lookups: Default::default() })
+    }
+
+    /// Lookups in the root namespace and in namespaces of the node `child`.
+    fn counts(&self) -> (usize, usize) {
+        let l = self.lookups.lock().unwrap();
+        (l.iter().filter(|ns| ns.is_empty()).count(), l.iter().filter(|ns| ns.starts_with("child:")).count())
+    }
+}
+
+mod lookup_counter {
+    use futures::future::BoxFuture;
+    use stategraph::checkpoint::{
+        ChannelVersions, Checkpoint, CheckpointConfig, CheckpointMetadata, CheckpointTuple, Checkpointer, ListFilter,
+        PruneStrategy, Result, SaveOp,
+    };
+    use stategraph::prelude::Value;
+
+    impl Checkpointer for super::LookupCounter {
+        fn get_tuple<'a>(&'a self, config: &'a CheckpointConfig) -> BoxFuture<'a, Result<Option<CheckpointTuple>>> {
+            self.lookups.lock().unwrap().push(config.checkpoint_ns.clone());
+            self.inner.get_tuple(config)
+        }
+        fn list<'a>(&'a self, filter: &'a ListFilter) -> BoxFuture<'a, Result<Vec<CheckpointTuple>>> {
+            self.inner.list(filter)
+        }
+        fn put<'a>(
+            &'a self,
+            config: &'a CheckpointConfig,
+            checkpoint: &'a Checkpoint,
+            metadata: &'a CheckpointMetadata,
+            new_versions: &'a ChannelVersions,
+        ) -> BoxFuture<'a, Result<CheckpointConfig>> {
+            self.inner.put(config, checkpoint, metadata, new_versions)
+        }
+        fn put_next<'a>(
+            &'a self,
+            config: &'a CheckpointConfig,
+            checkpoint: &'a Checkpoint,
+            metadata: &'a CheckpointMetadata,
+            new_versions: &'a ChannelVersions,
+        ) -> BoxFuture<'a, Result<CheckpointConfig>> {
+            self.inner.put_next(config, checkpoint, metadata, new_versions)
+        }
+        fn save_batch<'a>(&'a self, ops: &'a [SaveOp]) -> BoxFuture<'a, Result<()>> {
+            self.inner.save_batch(ops)
+        }
+        fn put_writes<'a>(
+            &'a self,
+            config: &'a CheckpointConfig,
+            writes: &'a [(String, Value)],
+            task_id: &'a str,
+            task_path: &'a str,
+        ) -> BoxFuture<'a, Result<()>> {
+            self.inner.put_writes(config, writes, task_id, task_path)
+        }
+        fn delete_thread<'a>(&'a self, thread_id: &'a str) -> BoxFuture<'a, Result<()>> {
+            self.inner.delete_thread(thread_id)
+        }
+        fn copy_thread<'a>(&'a self, source: &'a str, target: &'a str) -> BoxFuture<'a, Result<()>> {
+            self.inner.copy_thread(source, target)
+        }
+        fn prune<'a>(&'a self, thread_ids: &'a [String], strategy: PruneStrategy) -> BoxFuture<'a, Result<()>> {
+            self.inner.prune(thread_ids, strategy)
+        }
+    }
+}
+
+/// START -> child (a subgraph: first -> second) -> END, with `second` given as a node.
+fn graph_with_child(
+    saver: Arc<dyn Checkpointer>,
+    second: impl Fn(State, NodeContext) -> std::result::Result<Value, NodeError> + Send + Sync + 'static,
+    child_options: NodeOptions,
+    fan_out: usize,
+) -> CompiledGraph {
+    let mut inner = StateGraph::new(counter_schema());
+    inner.add_node("first", sync_node(|_s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({"log": ["first"]}))));
+    inner.add_node("second", sync_node(second));
+    inner.add_edge(START, "first");
+    inner.add_edge("first", "second");
+    inner.add_edge("second", END);
+    let mut outer = StateGraph::new(counter_schema());
+    outer.add_node_with("child", inner.compile().unwrap(), child_options);
+    if fan_out > 0 {
+        outer.add_conditional_edges(
+            START,
+            move |_s: &State| {
+                (0..fan_out).map(|_| stategraph::Send::new("child", value!({"log": []}))).collect::<Vec<_>>()
+            },
+            (),
+        );
+    } else {
+        outer.add_edge(START, "child");
+    }
+    outer.add_edge("child", END);
+    outer.compile_with(CompileOptions::with_checkpointer(saver)).unwrap()
+}
+
+/// A nested run of a task that no run saw before (its step began at a checkpoint this run made)
+/// does not look its namespace up: nothing can be there. One that may find something does: a
+/// resumed subgraph, and the second attempt of a retried one.
+#[tokio::test]
+async fn nested_runs_look_their_namespace_up_only_when_it_may_hold_checkpoints() {
+    // A fan-out into three fresh subgraph runs: one lookup, the root's; all steps still saved.
+    let saver = LookupCounter::new();
+    let second = |_s: State, _c: NodeContext| Ok::<Value, NodeError>(value!({"log": ["second"]}));
+    let graph = graph_with_child(saver.clone(), second, NodeOptions::new(), 3);
+    let config = RunConfig::new().with_thread("fresh");
+    let out = graph.invoke(value!({"log": []}), config).await.unwrap();
+    assert_eq!(out["log"].as_array().unwrap().len(), 6, "{out:?}");
+    assert_eq!(saver.counts(), (1, 0));
+    let saved = saver.list(&ListFilter::thread("fresh")).await.unwrap();
+    let namespaces: std::collections::BTreeSet<&str> =
+        saved.iter().map(|c| c.config.checkpoint_ns.as_str()).filter(|ns| ns.starts_with("child:")).collect();
+    assert_eq!(namespaces.len(), 3);
+
+    // A subgraph paused by `interrupt` resumes from its namespace.
+    let saver = LookupCounter::new();
+    let second = |_s: State, c: NodeContext| {
+        let answer = c.interrupt(value!("go on?"))?;
+        Ok::<Value, NodeError>(value!({"log": [answer]}))
+    };
+    let graph = graph_with_child(saver.clone(), second, NodeOptions::new(), 0);
+    let config = RunConfig::new().with_thread("paused");
+    graph.invoke(value!({"log": []}), config.clone()).await.unwrap();
+    assert_eq!(saver.counts(), (1, 0));
+    let out = graph.invoke(Command::new().resume("yes"), config).await.unwrap();
+    assert_eq!(out["log"], value!(["first", "yes"]), "the subgraph went on from its checkpoint");
+    assert_eq!(saver.counts(), (2, 1));
+
+    // A retried subgraph: its second attempt looks up what the first one saved.
+    let saver = LookupCounter::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let second = move |_s: State, _c: NodeContext| {
+        if c2.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(NodeError::new("flaky"));
+        }
+        Ok::<Value, NodeError>(value!({"log": ["second"]}))
+    };
+    let retry = RetryPolicy::new().max_attempts(2).initial_interval(std::time::Duration::ZERO).retry_on(|_| true);
+    let graph = graph_with_child(saver.clone(), second, NodeOptions::new().retry(retry), 0);
+    let out = graph.invoke(value!({"log": []}), RunConfig::new().with_thread("retried")).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(out["log"].as_array().unwrap().last(), Some(&value!("second")), "{out:?}");
+    assert_eq!(saver.counts(), (1, 1), "only the second attempt looks the namespace up");
+}

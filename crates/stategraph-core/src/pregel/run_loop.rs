@@ -2,6 +2,7 @@
 //! and repeats until nothing is triggered or the recursion limit is reached.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -57,6 +58,9 @@ struct Loop {
     reuse_pending: bool,
     /// Whether this run continues a paused or failed one (tells nested graphs to resume too).
     resuming: bool,
+    /// Whether `checkpoint` got its id in this run (see `InheritedPersistence::fresh`); false
+    /// for a loaded one.
+    created_here: bool,
     /// The resume value not addressed to a task (the first unanswered `interrupt` takes it).
     null_resume: Arc<std::sync::Mutex<Option<Value>>>,
     /// Interrupt id -> resume value.
@@ -109,6 +113,7 @@ impl Loop {
             pending: Vec::new(),
             reuse_pending: true,
             resuming: false,
+            created_here: false,
             null_resume: Arc::new(std::sync::Mutex::new(None)),
             resume_map: None,
             last_updated: Vec::new(),
@@ -265,7 +270,14 @@ impl Loop {
                 checkpoint_ns: p.ns.clone(),
                 checkpoint_id: addressed,
             };
-            match p.saver.get_tuple(&cfg).await? {
+            // A nested run of a task no run saw before: its namespace is empty (see
+            // `InheritedPersistence::fresh`). Only when it saves where its parent does.
+            let inherited = self.config.parent.as_ref().and_then(|l| l.persist.as_ref());
+            let fresh = self.g.checkpointer.is_none()
+                && addressed.is_none()
+                && inherited.and_then(|i| i.fresh.as_ref()).is_some_and(|f| !f.swap(true, Ordering::AcqRel));
+            let found = if fresh { None } else { p.saver.get_tuple(&cfg).await? };
+            match found {
                 Some(t) => {
                     let (channels, checkpoint) = persist::restore(&self.g, &t.checkpoint);
                     self.channels = channels;
@@ -294,6 +306,7 @@ impl Loop {
                 resuming: false,
                 parents: p.parents.clone(),
                 queue: p.queue_for_nested(),
+                fresh: None,
             });
             self.persist = Some(tokio::sync::Mutex::new(p));
         }
@@ -476,6 +489,7 @@ impl Loop {
     /// checkpointer, and moves to the next step.
     async fn save_checkpoint(&mut self, source: CheckpointSource) -> Result<()> {
         self.checkpoint.id = uuid::Uuid::now_v7();
+        self.created_here = true;
         if let Some(p) = &self.persist {
             let mut p = p.lock().await;
             let stored = p.stored(&self.g, &self.channels, &self.checkpoint, &self.last_updated, &self.last_ran);
@@ -818,7 +832,8 @@ impl Loop {
         let mut parents = base.parents.clone();
         // The checkpoint the step started from (its id is what task ids hash).
         parents.insert(self.namespace.to_string(), self.checkpoint.id.to_string());
-        Some(InheritedPersistence { resuming: self.resuming, parents, ..base.clone() })
+        let fresh = self.created_here.then(|| Arc::new(AtomicBool::new(false)));
+        Some(InheritedPersistence { resuming: self.resuming, parents, fresh, ..base.clone() })
     }
 
     fn trigger_names(&self, t: &PlannedTask) -> Arc<[Arc<str>]> {
