@@ -554,11 +554,14 @@ JOIN checkpoints AS c
 )
 WHERE k != 2 OR t != '[]'";
 
+/// One answer of [`CHECK_SQL`]: kind, index of the key, text, length, hex bytes.
+type CheckRow = (i64, i64, Option<serde_json::Value>, Option<i64>, Option<String>);
+
 /// The bytes of SQLite's `hex()` text.
 fn from_hex(text: &str) -> Option<Vec<u8>> {
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     bytes.chunks_exact(2).map(|p| Some(digit(p[0])? << 4 | digit(p[1])?)).collect()
@@ -1545,8 +1548,7 @@ impl SqliteSaver {
             .await;
         let found = found.map_err(|e| tx.failed(e, begin_pending))?;
         let bad = |e: &dyn std::fmt::Display| Error::corrupt("the write check", e.to_string());
-        let found: Vec<(i64, i64, Option<serde_json::Value>, Option<i64>, Option<String>)> =
-            serde_json::from_str(&found).map_err(|e| bad(&e))?;
+        let found: Vec<CheckRow> = serde_json::from_str(&found).map_err(|e| bad(&e))?;
         for (kind, i, text, len, inline) in found {
             let i = usize::try_from(i).unwrap_or(usize::MAX);
             let text = match text {
