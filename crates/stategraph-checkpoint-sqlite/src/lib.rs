@@ -219,12 +219,21 @@ pub struct SqliteSaver {
     serde: Arc<dyn Serde>,
     /// The lists stored last, so a growing list is stored as deltas (see `storage::DeltaCache`).
     deltas: DeltaCache,
+    /// (thread, ns) → the last checkpoint this saver wrote there and its `inline_values`: what
+    /// the next batch of a run expects of its first put's parent (see
+    /// `SqliteSaver::predict`; a wrong guess costs only the wait it was meant to save).
+    last_packs: std::sync::Mutex<HashMap<Namespace, LastPack>>,
     /// `synchronous` of `put`, `put_next`, `put_writes` and the maintenance writes (`None`: the
     /// pool's own setting, for [`SqliteSaver::from_pool`]).
     durability: Option<Durability>,
     /// `synchronous` of [`Checkpointer::save_batch`] commits.
     batch_durability: Option<Durability>,
 }
+
+/// A thread id and a checkpoint namespace.
+type Namespace = (String, String);
+/// A checkpoint id and its row's `inline_values`.
+type LastPack = (CheckpointId, Option<Vec<u8>>);
 
 /// One save, borrowed: what [`SaveOp`] holds, or the arguments of `put` / `put_writes`.
 enum Op<'a> {
@@ -260,6 +269,9 @@ impl<'a> Op<'a> {
 const MAX_PARAMS: usize = 16_000;
 /// Encoded bytes of the rows of a batch held before they are sent.
 const FLUSH_BYTES: usize = 1 << 20;
+/// Namespaces whose last pack the saver remembers (see `SqliteSaver::predict`); past this, it
+/// starts over.
+const MAX_LAST_PACKS: usize = 4096;
 
 /// thread, ns, id, parent, header, metadata; inline values.
 type CheckpointRowToStore = ([Option<String>; 6], Option<Vec<u8>>);
@@ -293,7 +305,8 @@ type WriteRowToStore = (String, String, String, String, String, WriteRow);
 impl<'v> Rows<'v> {
     /// Encodes a put's rows; on error nothing is added (but `staged` may hold changes past its
     /// mark: the caller commits the cache only up to the mark of the last op that succeeded).
-    /// `parent_inline`: the parent row's `inline_values`. Returns the row's own.
+    /// `parent_inline`: the packs the parent's small values are found in (see
+    /// `Checked::parent_inline`). Returns the row's own.
     #[allow(clippy::too_many_arguments)]
     fn put(
         &mut self,
@@ -305,7 +318,7 @@ impl<'v> Rows<'v> {
         verified: &[BaseCheck],
         staged: &mut Staged,
         known: &BatchWrites<'_>,
-        parent_inline: Option<&[u8]>,
+        parent_inline: &[Vec<u8>],
     ) -> Result<Option<Vec<u8>>> {
         let header = CheckpointHeader::of(checkpoint).to_json()?;
         let metadata = metadata.to_json()?;
@@ -526,7 +539,10 @@ impl<'v> Rows<'v> {
 /// 1: type and length of a delta base row (thread, ns, channel, version), when it is stored;
 /// 2: the tasks with ordinary writes stored on a checkpoint (thread, ns, id), as a JSON array,
 ///    when there are any;
-/// 3: the `inline_values` of a parent checkpoint (thread, ns, id), when it is stored.
+/// 3: the `inline_values` of a parent checkpoint (thread, ns, id); when its row is gone (pruned,
+///    or never stored), those of every checkpoint of the namespace, newest first: a version's
+///    small value is in each row that has the version, as the in-memory saver finds a version's
+///    blob whichever checkpoint wrote it.
 const CHECK_SQL: &str = "SELECT json_group_array(json_array(k, i, t, l, CASE WHEN v IS NULL THEN NULL ELSE hex(v) END))
 FROM (
 SELECT 0 AS k, j.key AS i, (SELECT MAX(c.checkpoint_id) FROM checkpoints AS c
@@ -551,6 +567,19 @@ FROM json_each(?4) AS j
 JOIN checkpoints AS c
   ON c.thread_id = json_extract(j.value, '$[0]') AND c.checkpoint_ns = json_extract(j.value, '$[1]')
  AND c.checkpoint_id = json_extract(j.value, '$[2]')
+WHERE c.inline_values IS NOT NULL
+UNION ALL
+SELECT * FROM (
+  SELECT 3, j.key, NULL, NULL, c.inline_values
+  FROM json_each(?4) AS j
+  JOIN checkpoints AS c
+    ON c.thread_id = json_extract(j.value, '$[0]') AND c.checkpoint_ns = json_extract(j.value, '$[1]')
+  WHERE NOT EXISTS (SELECT 1 FROM checkpoints AS p
+                    WHERE p.thread_id = json_extract(j.value, '$[0]') AND p.checkpoint_ns = json_extract(j.value, '$[1]')
+                      AND p.checkpoint_id = json_extract(j.value, '$[2]'))
+    AND c.inline_values IS NOT NULL
+  ORDER BY c.checkpoint_id DESC
+)
 )
 WHERE k != 2 OR t != '[]'";
 
@@ -575,8 +604,167 @@ struct Checked {
     base_ok: Vec<bool>,
     /// The tasks with ordinary writes stored on each checkpoint.
     stored_tasks: Vec<Vec<String>>,
-    /// The `inline_values` of each parent (`None` also when the parent row is not stored).
-    parent_inline: Vec<Option<Vec<u8>>>,
+    /// The `inline_values` of each parent; when the parent row is gone, those of every row of its
+    /// namespace, newest first (see [`CHECK_SQL`], kind 3).
+    parent_inline: Vec<Vec<Vec<u8>>>,
+    /// Made by [`SqliteSaver::predict`]: every base is still stored as remembered and no task has
+    /// writes stored (`base_ok` and `stored_tasks` are left empty).
+    predicted: bool,
+}
+
+impl Checked {
+    /// Whether the answers are those `predicted`.
+    fn same_as(&self, predicted: &Checked) -> bool {
+        self.latest == predicted.latest
+            && self.base_ok.iter().all(|&ok| ok)
+            && self.stored_tasks.iter().all(Vec::is_empty)
+            && self.parent_inline == predicted.parent_inline
+    }
+}
+
+/// What a write transaction did: the staged-cache mark after the last op written, the error of
+/// the first op not written (see `write_ops`), and the pack of the last checkpoint written in
+/// each (thread, ns).
+struct Written {
+    mark: usize,
+    failure: Option<Error>,
+    packs: Vec<(Namespace, LastPack)>,
+}
+
+/// The encoding of a batch's ops, in order, from the check's answers, up to the first op that
+/// cannot be stored. A put's blob that repeats a write encoded before it here refers to that
+/// write's row (see the crate docs).
+struct Encoding<'v> {
+    rows: Rows<'v>,
+    known: BatchWrites<'v>,
+    bundles: Bundles<'v>,
+    /// The latest checkpoint id of each guarded namespace, as the batch goes.
+    latest: Vec<Option<CheckpointId>>,
+    /// Checkpoint → the packs its small values are found in: the parents' (see
+    /// `Checked::parent_inline`), then the checkpoints of the batch (their own, if any).
+    inline: HashMap<(&'v str, &'v str, CheckpointId), Vec<Vec<u8>>>,
+    /// (thread, ns) → the delta bases still stored as remembered.
+    verified: HashMap<(&'v str, &'v str), Vec<BaseCheck>>,
+    /// The last checkpoint put in each (thread, ns).
+    last_put: HashMap<(&'v str, &'v str), CheckpointId>,
+    mark: usize,
+    failure: Option<Error>,
+    /// The first op not encoded yet (or the one that failed).
+    next: usize,
+}
+
+impl<'v> Encoding<'v> {
+    fn new(
+        found: &Checked,
+        bases: &[(&'v str, &'v str, BaseCheck)],
+        parents: &[(&'v str, &'v str, CheckpointId)],
+        bundles: Bundles<'v>,
+        mark: usize,
+    ) -> Encoding<'v> {
+        let mut verified: HashMap<(&str, &str), Vec<BaseCheck>> = HashMap::new();
+        for (i, (t, n, c)) in bases.iter().enumerate() {
+            if found.predicted || found.base_ok.get(i).copied().unwrap_or(false) {
+                verified.entry((t, n)).or_default().push(c.clone());
+            }
+        }
+        Encoding {
+            rows: Rows::default(),
+            known: BatchWrites::default(),
+            bundles,
+            latest: found.latest.clone(),
+            inline: parents.iter().copied().zip(found.parent_inline.iter().cloned()).collect(),
+            verified,
+            last_put: HashMap::new(),
+            mark,
+            failure: None,
+            next: 0,
+        }
+    }
+
+    /// Encodes the ops from `next` on, until every op is encoded, one fails, or the rows held
+    /// reach [`FLUSH_BYTES`] (insert them, then run again).
+    fn run(
+        &mut self,
+        saver: &SqliteSaver,
+        ops: &'v [Op<'v>],
+        staged: &mut Staged,
+        guard_of: &HashMap<(&str, &str), usize>,
+    ) {
+        for (i, op) in ops.iter().enumerate().skip(self.next) {
+            let result = match op {
+                Op::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
+                    let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str());
+                    let found = guard_of.get(&key).map(|&i| &mut self.latest[i]);
+                    match found {
+                        Some(l) if *only_if_latest && *l != config.checkpoint_id => Err(Error::conflict(config, *l)),
+                        found => {
+                            let verified = self.verified.get(&key).map_or(&[][..], Vec::as_slice);
+                            let parent_inline = config
+                                .checkpoint_id
+                                .and_then(|p| self.inline.get(&(key.0, key.1, p)))
+                                .map_or(&[][..], Vec::as_slice);
+                            let ok = self.rows.put(
+                                saver,
+                                config,
+                                checkpoint,
+                                metadata,
+                                new_versions,
+                                verified,
+                                staged,
+                                &self.known,
+                                parent_inline,
+                            );
+                            ok.map(|own| {
+                                if let Some(l) = found {
+                                    // As `MAX(checkpoint_id)` will be once this row is in.
+                                    *l = (*l).max(Some(checkpoint.id));
+                                }
+                                self.inline.insert((key.0, key.1, checkpoint.id), own.into_iter().collect());
+                                self.last_put.insert(key, checkpoint.id);
+                            })
+                        }
+                    }
+                }
+                Op::Writes { config, writes, task_id, task_path } => self.rows.writes(
+                    &*saver.serde,
+                    config,
+                    writes,
+                    task_id,
+                    task_path,
+                    &mut self.known,
+                    &mut self.bundles,
+                ),
+            };
+            if let Err(e) = result {
+                self.failure = Some(e);
+                return;
+            }
+            self.mark = staged.mark();
+            self.next = i + 1;
+            if self.rows.bytes >= FLUSH_BYTES {
+                return;
+            }
+        }
+    }
+
+    /// Whether every op is encoded, or one failed (the ops after it are not written).
+    fn finished(&self, ops: &[Op<'_>]) -> bool {
+        self.failure.is_some() || self.next >= ops.len()
+    }
+
+    /// Inserts the rows left (with `commit`, and commits).
+    async fn finish(mut self, tx: &mut WriteTx<'_>, commit: bool) -> Result<Written> {
+        self.rows.insert(tx, commit, &mut self.bundles).await?;
+        let packs = self
+            .last_put
+            .into_iter()
+            .map(|((t, n), id)| {
+                let pack = self.inline.remove(&(t, n, id)).and_then(|packs| packs.into_iter().next());
+                ((t.to_owned(), n.to_owned()), (id, pack))
+            })
+            .collect();
+        Ok(Written { mark: self.mark, failure: self.failure, packs })
+    }
 }
 
 /// The type of a `checkpoint_writes` row holding several small writes of one task (see migration
@@ -623,8 +811,9 @@ fn is_inline(value: Option<&Value>) -> bool {
 }
 
 /// The small values of a checkpoint row (`None` when it has none): those of `new_versions`,
-/// encoded now, and for every other channel the entry of the parent's row (`parent`, its
-/// `inline_values`) at the same version, copied as stored. A version stored in neither place is
+/// encoded now, and for every other channel the entry at the same version in the first of
+/// `parents` that has it (the parent row's `inline_values`; see `Checked::parent_inline`),
+/// copied as stored. A version stored in neither place is
 /// read from `checkpoint_blobs`, as before migration 0003 (and is SG103 when it is not there).
 /// Also returns the channels of `new_versions` packed (they need no blob row); a value whose name
 /// or type tag is too long to pack keeps its blob row.
@@ -632,12 +821,12 @@ fn pack_inline<'c>(
     serde: &dyn Serde,
     checkpoint: &'c Checkpoint,
     new_versions: &ChannelVersions,
-    parent: Option<&[u8]>,
+    parents: &[Vec<u8>],
 ) -> Result<(Option<Vec<u8>>, Vec<&'c str>)> {
-    let located = match parent {
-        Some(p) => packed::locate(p, || format!("inline values of the parent of checkpoint {}", checkpoint.id))?,
-        None => Vec::new(),
-    };
+    let located = parents
+        .iter()
+        .map(|p| packed::locate(p, || format!("inline values of the parent of checkpoint {}", checkpoint.id)))
+        .collect::<Result<Vec<_>>>()?;
     let mut pack = None;
     let mut packed_now = Vec::new();
     for (channel, &version) in &checkpoint.channel_versions {
@@ -654,10 +843,16 @@ fn pack_inline<'c>(
             if packed::push(pack.get_or_insert_with(packed::start), channel, version, &tag, &bytes).is_ok() {
                 packed_now.push(channel.as_str());
             }
-        } else if let (Ok(i), Some(parent)) = (located.binary_search_by(|e| e.name.cmp(channel)), parent)
-            && located[i].number == version_to_i64(version)?
-        {
-            packed::push_raw(pack.get_or_insert_with(packed::start), &parent[located[i].range.clone()]);
+        } else {
+            // The first pack holding this version of the channel.
+            let version = version_to_i64(version)?;
+            let found = parents.iter().zip(&located).find_map(|(parent, entries)| {
+                let i = entries.binary_search_by(|e| e.name.cmp(channel)).ok()?;
+                (entries[i].number == version).then(|| &parent[entries[i].range.clone()])
+            });
+            if let Some(entry) = found {
+                packed::push_raw(pack.get_or_insert_with(packed::start), entry);
+            }
         }
     }
     // Nothing packed (a name too long for every value): no pack at all.
@@ -946,6 +1141,7 @@ impl SqliteSaver {
             writer_options: None,
             serde,
             deltas: DeltaCache::new(),
+            last_packs: Default::default(),
             durability: None,
             batch_durability: None,
         })
@@ -1071,13 +1267,62 @@ impl SqliteSaver {
         let no_rows = HashMap::new();
         let no_refs = HashMap::new();
         let mut values = BTreeMap::new();
+        // Channels whose value was found in another row's pack.
+        let mut skip: Vec<&String> = Vec::new();
         for (channel, entry) in &inline_values {
             let location = || format!("inline value of channel '{channel}' in checkpoint {id}");
             if let Some(value) = decode_blob(&*self.serde, entry.tag, entry.bytes, location)? {
                 values.insert((*channel).to_owned(), value);
             }
         }
+        // A version neither in this row nor in a blob row: the row was put when its parent's row
+        // was gone, and another row of the namespace may hold the version's small value now (a
+        // thread copied back over a deleted one), as the in-memory saver finds a version's blob
+        // whichever checkpoint wrote it.
+        let mut elsewhere: Vec<(&String, u64)> = from_blobs
+            .iter()
+            .filter(|(channel, version)| by_channel.get(**channel).is_none_or(|rows| !rows.contains_key(**version)))
+            .map(|(channel, version)| (*channel, **version))
+            .collect();
+        if !elsewhere.is_empty() {
+            let packs: Vec<Vec<u8>> = sqlx::query_scalar(
+                "SELECT inline_values FROM checkpoints
+                 WHERE thread_id = ?1 AND checkpoint_ns = ?2 AND inline_values IS NOT NULL
+                 ORDER BY checkpoint_id DESC",
+            )
+            .bind(&thread_id)
+            .bind(&checkpoint_ns)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+            for pack in &packs {
+                if elsewhere.is_empty() {
+                    break;
+                }
+                let entries =
+                    packed::entries(pack, || format!("inline values of a checkpoint of thread '{thread_id}'"))?;
+                let mut i = 0;
+                while i < elsewhere.len() {
+                    let (channel, version) = elsewhere[i];
+                    let found =
+                        entries.iter().find(|e| e.name == channel && u64::try_from(e.number).ok() == Some(version));
+                    let Some(entry) = found else {
+                        i += 1;
+                        continue;
+                    };
+                    let location = || format!("inline value of channel '{channel}' version {version}");
+                    if let Some(value) = decode_blob(&*self.serde, entry.tag, entry.bytes, location)? {
+                        values.insert(channel.clone(), value);
+                    }
+                    elsewhere.swap_remove(i);
+                    skip.push(channel);
+                }
+            }
+        }
         for (&channel, &&version) in &from_blobs {
+            if skip.contains(&channel) {
+                continue;
+            }
             let rows = by_channel.get(channel).unwrap_or(&no_rows);
             let refs = referenced.get(channel).unwrap_or(&no_refs);
             let missing = |v: u64| Error::MissingBlob {
@@ -1305,19 +1550,26 @@ impl SqliteSaver {
         let mut staged = Staged::default();
         // `write_ops` commits with its last statement.
         match self.write_ops(&mut tx, ops, &mut staged, true).await {
-            Ok((mark, failure)) => {
+            Ok(Written { mark, failure, packs }) => {
                 self.deltas.commit_prefix(staged, mark);
+                let mut last = self.last_packs.lock().expect("packs lock");
+                if last.len() + packs.len() > MAX_LAST_PACKS {
+                    last.clear();
+                }
+                last.extend(packs);
                 failure.map_or(Ok(()), Err)
             }
             // `BEGIN IMMEDIATE` itself failed (another process kept the write lock past the
             // busy timeout): nothing ran, and replaying op by op would only wait again.
             Err(e) if ops.len() == 1 || tx.lock_failed => {
                 tx.rollback().await;
+                self.last_packs.lock().expect("packs lock").clear();
                 Err(e)
             }
             Err(_) => {
                 tx.rollback().await;
                 drop(tx);
+                self.last_packs.lock().expect("packs lock").clear();
                 self.save_ops_one_by_one(&mut turn, ops, durability).await
             }
         }
@@ -1339,11 +1591,11 @@ impl SqliteSaver {
             tx.execute("SAVEPOINT sg_op".into(), SqliteArguments::default(), false).await?;
             let outcome = self.write_ops(&mut tx, std::slice::from_ref(op), &mut staged, false).await;
             let error = match outcome {
-                Ok((mark, None)) => {
+                Ok(Written { mark, failure: None, .. }) => {
                     committed_mark = mark;
                     None
                 }
-                Ok((_, Some(e))) | Err(e) => Some(e),
+                Ok(Written { failure: Some(e), .. }) | Err(e) => Some(e),
             };
             if error.is_some() {
                 tx.execute("ROLLBACK TO sg_op".into(), SqliteArguments::default(), false).await?;
@@ -1366,13 +1618,13 @@ impl SqliteSaver {
     ///
     /// Values are encoded here, under the write lock, because a delta may only be based on a row
     /// this transaction has seen stored as expected (or wrote itself).
-    async fn write_ops(
+    async fn write_ops<'v>(
         &self,
         tx: &mut WriteTx<'_>,
-        ops: &[Op<'_>],
+        ops: &'v [Op<'v>],
         staged: &mut Staged,
         commit: bool,
-    ) -> Result<(usize, Option<Error>)> {
+    ) -> Result<Written> {
         // What the database must answer first: the latest checkpoint of each (thread, ns) a
         // `put_next` writes to, and whether each delta base stored before this transaction is
         // still stored as remembered.
@@ -1422,95 +1674,102 @@ impl SqliteSaver {
             }
         }
         drop(base_seen);
-        let found = self.check(tx, &guards, &bases, &written, &parents).await?;
-        let (mut latest, ok) = (found.latest, found.base_ok);
-        // Checkpoint → its row's `inline_values`, for the puts whose parent it is.
-        let mut inline: HashMap<(&str, &str, CheckpointId), Option<Vec<u8>>> =
-            parents.iter().copied().zip(found.parent_inline).collect();
-        // (thread, ns) → the delta bases still stored as remembered.
-        let mut verified: HashMap<(&str, &str), Vec<BaseCheck>> = HashMap::new();
-        for ((t, n, c), ok) in bases.into_iter().zip(ok) {
-            if ok {
-                verified.entry((t, n)).or_default().push(c);
-            }
-        }
-        let mut bundles = Bundles::default();
-        for (key, stored) in written.iter().zip(found.stored_tasks) {
-            if stored.is_empty() {
-                continue;
-            }
-            let (t, n, c) = *key;
-            let mut any = false;
-            for &task in &tasks_of[key] {
-                if stored.iter().any(|s| s == task) {
-                    bundles.stored.insert((t, n, c, task));
-                    any = true;
-                }
-            }
-            if any {
-                self.load_bundles(tx, (t, n, c), ops, &mut bundles).await?;
-            }
-        }
 
-        // Encode the ops in order, up to the first one that cannot be stored. A put's blob that
-        // repeats a write encoded before it here refers to that write's row (see the crate docs).
-        let mut rows = Rows::default();
-        let mut known = BatchWrites::default();
-        let mut mark = staged.mark();
-        let mut failure = None;
-        for op in ops {
-            let result = match op {
-                Op::Put { config, checkpoint, metadata, new_versions, only_if_latest } => {
-                    let key = (config.thread_id.as_str(), config.checkpoint_ns.as_str());
-                    let found = guard_of.get(&key).map(|&i| &mut latest[i]);
-                    match found {
-                        Some(l) if *only_if_latest && *l != config.checkpoint_id => Err(Error::conflict(config, *l)),
-                        found => {
-                            let verified = verified.get(&key).map_or(&[][..], Vec::as_slice);
-                            let parent_inline = config
-                                .checkpoint_id
-                                .and_then(|p| inline.get(&(key.0, key.1, p)))
-                                .and_then(Option::as_deref);
-                            let ok = rows.put(
-                                self,
-                                config,
-                                checkpoint,
-                                metadata,
-                                new_versions,
-                                verified,
-                                staged,
-                                &known,
-                                parent_inline,
-                            );
-                            ok.map(|own| {
-                                if let Some(l) = found {
-                                    // As `MAX(checkpoint_id)` will be once this row is in.
-                                    *l = (*l).max(Some(checkpoint.id));
-                                }
-                                inline.insert((key.0, key.1, checkpoint.id), own);
-                            })
+        // The answers the check gives when nothing happened behind this saver's back (the usual
+        // case): no other writer moved a guarded namespace or a delta base, no task of the batch
+        // had writes stored, and each parent row holds the pack this saver wrote last for it.
+        // With them the batch is encoded while the check is on its way; the answers are compared
+        // when they come, and the batch is encoded again from them if any differs.
+        let predicted = self.predict(ops, &guards, &parents);
+        let first_staged = staged.position();
+        let mut ahead = None;
+        let found = match predicted {
+            Some(predicted) => {
+                let (found, enc) = {
+                    let mut check = std::pin::pin!(self.check(tx, &guards, &bases, &written, &parents));
+                    // Polled once, the query is handed to the connection's thread.
+                    let early = futures::poll!(check.as_mut());
+                    let mut enc = Encoding::new(&predicted, &bases, &parents, Bundles::default(), staged.mark());
+                    enc.run(self, ops, staged, &guard_of);
+                    let found = match early {
+                        std::task::Poll::Ready(found) => found,
+                        std::task::Poll::Pending => check.await,
+                    }?;
+                    (found, enc)
+                };
+                if found.same_as(&predicted) {
+                    ahead = Some(enc);
+                } else {
+                    drop(enc);
+                    staged.rewind(first_staged);
+                }
+                found
+            }
+            None => self.check(tx, &guards, &bases, &written, &parents).await?,
+        };
+        let mut enc = match ahead {
+            Some(enc) => enc,
+            None => {
+                let mut bundles = Bundles::default();
+                for (key, stored) in written.iter().zip(&found.stored_tasks) {
+                    if stored.is_empty() {
+                        continue;
+                    }
+                    let (t, n, c) = *key;
+                    let mut any = false;
+                    for &task in &tasks_of[key] {
+                        if stored.iter().any(|s| s == task) {
+                            bundles.stored.insert((t, n, c, task));
+                            any = true;
                         }
                     }
+                    if any {
+                        self.load_bundles(tx, (t, n, c), ops, &mut bundles).await?;
+                    }
                 }
-                Op::Writes { config, writes, task_id, task_path } => {
-                    rows.writes(&*self.serde, config, writes, task_id, task_path, &mut known, &mut bundles)
-                }
-            };
-            match result {
-                Ok(()) => mark = staged.mark(),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
+                Encoding::new(&found, &bases, &parents, bundles, staged.mark())
             }
-            // Bounded memory: a batch of a long conversation's steps would otherwise hold all
-            // its encoded rows at once (and SQLite a copy of each bound blob).
-            if rows.bytes >= FLUSH_BYTES {
-                rows.insert(tx, false, &mut bundles).await?;
+        };
+        while !enc.finished(ops) {
+            if enc.rows.bytes >= FLUSH_BYTES {
+                // Bounded memory: a batch of a long conversation's steps would otherwise hold all
+                // its encoded rows at once (and SQLite a copy of each bound blob).
+                enc.rows.insert(tx, false, &mut enc.bundles).await?;
+            }
+            enc.run(self, ops, staged, &guard_of);
+        }
+        enc.finish(tx, commit).await
+    }
+
+    /// What [`check`](Self::check) answers if no other writer touched what the batch relies on,
+    /// or `None` when a parent's pack is not the one this saver wrote last (then the batch waits
+    /// for the answers).
+    fn predict(
+        &self,
+        ops: &[Op<'_>],
+        guards: &[(&str, &str)],
+        parents: &[(&str, &str, CheckpointId)],
+    ) -> Option<Checked> {
+        let packs = self.last_packs.lock().expect("packs lock");
+        let parent_inline = parents
+            .iter()
+            .map(|&(t, n, c)| match packs.get(&(t.to_owned(), n.to_owned())) {
+                Some((id, pack)) if *id == c => Some(pack.iter().cloned().collect::<Vec<_>>()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        drop(packs);
+        // A guarded put expects its parent to be the latest checkpoint: the first one per namespace.
+        let mut expected: HashMap<(&str, &str), Option<CheckpointId>> = HashMap::new();
+        for op in ops {
+            if let Op::Put { config, only_if_latest: true, .. } = op {
+                expected
+                    .entry((config.thread_id.as_str(), config.checkpoint_ns.as_str()))
+                    .or_insert(config.checkpoint_id);
             }
         }
-        rows.insert(tx, commit, &mut bundles).await?;
-        Ok((mark, failure))
+        let latest = guards.iter().map(|key| expected.get(key).copied()).collect::<Option<Vec<_>>>()?;
+        Some(Checked { latest, base_ok: Vec::new(), stored_tasks: Vec::new(), parent_inline, predicted: true })
     }
 
     /// One query ([`CHECK_SQL`]) for the `put_next` checks (the latest id of each thread and
@@ -1528,7 +1787,7 @@ impl SqliteSaver {
         let mut latest = vec![None; guards.len()];
         let mut ok = vec![false; bases.len()];
         let mut stored_tasks = vec![Vec::new(); written.len()];
-        let mut parent_inline = vec![None; parents.len()];
+        let mut parent_inline = vec![Vec::new(); parents.len()];
         let json = |value: serde_json::Value| value.to_string();
         let ids = |keys: &[(&str, &str, CheckpointId)]| {
             json(keys.iter().map(|(t, n, c)| serde_json::json!([t, n, c.to_string()])).collect())
@@ -1574,13 +1833,14 @@ impl SqliteSaver {
                         .map_err(|e| Error::corrupt(format!("tasks with writes on checkpoint {}", written[i].2), e))?;
                 }
                 3 if i < parents.len() => {
-                    parent_inline[i] =
-                        inline.map(|h| from_hex(&h).ok_or_else(|| bad(&"inline values not in hex"))).transpose()?
+                    if let Some(h) = inline {
+                        parent_inline[i].push(from_hex(&h).ok_or_else(|| bad(&"inline values not in hex"))?);
+                    }
                 }
                 _ => return Err(Error::corrupt("the write check", format!("an unexpected row ({kind}, {i})"))),
             }
         }
-        Ok(Checked { latest, base_ok: ok, stored_tasks, parent_inline })
+        Ok(Checked { latest, base_ok: ok, stored_tasks, parent_inline, predicted: false })
     }
 
     /// Records the `idx` held by the bundles stored for the tasks of `ops` on the checkpoint

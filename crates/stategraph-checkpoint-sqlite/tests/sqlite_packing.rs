@@ -279,3 +279,132 @@ async fn a_name_too_long_to_pack_keeps_its_own_row() {
     assert_eq!(count(&sqlite, "SELECT COUNT(*) FROM checkpoint_blobs").await, 1, "the long name's value");
     assert_eq!(count(&sqlite, "SELECT COUNT(*) FROM checkpoint_writes").await, 2, "a bundle and the long name's write");
 }
+
+/// A batch is encoded while the write check is on its way, from what this saver expects the
+/// check to answer (its last packs, no other writer). Another saver on the same file makes each
+/// expectation wrong in turn: the batch must then be encoded from the real answers.
+#[tokio::test]
+async fn a_batch_encoded_before_the_check_answers_is_redone_when_another_writer_moved_things() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = SqliteSaver::open(&path).await.unwrap();
+    let b = SqliteSaver::open(&path).await.unwrap();
+    let root = CheckpointConfig::thread("t");
+    let guarded = |op: SaveOp| match op {
+        SaveOp::Put { config, checkpoint, metadata, new_versions, .. } => {
+            SaveOp::Put { config, checkpoint, metadata, new_versions, only_if_latest: true }
+        }
+        op => op,
+    };
+
+    // The parent's row changed behind `a`: `b` stored the same checkpoint again, its small value
+    // at a new version. `a`'s child carries the value the row holds now, not the one it wrote.
+    let mut c1 = Checkpoint::empty();
+    let new1 = vec![set(&mut c1, "count", Some(Value::from(1)))];
+    let k1 = root.clone().with_id(c1.id);
+    a.save_batch(&[put(&root, &c1, -1, &new1)]).await.unwrap();
+    let mut c1b = c1.clone();
+    let new1b = vec![set(&mut c1b, "count", Some(Value::from(7)))];
+    b.save_batch(&[put(&root, &c1b, -1, &new1b)]).await.unwrap();
+    let mut c2 = c1b.next();
+    let new2 = vec![set(&mut c2, "route", Some(Value::from("left")))];
+    let k2 = root.clone().with_id(c2.id);
+    a.save_batch(&[put(&k1, &c2, 0, &new2)]).await.unwrap();
+    let got = tuple(&a, &k2).await;
+    assert_eq!(got.checkpoint.channel_values.get("count"), Some(&Value::from(7)));
+    assert_eq!(got.checkpoint, c2);
+
+    // The namespace moved on: `b` added a checkpoint after c2, so `a`'s guarded put of another
+    // child of c2 is a conflict, and nothing of its batch is stored.
+    let mut c3 = c2.next();
+    let new3 = vec![set(&mut c3, "count", Some(Value::from(8)))];
+    b.save_batch(&[guarded(put(&k2, &c3, 1, &new3))]).await.unwrap();
+    let mut other = c2.next();
+    let new_other = vec![set(&mut other, "count", Some(Value::from(9)))];
+    let k_other = root.clone().with_id(other.id);
+    let ops = [guarded(put(&k2, &other, 1, &new_other)), writes(&k_other, "x", &[("count", Value::from(1))])];
+    let err = a.save_batch(&ops).await.unwrap_err();
+    assert_eq!(err.code(), "SG107", "{err}");
+    assert!(a.get_tuple(&k_other).await.unwrap().is_none());
+
+    // Writes stored behind `a`'s back: `b` stored task y's writes on c3 first; `a`'s writes for y
+    // keep `b`'s (the first row of a key stays), its new key is added.
+    let k3 = root.clone().with_id(c3.id);
+    b.save_batch(&[writes(&k3, "y", &[("count", Value::from(1)), ("route", Value::from("b"))])]).await.unwrap();
+    a.save_batch(&[writes(
+        &k3,
+        "y",
+        &[("count", Value::from(2)), ("route", Value::from("a")), ("extra", Value::Null)],
+    )])
+    .await
+    .unwrap();
+    let got = tuple(&a, &k3).await;
+    let y: Vec<(&str, &Value)> = got.pending_writes.iter().map(|w| (w.channel.as_str(), &w.value)).collect();
+    assert_eq!(y, [("count", &Value::from(1)), ("route", &Value::from("b")), ("extra", &Value::Null)]);
+    a.close().await;
+    b.close().await;
+}
+
+/// Found by the property test: a put whose parent row is gone (pruned, or never stored) still
+/// finds the small values of the versions it keeps in the rows that remain, as the in-memory saver
+/// finds a version's blob whichever checkpoint wrote it.
+#[tokio::test]
+async fn a_put_on_a_pruned_parent_finds_its_small_values_in_the_rows_kept() {
+    let root = CheckpointConfig::thread("t");
+    let mut c0 = Checkpoint::empty();
+    let new0 = vec![set(&mut c0, "count", Some(Value::from(3))), set(&mut c0, "cleared", None)];
+    let k0 = root.clone().with_id(c0.id);
+    let c1 = c0.next();
+    let c2 = c0.next();
+    let k2 = root.clone().with_id(c2.id);
+    let sqlite = SqliteSaver::open_in_memory().await.unwrap();
+    let memory = InMemorySaver::new();
+    for saver in [&sqlite as &dyn Checkpointer, &memory] {
+        saver.save_batch(&[put(&root, &c0, -1, &new0)]).await.unwrap();
+        saver.save_batch(&[put(&k0, &c1, 0, &[])]).await.unwrap();
+        saver.prune(&["t".to_owned()], stategraph_checkpoint::PruneStrategy::KeepLatest).await.unwrap();
+        saver.save_batch(&[put(&k0, &c2, 1, &[])]).await.unwrap();
+    }
+    let got = tuple(&sqlite, &k2).await;
+    assert_eq!(got, tuple(&memory, &k2).await);
+    assert_eq!(got.checkpoint.channel_values.get("count"), Some(&Value::from(3)));
+
+    // A parent never stored, and a version only an older row holds (the latest moved on).
+    let root = CheckpointConfig::thread("u");
+    let mut c0 = Checkpoint::empty();
+    let new0 = vec![set(&mut c0, "count", Some(Value::from(3))), set(&mut c0, "route", Some(Value::from("a")))];
+    let k0 = root.clone().with_id(c0.id);
+    let mut c1 = c0.next();
+    let new1 = vec![set(&mut c1, "count", Some(Value::from(4)))];
+    let c2 = c0.next();
+    let unknown = root.clone().with_id(Checkpoint::empty().id);
+    let k2 = root.clone().with_id(c2.id);
+    for saver in [&sqlite as &dyn Checkpointer, &memory] {
+        saver.save_batch(&[put(&root, &c0, -1, &new0)]).await.unwrap();
+        saver.save_batch(&[put(&k0, &c1, 0, &new1)]).await.unwrap();
+        saver.save_batch(&[put(&unknown, &c2, 1, &[])]).await.unwrap();
+    }
+    let got = tuple(&sqlite, &k2).await;
+    assert_eq!(got, tuple(&memory, &k2).await);
+    assert_eq!(got.checkpoint.channel_values.get("count"), Some(&Value::from(3)));
+    assert_eq!(got.checkpoint.channel_values.get("route"), Some(&Value::from("a")));
+
+    // The parent's thread deleted, the child put anyway (its value found nowhere), then a copy
+    // brings the parent's row back: the child reads the value from it, as from a blob.
+    let root = CheckpointConfig::thread("v");
+    let mut c0 = Checkpoint::empty();
+    let new0 = vec![set(&mut c0, "count", Some(Value::from(5)))];
+    let k0 = root.clone().with_id(c0.id);
+    let c1 = c0.next();
+    let k1 = root.clone().with_id(c1.id);
+    for saver in [&sqlite as &dyn Checkpointer, &memory] {
+        saver.save_batch(&[put(&root, &c0, -1, &new0)]).await.unwrap();
+        saver.copy_thread("v", "w").await.unwrap();
+        saver.delete_thread("v").await.unwrap();
+        saver.save_batch(&[put(&k0, &c1, 0, &[])]).await.unwrap();
+        saver.copy_thread("w", "v").await.unwrap();
+    }
+    let got = tuple(&sqlite, &k1).await;
+    assert_eq!(got, tuple(&memory, &k1).await);
+    assert_eq!(got.checkpoint.channel_values.get("count"), Some(&Value::from(5)));
+}

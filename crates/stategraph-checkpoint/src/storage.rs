@@ -358,6 +358,17 @@ impl Staged {
         self.changes.len()
     }
 
+    /// Where the staging stands, for [`rewind`](Staged::rewind).
+    pub fn position(&self) -> (usize, usize) {
+        (self.changes.len(), self.written.len())
+    }
+
+    /// Forgets what was staged after `position` (an encoding thrown away before it was written).
+    pub fn rewind(&mut self, (changes, written): (usize, usize)) {
+        self.changes.truncate(changes);
+        self.written.truncate(written);
+    }
+
     fn get(&self, key: &CacheKey) -> Option<Option<&Remembered>> {
         self.changes.iter().rev().find(|(k, _)| k == key).map(|(_, r)| r.as_ref())
     }
