@@ -539,10 +539,10 @@ impl<'v> Rows<'v> {
 /// 1: type and length of a delta base row (thread, ns, channel, version), when it is stored;
 /// 2: the tasks with ordinary writes stored on a checkpoint (thread, ns, id), as a JSON array,
 ///    when there are any;
-/// 3: the `inline_values` of a parent checkpoint (thread, ns, id); when its row is gone (pruned,
-///    or never stored), those of every checkpoint of the namespace, newest first: a version's
-///    small value is in each row that has the version, as the in-memory saver finds a version's
-///    blob whichever checkpoint wrote it.
+/// 3: the id and `inline_values` of a parent checkpoint (thread, ns, id); when its row is gone
+///    (pruned, or never stored), those of every checkpoint of the namespace (ordered newest first
+///    here): a version's small value is in each row that has the version, as the in-memory saver
+///    finds a version's blob whichever checkpoint wrote it.
 const CHECK_SQL: &str = "SELECT json_group_array(json_array(k, i, t, l, CASE WHEN v IS NULL THEN NULL ELSE hex(v) END))
 FROM (
 SELECT 0 AS k, j.key AS i, (SELECT MAX(c.checkpoint_id) FROM checkpoints AS c
@@ -562,24 +562,21 @@ SELECT 2, j.key, (SELECT json_group_array(DISTINCT w.task_id) FROM checkpoint_wr
        NULL, NULL
 FROM json_each(?3) AS j
 UNION ALL
-SELECT 3, j.key, NULL, NULL, c.inline_values
+SELECT 3, j.key, c.checkpoint_id, NULL, c.inline_values
 FROM json_each(?4) AS j
 JOIN checkpoints AS c
   ON c.thread_id = json_extract(j.value, '$[0]') AND c.checkpoint_ns = json_extract(j.value, '$[1]')
  AND c.checkpoint_id = json_extract(j.value, '$[2]')
 WHERE c.inline_values IS NOT NULL
 UNION ALL
-SELECT * FROM (
-  SELECT 3, j.key, NULL, NULL, c.inline_values
-  FROM json_each(?4) AS j
-  JOIN checkpoints AS c
-    ON c.thread_id = json_extract(j.value, '$[0]') AND c.checkpoint_ns = json_extract(j.value, '$[1]')
-  WHERE NOT EXISTS (SELECT 1 FROM checkpoints AS p
-                    WHERE p.thread_id = json_extract(j.value, '$[0]') AND p.checkpoint_ns = json_extract(j.value, '$[1]')
-                      AND p.checkpoint_id = json_extract(j.value, '$[2]'))
-    AND c.inline_values IS NOT NULL
-  ORDER BY c.checkpoint_id DESC
-)
+SELECT 3, j.key, c.checkpoint_id, NULL, c.inline_values
+FROM json_each(?4) AS j
+JOIN checkpoints AS c
+  ON c.thread_id = json_extract(j.value, '$[0]') AND c.checkpoint_ns = json_extract(j.value, '$[1]')
+WHERE NOT EXISTS (SELECT 1 FROM checkpoints AS p
+                  WHERE p.thread_id = json_extract(j.value, '$[0]') AND p.checkpoint_ns = json_extract(j.value, '$[1]')
+                    AND p.checkpoint_id = json_extract(j.value, '$[2]'))
+  AND c.inline_values IS NOT NULL
 )
 WHERE k != 2 OR t != '[]'";
 
@@ -1787,7 +1784,7 @@ impl SqliteSaver {
         let mut latest = vec![None; guards.len()];
         let mut ok = vec![false; bases.len()];
         let mut stored_tasks = vec![Vec::new(); written.len()];
-        let mut parent_inline = vec![Vec::new(); parents.len()];
+        let mut parent_inline: Vec<Vec<(String, Vec<u8>)>> = vec![Vec::new(); parents.len()];
         let json = |value: serde_json::Value| value.to_string();
         let ids = |keys: &[(&str, &str, CheckpointId)]| {
             json(keys.iter().map(|(t, n, c)| serde_json::json!([t, n, c.to_string()])).collect())
@@ -1833,13 +1830,21 @@ impl SqliteSaver {
                         .map_err(|e| Error::corrupt(format!("tasks with writes on checkpoint {}", written[i].2), e))?;
                 }
                 3 if i < parents.len() => {
-                    if let Some(h) = inline {
-                        parent_inline[i].push(from_hex(&h).ok_or_else(|| bad(&"inline values not in hex"))?);
+                    if let (Some(id), Some(h)) = (text, inline) {
+                        parent_inline[i].push((id, from_hex(&h).ok_or_else(|| bad(&"inline values not in hex"))?));
                     }
                 }
                 _ => return Err(Error::corrupt("the write check", format!("an unexpected row ({kind}, {i})"))),
             }
         }
+        // Newest first (checkpoint ids sort by time); a parent's own row is its only one.
+        let parent_inline = parent_inline
+            .into_iter()
+            .map(|mut packs| {
+                packs.sort_by(|a, b| b.0.cmp(&a.0));
+                packs.into_iter().map(|(_, pack)| pack).collect()
+            })
+            .collect();
         Ok(Checked { latest, base_ok: ok, stored_tasks, parent_inline, predicted: false })
     }
 
