@@ -594,6 +594,7 @@ fn from_hex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// What [`SqliteSaver::check`] found, in the order of its arguments.
+#[derive(PartialEq)]
 struct Checked {
     /// The latest checkpoint id of each guarded thread and namespace.
     latest: Vec<Option<CheckpointId>>,
@@ -604,19 +605,6 @@ struct Checked {
     /// The `inline_values` of each parent; when the parent row is gone, those of every row of its
     /// namespace, newest first (see [`CHECK_SQL`], kind 3).
     parent_inline: Vec<Vec<Vec<u8>>>,
-    /// Made by [`SqliteSaver::predict`]: every base is still stored as remembered and no task has
-    /// writes stored (`base_ok` and `stored_tasks` are left empty).
-    predicted: bool,
-}
-
-impl Checked {
-    /// Whether the answers are those `predicted`.
-    fn same_as(&self, predicted: &Checked) -> bool {
-        self.latest == predicted.latest
-            && self.base_ok.iter().all(|&ok| ok)
-            && self.stored_tasks.iter().all(Vec::is_empty)
-            && self.parent_inline == predicted.parent_inline
-    }
 }
 
 /// What a write transaction did: the staged-cache mark after the last op written, the error of
@@ -659,8 +647,8 @@ impl<'v> Encoding<'v> {
         mark: usize,
     ) -> Encoding<'v> {
         let mut verified: HashMap<(&str, &str), Vec<BaseCheck>> = HashMap::new();
-        for (i, (t, n, c)) in bases.iter().enumerate() {
-            if found.predicted || found.base_ok.get(i).copied().unwrap_or(false) {
+        for ((t, n, c), &ok) in bases.iter().zip(&found.base_ok) {
+            if ok {
                 verified.entry((t, n)).or_default().push(c.clone());
             }
         }
@@ -1677,7 +1665,7 @@ impl SqliteSaver {
         // had writes stored, and each parent row holds the pack this saver wrote last for it.
         // With them the batch is encoded while the check is on its way; the answers are compared
         // when they come, and the batch is encoded again from them if any differs.
-        let predicted = self.predict(ops, &guards, &parents);
+        let predicted = self.predict(ops, &guards, bases.len(), written.len(), &parents);
         let first_staged = staged.position();
         let mut ahead = None;
         let found = match predicted {
@@ -1694,7 +1682,7 @@ impl SqliteSaver {
                     }?;
                     (found, enc)
                 };
-                if found.same_as(&predicted) {
+                if found == predicted {
                     ahead = Some(enc);
                 } else {
                     drop(enc);
@@ -1745,6 +1733,8 @@ impl SqliteSaver {
         &self,
         ops: &[Op<'_>],
         guards: &[(&str, &str)],
+        bases: usize,
+        written: usize,
         parents: &[(&str, &str, CheckpointId)],
     ) -> Option<Checked> {
         let packs = self.last_packs.lock().expect("packs lock");
@@ -1766,7 +1756,8 @@ impl SqliteSaver {
             }
         }
         let latest = guards.iter().map(|key| expected.get(key).copied()).collect::<Option<Vec<_>>>()?;
-        Some(Checked { latest, base_ok: Vec::new(), stored_tasks: Vec::new(), parent_inline, predicted: true })
+        // Every delta base still stored as remembered, no task with writes stored.
+        Some(Checked { latest, base_ok: vec![true; bases], stored_tasks: vec![Vec::new(); written], parent_inline })
     }
 
     /// One query ([`CHECK_SQL`]) for the `put_next` checks (the latest id of each thread and
@@ -1845,7 +1836,7 @@ impl SqliteSaver {
                 packs.into_iter().map(|(_, pack)| pack).collect()
             })
             .collect();
-        Ok(Checked { latest, base_ok: ok, stored_tasks, parent_inline, predicted: false })
+        Ok(Checked { latest, base_ok: ok, stored_tasks, parent_inline })
     }
 
     /// Records the `idx` held by the bundles stored for the tasks of `ops` on the checkpoint
