@@ -135,6 +135,62 @@ fn quote_schema(schema: &str) -> Result<String> {
     Ok(format!("\"{schema}\""))
 }
 
+/// Fails with a clear SG105 when the schema the pool works in already holds tables of the same
+/// names that this saver's migrations did not create: LangGraph's `PostgresSaver` names its tables
+/// `checkpoints`, `checkpoint_blobs` and `checkpoint_writes` too, and another application using
+/// sqlx keeps its own `_sqlx_migrations` there. Without this check the first migration fails on
+/// "relation already exists", or sqlx reports a modified migration, and neither says what to do.
+/// Nothing is written before the check, so the other tables are left as they are.
+async fn refuse_foreign_tables(pool: &PgPool, migrator: &sqlx::migrate::Migrator) -> Result<()> {
+    let Some(first) = migrator.iter().next() else { return Ok(()) };
+    // The schema new tables go to (the first of the search path that exists), and what it holds.
+    let (schema, checkpoints, migrations): (Option<String>, bool, bool) = sqlx::query_as(
+        "SELECT current_schema()::text, \
+         EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'checkpoints'), \
+         EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations')",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    // No schema to create tables in: the migration says so itself.
+    let Some(schema) = schema else { return Ok(()) };
+    let refuse = |what: String| {
+        Err(Error::Migration {
+            backend: BACKEND,
+            message: format!(
+                "schema \"{schema}\" already holds {what}; Stategraph's tables need a schema of their own: \
+                 set `PostgresOptions::schema` (e.g. \"stategraph\"; it is created if missing), or give the \
+                 connection another search path (`?options=-csearch_path%3Dstategraph` in the URL, with \
+                 that schema created first). Nothing was changed in \"{schema}\"."
+            ),
+        })
+    };
+    if migrations {
+        let table = format!("\"{}\"._sqlx_migrations", schema.replace('"', "\"\""));
+        let sql = format!("SELECT checksum FROM {table} WHERE version = $1");
+        let checksum: Option<Vec<u8>> =
+            sqlx::query_scalar(AssertSqlSafe(sql)).bind(first.version).fetch_optional(pool).await.map_err(db)?;
+        match checksum {
+            Some(c) if c.as_slice() == &*first.checksum => return Ok(()),
+            Some(_) => {
+                return refuse(format!(
+                    "another application's sqlx migrations (its migration {} is not Stategraph's)",
+                    first.version
+                ));
+            }
+            None => {}
+        }
+    }
+    if checkpoints {
+        return refuse(
+            "a `checkpoints` table that Stategraph's migrations did not create (LangGraph's PostgresSaver \
+             uses the same table names)"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
 impl PostgresSaver {
     /// Connects with default options and migrates the database.
     pub async fn connect(url: &str) -> Result<PostgresSaver> {
@@ -168,10 +224,9 @@ impl PostgresSaver {
     /// Uses an existing pool (its connections' `search_path` decides the schema) and migrates
     /// the database. Migrations take an advisory lock, so many processes may start at once.
     pub async fn from_pool(pool: PgPool, serde: Arc<dyn Serde>) -> Result<PostgresSaver> {
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| Error::Migration { backend: BACKEND, message: e.to_string() })?;
+        let migrator = sqlx::migrate!("./migrations");
+        refuse_foreign_tables(&pool, &migrator).await?;
+        migrator.run(&pool).await.map_err(|e| Error::Migration { backend: BACKEND, message: e.to_string() })?;
         Ok(PostgresSaver { pool, serde, deltas: DeltaCache::new() })
     }
 

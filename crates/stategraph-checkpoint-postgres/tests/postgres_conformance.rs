@@ -148,6 +148,61 @@ async fn postgres_schema_names_are_validated() {
 }
 
 #[tokio::test]
+async fn postgres_refuses_a_schema_holding_someone_elses_tables() {
+    with_schema("postgres_refuses_a_schema_holding_someone_elses_tables", |schema| async move {
+        let mut admin = PgConnection::connect(&url()).await.unwrap();
+        // LangGraph's PostgresSaver's tables (its first migrations), with a checkpoint in them.
+        admin.execute(AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\""))).await.unwrap();
+        admin.execute(AssertSqlSafe(format!("SET search_path TO \"{schema}\""))).await.unwrap();
+        admin
+            .execute(
+                "CREATE TABLE checkpoint_migrations (v INTEGER PRIMARY KEY);
+                 CREATE TABLE checkpoints (thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '',
+                     checkpoint_id TEXT NOT NULL, parent_checkpoint_id TEXT, type TEXT, checkpoint JSONB NOT NULL,
+                     metadata JSONB NOT NULL DEFAULT '{}', PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));
+                 INSERT INTO checkpoints (thread_id, checkpoint_id, checkpoint) VALUES ('t', '1', '{}')",
+            )
+            .await
+            .unwrap();
+        let err = PostgresSaver::connect_with(&url(), PostgresOptions::default().schema(&schema)).await.unwrap_err();
+        assert_eq!(err.code(), "SG105", "{err}");
+        let text = err.to_string();
+        assert!(text.contains(&format!("schema \"{schema}\" already holds a `checkpoints` table")), "{text}");
+        assert!(text.contains("LangGraph") && text.contains("PostgresOptions::schema"), "{text}");
+        // Their data is untouched and none of our tables was created.
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM checkpoints").fetch_one(&mut admin).await.unwrap();
+        assert_eq!(n, 1);
+        let ours: Option<String> =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(&mut admin).await.unwrap();
+        assert_eq!(ours, None);
+
+        // Another sqlx application's migrations in the schema.
+        admin.execute("DROP TABLE checkpoints").await.unwrap();
+        admin
+            .execute(
+                "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                     installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL,
+                     checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
+                 INSERT INTO _sqlx_migrations VALUES (1, 'users', now(), true, '\\x00', 1)",
+            )
+            .await
+            .unwrap();
+        let err = PostgresSaver::connect_with(&url(), PostgresOptions::default().schema(&schema)).await.unwrap_err();
+        assert!(err.to_string().contains("another application's sqlx migrations"), "{err}");
+
+        // In a schema of its own, the saver opens (and opens again: its own migrations are known).
+        let own = format!("{schema}_own");
+        let saver = PostgresSaver::connect_with(&url(), PostgresOptions::default().schema(&own)).await.unwrap();
+        testkit::put_and_get_latest(&saver).await;
+        saver.close().await;
+        let again = PostgresSaver::connect_with(&url(), PostgresOptions::default().schema(&own)).await.unwrap();
+        again.close().await;
+        admin.execute(AssertSqlSafe(format!("DROP SCHEMA \"{own}\" CASCADE"))).await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn postgres_pool_from_the_caller() {
     with_schema("postgres_pool_from_the_caller", |schema| async move {
         // A pool built by the caller, pointed at the schema with `search_path`.
