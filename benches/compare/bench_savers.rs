@@ -5,12 +5,15 @@
 //! bench_savers time --saver memory|sqlite --dir DIR [--durability async|sync|exit]
 //!                   [--sqlite-synchronous default|full|normal] [--dump OUT]
 //!                   [--target-ms MS] [--min-runs N] [--max-runs N] [SHAPE...]
-//!     prints {"<shape>": {"median_ms": .., "min_ms": .., "runs": ..}, ...} as JSON; with --dump,
+//!     prints {"<shape>": {"median_ms": .., "min_ms": .., "runs": .., "samples_ms": [..]}, ...} as
+//!     JSON (the samples sorted); with --dump,
 //!     writes each shape's first (warm-up) final state to OUT/<shape>.json
 //! bench_savers dump --saver memory|sqlite --dir DIR OUT [SHAPE...]
 //!     writes each shape's final state to OUT/<shape>.json (for the equality check)
 //! bench_savers rss --saver memory|sqlite --dir DIR SHAPE
-//!     one run in this process, then prints {"peak_rss_kib": VmHWM, "before_run_kib": VmRSS}
+//!     one run in this process, then prints {"peak_rss_kib": VmHWM, "before_run_kib": VmRSS};
+//!     with SG_SMAPS=PREFIX in the environment, also copies /proc/self/smaps to PREFIX.before and
+//!     PREFIX.after (which mappings hold the resident pages: code, heap, thread arenas)
 //! ```
 //!
 //! Each shape gets its own saver (for SQLite a file `DIR/rust-<shape>-<command>.db`, opened with
@@ -204,7 +207,7 @@ fn time(o: &Options) -> Result<(), String> {
         let n = samples.len();
         let median = if n % 2 == 1 { samples[n / 2] } else { (samples[n / 2 - 1] + samples[n / 2]) / 2.0 };
         eprintln!("{name:<26} median {median:>10.4} ms over {n} runs");
-        report.insert(name, json!({"median_ms": median, "min_ms": samples[0], "runs": n}));
+        report.insert(name, json!({"median_ms": median, "min_ms": samples[0], "runs": n, "samples_ms": samples}));
     }
     println!("{}", Value::Object(report));
     Ok(())
@@ -249,11 +252,17 @@ fn rss(o: &Options) -> Result<(), String> {
     let rt = runtime();
     let (shape, closer) = rt.block_on(shape_with_saver(o, name, "rss"))?;
     let before = status_kib("VmRSS")?;
+    if let Ok(path) = std::env::var("SG_SMAPS") {
+        let _ = std::fs::copy("/proc/self/smaps", format!("{path}.before"));
+    }
     let t = Instant::now();
     let out = rt.block_on(shape.run_on_thread(shape.input.clone(), &format!("{name}-rss"), o.durability));
     let ms = t.elapsed().as_secs_f64() * 1e3;
     drop(out);
     let peak = status_kib("VmHWM")?;
+    if let Ok(path) = std::env::var("SG_SMAPS") {
+        let _ = std::fs::copy("/proc/self/smaps", format!("{path}.after"));
+    }
     drop(shape);
     if let Some(c) = closer {
         rt.block_on(c.close());

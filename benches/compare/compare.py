@@ -197,11 +197,20 @@ def time_python_saver(name: str, backend: str, tmp: Path, budget_s: float, min_r
     close_py_saver(saver)
     del graph, saver
     gc.collect()
-    return {"median_ms": statistics.median(samples), "min_ms": min(samples), "runs": len(samples), "first": first}
+    return {"median_ms": statistics.median(samples), "min_ms": min(samples), "runs": len(samples), "first": first,
+            "samples_ms": samples}
+
+
+def pooled(turns: list[dict]) -> dict:
+    """One side's timing over several turns: the median and minimum of all their samples; the first
+    turn's warm-up result for the equality check."""
+    samples = [x for t in turns for x in t["samples_ms"]]
+    return {"median_ms": statistics.median(samples), "min_ms": min(samples), "runs": len(samples),
+            "turn_medians_ms": [t["median_ms"] for t in turns], "first": turns[0]["first"]}
 
 
 def time_rust_saver(binary: Path, name: str, backend: str, tmp: Path, target_ms: int, min_runs: int, synchronous: str):
-    dump = tmp / f"rust-{backend}-{synchronous}-out"
+    dump = tmp / f"{binary.name}-{backend}-{synchronous}-out"
     cmd = [str(binary), "time", "--saver", backend, "--dir", str(tmp), "--sqlite-synchronous", synchronous,
            "--dump", str(dump), "--target-ms", str(target_ms), "--min-runs", str(min_runs), name]
     proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
@@ -253,21 +262,43 @@ def fmt_mib(kib: int) -> str:
     return f"{kib / 1024:,.1f} MiB"
 
 
-def run_savers(binary: Path, shapes: list[str], backends: list[str], args) -> dict:
-    """Times every shape with each saver, Python then Rust, and measures react_agent_100x's RSS."""
+def run_savers(binary: Path, binary_mi: Path, shapes: list[str], backends: list[str], args) -> dict:
+    """Times every shape with each saver, Python then Rust (the system allocator, then mimalloc),
+    and measures react_agent_100x's RSS (system allocator)."""
     timings: dict[tuple[str, str], dict] = {}
     rss: dict[str, dict] = {}
+    rounds = args.rounds
     for backend in backends:
         kind, py_sync, rs_sync = SAVER_VARIANTS[backend]
         with tempfile.TemporaryDirectory(prefix=f"sg-compare-{backend}-") as t:
             tmp = Path(t)
             for name in shapes:
-                py = time_python_saver(name, kind, tmp, args.python_budget, args.min_runs, py_sync)
+                # Python, Stategraph and Stategraph with mimalloc take turns, `rounds` times, each with
+                # a share of the budget: the machine's speed drifts over seconds (other VMs on the
+                # host), and taking turns exposes each side to the same drift. Every turn starts
+                # with fresh savers and files; the samples of all turns are pooled.
+                turns: dict[str, list[dict]] = {"python": [], "rust": [], "mimalloc": []}
+                for r in range(rounds):
+                    d = tmp / f"round-{r}"
+                    (d / "mimalloc").mkdir(parents=True, exist_ok=True)
+                    turns["python"].append(time_python_saver(
+                        name, kind, d, args.python_budget / rounds, -(-args.min_runs // rounds), py_sync))
+                    turns["rust"].append(time_rust_saver(
+                        binary, name, kind, d, args.rust_target_ms // rounds, -(-args.rust_min_runs // rounds), rs_sync))
+                    # A directory of its own: the same file and thread ids would resume the other's threads.
+                    turns["mimalloc"].append(time_rust_saver(
+                        binary_mi, name, kind, d / "mimalloc", args.rust_target_ms // rounds,
+                        -(-args.rust_min_runs // rounds), rs_sync))
+                py, rs, mi = (pooled(turns[k]) for k in ("python", "rust", "mimalloc"))
                 log(f"python {backend:<6} {name:<26} median {py['median_ms']:10.3f} ms over {py['runs']} runs")
-                rs = time_rust_saver(binary, name, kind, tmp, args.rust_target_ms, args.rust_min_runs, rs_sync)
-                check = "not checked" if args.no_check else verdict(py.pop("first"), rs.pop("first"))
+                log(f"rust   {backend:<6} {name:<26} median {rs['median_ms']:10.3f} ms over {rs['runs']} runs "
+                    f"(mimalloc {mi['median_ms']:.3f} ms)")
+                first = py.pop("first")
+                check = "not checked" if args.no_check else verdict(first, rs.pop("first"))
+                if not args.no_check and not (mi_check := verdict(first, mi.pop("first"))).startswith("equal"):
+                    check = f"mimalloc build: {mi_check}"
                 log(f"check  {backend:<6} {name:<26} {check[:160]}")
-                timings[(backend, name)] = {"python": py, "rust": rs, "check": check}
+                timings[(backend, name)] = {"python": py, "rust": rs, "mimalloc": mi, "check": check}
             rss[backend] = measure_rss(binary, kind, tmp, py_sync, rs_sync)
             log(f"rss    {backend:<6} {RSS_SHAPE:<26} python {fmt_mib(rss[backend]['python']['peak_rss_kib'])}"
                 f" rust {fmt_mib(rss[backend]['rust']['peak_rss_kib'])}")
@@ -277,8 +308,8 @@ def run_savers(binary: Path, shapes: list[str], backends: list[str], args) -> di
 def saver_tables(result: dict, shapes: list[str], backends: list[str]) -> tuple[str, list[str]]:
     rows = [
         "| shape | saver | Python LangGraph median | Stategraph median | ratio | target | ratio of fastest runs "
-        "| same final state |",
-        "|---|---|---:|---:|---:|:---:|---:|---|",
+        "| Stategraph with mimalloc | ratio | same final state |",
+        "|---|---|---:|---:|---:|:---:|---:|---:|---:|---|",
     ]
     below = []
     for backend in backends:
@@ -293,7 +324,9 @@ def saver_tables(result: dict, shapes: list[str], backends: list[str]) -> tuple[
             rows.append(
                 f"| {name} | {backend} | {fmt_ms(p['median_ms'])} ({p['runs']} runs) "
                 f"| {fmt_ms(s['median_ms'])} ({s['runs']} runs) | {fmt_ratio(ratio)} "
-                f"| ≥{target:.0f}×: {'yes' if ok else '**no**'} | {fmt_ratio(p['min_ms'] / s['min_ms'])} | {r['check']} |"
+                f"| ≥{target:.0f}×: {'yes' if ok else '**no**'} | {fmt_ratio(p['min_ms'] / s['min_ms'])} "
+                f"| {fmt_ms(r['mimalloc']['median_ms'])} | {fmt_ratio(p['median_ms'] / r['mimalloc']['median_ms'])} "
+                f"| {r['check']} |"
             )
     rows += [
         "",
@@ -386,6 +419,9 @@ def main() -> int:
     ap.add_argument("--python-budget", type=float, default=None, help="seconds of Python timing per shape (default 2.5)")
     ap.add_argument("--rust-target-ms", type=int, default=None, help="milliseconds of Rust timing per shape (default 500)")
     ap.add_argument("--min-runs", type=int, default=None, help="minimum timed Python runs per shape (default 3)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="with a saver: turns Python and Stategraph take per shape, each with a share of the "
+                         "budgets (default 3; 1 with --quick)")
     ap.add_argument("--no-check", action="store_true", help="skip the final-state equality check")
     ap.add_argument("--binary", type=Path, help="use this bench_shapes binary instead of building it")
     ap.add_argument("--saver-binary", type=Path, help="use this bench_savers binary instead of building it")
@@ -402,6 +438,7 @@ def main() -> int:
     args.rust_target_ms = args.rust_target_ms if args.rust_target_ms is not None else (100 if quick else 500)
     args.min_runs = args.min_runs if args.min_runs is not None else (1 if quick else 3)
     args.rust_min_runs = 1 if quick else 5
+    args.rounds = max(1, args.rounds if args.rounds is not None else (1 if quick else 3))
     backends = [b for b in args.backends.split(",") if b]
     if unknown := [b for b in backends if b not in SAVER_TARGETS]:
         raise SystemExit(f"unknown backends: {unknown}; known: {list(SAVER_TARGETS)}")
@@ -475,8 +512,14 @@ Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}{' (`--quick`)'
 
     if run_saver:
         saver_bin = args.saver_binary or build_rust("bench_savers", ("sqlite",))
+        # With --saver-binary, its mimalloc twin is expected beside it (same cargo build).
+        saver_bin_mi = (saver_bin.with_name("bench_savers_mimalloc") if args.saver_binary
+                        else build_rust("bench_savers_mimalloc", ("sqlite",)))
+        if not saver_bin_mi.exists():
+            raise SystemExit(f"{saver_bin_mi} not found: build it with "
+                             "`cargo build --release --features sqlite --example bench_savers_mimalloc`")
         t0, load0 = time.perf_counter(), os.getloadavg()[0]
-        result = run_savers(saver_bin, saver_shapes, backends, args)
+        result = run_savers(saver_bin, saver_bin_mi, saver_shapes, backends, args)
         bad += [f"{b}/{n}" for (b, n), r in result["timings"].items() if not r["check"].startswith(("equal", "not"))]
         table, below = saver_tables(result, saver_shapes, backends)
         print("\n" + table)
@@ -504,6 +547,15 @@ Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}{' (`--quick`)'
   all its steps; the savers keep every thread (memory grows over the runs on both sides alike).
   The run returns once its checkpoints are written, on both sides, so writing them is timed.
 - Each side's warm-up run is checked against the other's (final state, canonical JSON).
+- Per shape, Python, Stategraph and Stategraph with mimalloc take {args.rounds} turns each (a share of
+  the time budget per turn, fresh savers and files every turn), and the medians are of all the
+  turns' runs together: this VM's speed drifts over seconds (other guests on the host), and taking
+  turns exposes both sides to the same drift.
+- "ratio" and the targets use the system allocator (glibc); the mimalloc columns run the same code
+  with mimalloc as the global allocator (`bench_savers_mimalloc`), as an application may choose.
+  A saver keeps every run's values, so each run's new values land on pages the process never
+  touched: with glibc, one page fault per 4 KiB (~2.5–3 µs each on this VM, measured with
+  `perf stat -e page-faults`); mimalloc's large arenas take far fewer. Peak RSS is measured with glibc.
 - Targets (issue 3): ≥{SAVER_TARGETS['memory']:.0f}× with the memory saver, ≥{SAVER_TARGETS['sqlite']:.0f}× with SQLite; `{RSS_SHAPE}` with a
   saver using ≤ 1/{RSS_TARGET:.0f} of Python's peak memory.
 
