@@ -281,10 +281,15 @@ def run_savers(binary: Path, binary_mi: Path, shapes: list[str], backends: list[
                 for r in range(rounds):
                     d = tmp / f"round-{r}"
                     (d / "mimalloc").mkdir(parents=True, exist_ok=True)
+                    # Each turn starts with no dirty pages of the turn before (the kernel's writeback
+                    # of one side's files must not stall the other side's writes).
+                    os.sync()
                     turns["python"].append(time_python_saver(
                         name, kind, d, args.python_budget / rounds, -(-args.min_runs // rounds), py_sync))
+                    os.sync()
                     turns["rust"].append(time_rust_saver(
                         binary, name, kind, d, args.rust_target_ms // rounds, -(-args.rust_min_runs // rounds), rs_sync))
+                    os.sync()
                     # A directory of its own: the same file and thread ids would resume the other's threads.
                     turns["mimalloc"].append(time_rust_saver(
                         binary_mi, name, kind, d / "mimalloc", args.rust_target_ms // rounds,
@@ -550,7 +555,8 @@ Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}{' (`--quick`)'
 - Per shape, Python, Stategraph and Stategraph with mimalloc take {args.rounds} turns each (a share of
   the time budget per turn, fresh savers and files every turn), and the medians are of all the
   turns' runs together: this VM's speed drifts over seconds (other guests on the host), and taking
-  turns exposes both sides to the same drift.
+  turns exposes both sides to the same drift. Before each turn, `sync` writes back the files of
+  the turn before, so neither side's writes wait for the other's.
 - "ratio" and the targets use the system allocator (glibc); the mimalloc columns run the same code
   with mimalloc as the global allocator (`bench_savers_mimalloc`), as an application may choose.
   A saver keeps every run's values, so each run's new values land on pages the process never
