@@ -560,8 +560,9 @@ Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}{' (`--quick`)'
 - "ratio" and the targets use the system allocator (glibc); the mimalloc columns run the same code
   with mimalloc as the global allocator (`bench_savers_mimalloc`), as an application may choose.
   A saver keeps every run's values, so each run's new values land on pages the process never
-  touched: with glibc, one page fault per 4 KiB (~2.5–3 µs each on this VM, measured with
-  `perf stat -e page-faults`); mimalloc's large arenas take far fewer. Peak RSS is measured with glibc.
+  touched: with glibc, one page fault per 4 KiB (112 per `react_agent_10x` run, counted with
+  `perf stat -e page-faults`; ~3 µs each on this VM, timed by touching fresh memory: HOTSPOTS.md,
+  round 6); mimalloc's large arenas take far fewer. Peak RSS is measured with glibc.
 - Targets (issue 3): ≥{SAVER_TARGETS['memory']:.0f}× with the memory saver, ≥{SAVER_TARGETS['sqlite']:.0f}× with SQLite; `{RSS_SHAPE}` with a
   saver using ≤ 1/{RSS_TARGET:.0f} of Python's peak memory.
 
