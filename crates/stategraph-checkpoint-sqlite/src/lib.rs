@@ -1049,6 +1049,50 @@ type Encoded = (String, Vec<u8>);
 /// type and blob of the write row (or of its task's bundle).
 type BlobWithRef = (String, i64, String, Vec<u8>, bool, Option<i64>, Option<String>, Option<Vec<u8>>);
 
+/// Fails with a clear SG105 when the database already holds a `checkpoints` table that this
+/// saver's migrations did not create — LangGraph's `SqliteSaver` uses that name too (with `writes`)
+/// — or another application's sqlx migrations. Without this check the first migration fails on
+/// "table checkpoints already exists", or sqlx reports a modified migration, and neither says what
+/// to do. Nothing is written before the check, so the other tables are left as they are.
+async fn refuse_foreign_tables(pool: &SqlitePool, migrator: &sqlx::migrate::Migrator) -> Result<()> {
+    let Some(first) = migrator.iter().next() else { return Ok(()) };
+    let (checkpoints, migrations): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'checkpoints'), \
+         EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_sqlx_migrations')",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    let refuse = |what: &str| {
+        Err(Error::Migration {
+            backend: BACKEND,
+            message: format!(
+                "the database already holds {what}; Stategraph's checkpoints need a file of their own \
+                 (its tables and rows were left as they are)"
+            ),
+        })
+    };
+    if migrations {
+        let checksum: Option<Vec<u8>> = sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = ?1")
+            .bind(first.version)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?;
+        match checksum {
+            Some(c) if c.as_slice() == &*first.checksum => return Ok(()),
+            Some(_) => return refuse("another application's sqlx migrations (its migration 1 is not Stategraph's)"),
+            None => {}
+        }
+    }
+    if checkpoints {
+        return refuse(
+            "a `checkpoints` table that Stategraph's migrations did not create (LangGraph's SqliteSaver \
+             uses that name, beside `writes`)",
+        );
+    }
+    Ok(())
+}
+
 impl SqliteSaver {
     /// Opens (creating if needed) the database file with the default options and migrates it.
     pub async fn open(path: impl AsRef<Path>) -> Result<SqliteSaver> {
@@ -1116,10 +1160,9 @@ impl SqliteSaver {
     /// Uses an existing pool (configured by the caller) and migrates the database. Every commit
     /// keeps the `synchronous` setting the pool's connections were opened with.
     pub async fn from_pool(pool: SqlitePool, serde: Arc<dyn Serde>) -> Result<SqliteSaver> {
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| Error::Migration { backend: BACKEND, message: e.to_string() })?;
+        let migrator = sqlx::migrate!("./migrations");
+        refuse_foreign_tables(&pool, &migrator).await?;
+        migrator.run(&pool).await.map_err(|e| Error::Migration { backend: BACKEND, message: e.to_string() })?;
         Ok(SqliteSaver {
             pool,
             write_lock: Mutex::new(None),

@@ -149,6 +149,63 @@ async fn sqlite_migrations_are_versioned_and_rerunnable() {
     assert_eq!(versions, [1, 2, 3]);
 }
 
+#[tokio::test]
+async fn sqlite_refuses_a_file_holding_someone_elses_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file written by LangGraph's SqliteSaver (its tables, as it creates them), with a checkpoint.
+    let path = dir.path().join("langgraph.db");
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE checkpoints (thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '',
+             checkpoint_id TEXT NOT NULL, parent_checkpoint_id TEXT, type TEXT, checkpoint BLOB, metadata BLOB,
+             PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));
+         CREATE TABLE writes (thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '',
+             checkpoint_id TEXT NOT NULL, task_id TEXT NOT NULL, task_path TEXT NOT NULL DEFAULT '', idx INTEGER NOT NULL,
+             channel TEXT NOT NULL, type TEXT, value BLOB,
+             PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx));
+         INSERT INTO checkpoints (thread_id, checkpoint_id, checkpoint) VALUES ('t', '1', x'00')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let err = SqliteSaver::open(&path).await.unwrap_err();
+    assert_eq!(err.code(), "SG105", "{err}");
+    let text = err.to_string();
+    assert!(text.contains("a `checkpoints` table that Stategraph's migrations did not create"), "{text}");
+    assert!(text.contains("LangGraph's SqliteSaver") && text.contains("a file of their own"), "{text}");
+    // Their rows are untouched and none of our tables was created.
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM checkpoints").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 1);
+    let ours: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_schema WHERE name = '_sqlx_migrations'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(ours, 0);
+    pool.close().await;
+
+    // Another sqlx application's migrations.
+    let path = dir.path().join("other-app.db");
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,
+             checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);
+         INSERT INTO _sqlx_migrations VALUES (1, 'users', CURRENT_TIMESTAMP, 1, x'00', 1)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let err = SqliteSaver::open(&path).await.unwrap_err();
+    assert!(err.to_string().contains("another application's sqlx migrations"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_put_next_race_has_one_winner() {
     let dir = tempfile::tempdir().unwrap();
