@@ -1053,7 +1053,8 @@ type BlobWithRef = (String, i64, String, Vec<u8>, bool, Option<i64>, Option<Stri
 /// saver's migrations did not create — LangGraph's `SqliteSaver` uses that name too (with `writes`)
 /// — or another application's sqlx migrations. Without this check the first migration fails on
 /// "table checkpoints already exists", or sqlx reports a modified migration, and neither says what
-/// to do. Nothing is written before the check, so the other tables are left as they are.
+/// to do. The check runs before any migration, so the other tables and their rows are left as they
+/// are (opening the file may still have switched it to WAL).
 async fn refuse_foreign_tables(pool: &SqlitePool, migrator: &sqlx::migrate::Migrator) -> Result<()> {
     let Some(first) = migrator.iter().next() else { return Ok(()) };
     let (checkpoints, migrations): (bool, bool) = sqlx::query_as(
