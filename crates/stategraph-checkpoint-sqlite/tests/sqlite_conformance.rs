@@ -149,16 +149,21 @@ async fn sqlite_migrations_are_versioned_and_rerunnable() {
     assert_eq!(versions, [1, 2, 3]);
 }
 
+/// A new SQLite file at `path` with `sql` run in it (as another program would leave it).
+async fn file_with(path: &std::path::Path, sql: &'static str) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).create_if_missing(true);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().connect_with(options).await.unwrap();
+    sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+    pool
+}
+
 #[tokio::test]
 async fn sqlite_refuses_a_file_holding_someone_elses_tables() {
     let dir = tempfile::tempdir().unwrap();
     // A file written by LangGraph's SqliteSaver (its tables, as it creates them), with a checkpoint.
     let path = dir.path().join("langgraph.db");
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true))
-        .await
-        .unwrap();
-    sqlx::raw_sql(
+    let pool = file_with(
+        &path,
         "CREATE TABLE checkpoints (thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '',
              checkpoint_id TEXT NOT NULL, parent_checkpoint_id TEXT, type TEXT, checkpoint BLOB, metadata BLOB,
              PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));
@@ -168,9 +173,7 @@ async fn sqlite_refuses_a_file_holding_someone_elses_tables() {
              PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx));
          INSERT INTO checkpoints (thread_id, checkpoint_id, checkpoint) VALUES ('t', '1', x'00')",
     )
-    .execute(&pool)
-    .await
-    .unwrap();
+    .await;
     let err = SqliteSaver::open(&path).await.unwrap_err();
     assert_eq!(err.code(), "SG105", "{err}");
     let text = err.to_string();
@@ -188,19 +191,14 @@ async fn sqlite_refuses_a_file_holding_someone_elses_tables() {
 
     // Another sqlx application's migrations.
     let path = dir.path().join("other-app.db");
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true))
-        .await
-        .unwrap();
-    sqlx::raw_sql(
+    let pool = file_with(
+        &path,
         "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
              installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,
              checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);
          INSERT INTO _sqlx_migrations VALUES (1, 'users', CURRENT_TIMESTAMP, 1, x'00', 1)",
     )
-    .execute(&pool)
-    .await
-    .unwrap();
+    .await;
     pool.close().await;
     let err = SqliteSaver::open(&path).await.unwrap_err();
     assert!(err.to_string().contains("another application's sqlx migrations"), "{err}");
