@@ -341,6 +341,32 @@ async fn a_batch_encoded_before_the_check_answers_is_redone_when_another_writer_
     let got = tuple(&a, &k3).await;
     let y: Vec<(&str, &Value)> = got.pending_writes.iter().map(|w| (w.channel.as_str(), &w.value)).collect();
     assert_eq!(y, [("count", &Value::from(1)), ("route", &Value::from("b")), ("extra", &Value::Null)]);
+
+    // Writes of other tasks stored on the checkpoint, by `b` and by `a` itself, as the parent of a
+    // fan-out gets its tasks' writes over many batches: they change nothing for `a`'s next tasks,
+    // and a task that wrote before keeps its first rows.
+    let two = |task: &str, n: i64| writes(&k3, task, &[("count", Value::from(n)), ("route", Value::from(task))]);
+    a.save_batch(&[two("z", 3)]).await.unwrap();
+    b.save_batch(&[two("w", 4)]).await.unwrap();
+    a.save_batch(&[
+        two("v", 5),
+        writes(&k3, "z", &[("count", Value::from(6)), ("route", Value::from("z2")), ("extra", Value::from(7))]),
+    ])
+    .await
+    .unwrap();
+    let got = tuple(&a, &k3).await;
+    let mut by_task: std::collections::BTreeMap<String, Vec<(i64, String, Value)>> = Default::default();
+    for w in &got.pending_writes {
+        by_task.entry(w.task_id.clone()).or_default().push((w.idx, w.channel.clone(), w.value.clone()));
+    }
+    let pair =
+        |n: i64, task: &str| vec![(0, "count".to_owned(), Value::from(n)), (1, "route".to_owned(), Value::from(task))];
+    assert_eq!(by_task["v"], pair(5, "v"));
+    assert_eq!(by_task["w"], pair(4, "w"));
+    let mut z = pair(3, "z");
+    z.push((2, "extra".to_owned(), Value::from(7)));
+    assert_eq!(by_task["z"], z);
+    assert_eq!(by_task["y"].len(), 3);
     a.close().await;
     b.close().await;
 }
