@@ -77,8 +77,8 @@
 
 use std::collections::BTreeMap;
 
-// Keys are short tuples of borrowed strings, hashed many times per batch: SipHash was ~3% of
-// the writer's thread on a fan-out of subgraphs.
+// For the maps of one batch: keys are short tuples of borrowed strings, hashed many times per
+// batch (SipHash was ~3% of the writer's thread on a fan-out of subgraphs).
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 use std::str::FromStr;
@@ -225,8 +225,9 @@ pub struct SqliteSaver {
     deltas: DeltaCache,
     /// (thread, ns) → the last checkpoint this saver wrote there and its `inline_values`: what
     /// the next batch of a run expects of its first put's parent (see
-    /// `SqliteSaver::predict`; a wrong guess costs only the wait it was meant to save).
-    last_packs: std::sync::Mutex<HashMap<Namespace, LastPack>>,
+    /// `SqliteSaver::predict`; a wrong guess costs encoding the batch again).
+    /// (SipHash: it lives as long as the saver, keyed by thread ids that clients choose.)
+    last_packs: std::sync::Mutex<std::collections::HashMap<Namespace, LastPack>>,
     /// `synchronous` of `put`, `put_next`, `put_writes` and the maintenance writes (`None`: the
     /// pool's own setting, for [`SqliteSaver::from_pool`]).
     durability: Option<Durability>,
