@@ -252,7 +252,8 @@ fn rss(o: &Options) -> Result<(), String> {
     let rt = runtime();
     let (shape, closer) = rt.block_on(shape_with_saver(o, name, "rss"))?;
     let before = status_kib("VmRSS")?;
-    if let Ok(path) = std::env::var("SG_SMAPS") {
+    let smaps = std::env::var("SG_SMAPS").ok();
+    if let Some(path) = &smaps {
         let _ = std::fs::copy("/proc/self/smaps", format!("{path}.before"));
     }
     let t = Instant::now();
@@ -260,7 +261,7 @@ fn rss(o: &Options) -> Result<(), String> {
     let ms = t.elapsed().as_secs_f64() * 1e3;
     drop(out);
     let peak = status_kib("VmHWM")?;
-    if let Ok(path) = std::env::var("SG_SMAPS") {
+    if let Some(path) = &smaps {
         let _ = std::fs::copy("/proc/self/smaps", format!("{path}.after"));
     }
     drop(shape);

@@ -206,7 +206,7 @@ def pooled(turns: list[dict]) -> dict:
     turn's warm-up result for the equality check."""
     samples = [x for t in turns for x in t["samples_ms"]]
     return {"median_ms": statistics.median(samples), "min_ms": min(samples), "runs": len(samples),
-            "turn_medians_ms": [t["median_ms"] for t in turns], "first": turns[0]["first"]}
+            "first": turns[0]["first"]}
 
 
 def time_rust_saver(binary: Path, name: str, backend: str, tmp: Path, target_ms: int, min_runs: int, synchronous: str):

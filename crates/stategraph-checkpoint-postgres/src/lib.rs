@@ -166,10 +166,13 @@ async fn refuse_foreign_tables(pool: &PgPool, migrator: &sqlx::migrate::Migrator
         })
     };
     if migrations {
-        let table = format!("\"{}\"._sqlx_migrations", schema.replace('"', "\"\""));
-        let sql = format!("SELECT checksum FROM {table} WHERE version = $1");
-        let checksum: Option<Vec<u8>> =
-            sqlx::query_scalar(AssertSqlSafe(sql)).bind(first.version).fetch_optional(pool).await.map_err(db)?;
+        // Unqualified, as sqlx's migrator names it: the current schema is the first one of the
+        // search path that exists, so this is the table found above.
+        let checksum: Option<Vec<u8>> = sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = $1")
+            .bind(first.version)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?;
         match checksum {
             Some(c) if c.as_slice() == &*first.checksum => return Ok(()),
             Some(_) => {

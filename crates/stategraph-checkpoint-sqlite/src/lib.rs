@@ -75,11 +75,12 @@
 
 #![forbid(unsafe_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-// For the maps of one batch: keys are short tuples of borrowed strings, hashed many times per
-// batch (SipHash was ~3% of the writer's thread on a fan-out of subgraphs).
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+// FxHash for the maps of one batch: keys are short tuples of borrowed strings, hashed many times
+// per batch (SipHash was ~3% of the writer's thread on a fan-out of subgraphs). Maps that outlive
+// a batch, keyed by thread ids that clients choose, keep SipHash.
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -226,8 +227,7 @@ pub struct SqliteSaver {
     /// (thread, ns) → the last checkpoint this saver wrote there and its `inline_values`: what
     /// the next batch of a run expects of its first put's parent (see
     /// `SqliteSaver::predict`; a wrong guess costs encoding the batch again).
-    /// (SipHash: it lives as long as the saver, keyed by thread ids that clients choose.)
-    last_packs: std::sync::Mutex<std::collections::HashMap<Namespace, LastPack>>,
+    last_packs: std::sync::Mutex<HashMap<Namespace, LastPack>>,
     /// `synchronous` of `put`, `put_next`, `put_writes` and the maintenance writes (`None`: the
     /// pool's own setting, for [`SqliteSaver::from_pool`]).
     durability: Option<Durability>,
@@ -635,21 +635,15 @@ impl Checked {
         &self,
         predicted: &Checked,
         written: &[(&str, &str, CheckpointId)],
-        tasks_of: &HashMap<(&str, &str, CheckpointId), Vec<&str>>,
+        tasks_of: &FxHashMap<(&str, &str, CheckpointId), Vec<&str>>,
     ) -> bool {
-        let relevant = |checked: &Checked| -> Vec<Vec<&str>> {
-            written
-                .iter()
-                .zip(&checked.stored_tasks)
-                .map(|(key, stored)| {
-                    tasks_of[key].iter().copied().filter(|task| stored.iter().any(|s| s == task)).collect()
-                })
-                .collect()
-        };
         self.latest == predicted.latest
             && self.base_ok == predicted.base_ok
             && self.parent_inline == predicted.parent_inline
-            && relevant(self) == relevant(predicted)
+            && written.iter().zip(&self.stored_tasks).zip(&predicted.stored_tasks).all(|((key, found), guessed)| {
+                let stored = |list: &[String], task: &str| list.iter().any(|s| s == task);
+                tasks_of[key].iter().all(|&task| stored(found, task) == stored(guessed, task))
+            })
     }
 }
 
@@ -673,11 +667,11 @@ struct Encoding<'v> {
     latest: Vec<Option<CheckpointId>>,
     /// Checkpoint → the packs its small values are found in: the parents' (see
     /// `Checked::parent_inline`), then the checkpoints of the batch (their own, if any).
-    inline: HashMap<(&'v str, &'v str, CheckpointId), Vec<Vec<u8>>>,
+    inline: FxHashMap<(&'v str, &'v str, CheckpointId), Vec<Vec<u8>>>,
     /// (thread, ns) → the delta bases still stored as remembered.
-    verified: HashMap<(&'v str, &'v str), Vec<BaseCheck>>,
+    verified: FxHashMap<(&'v str, &'v str), Vec<BaseCheck>>,
     /// The last checkpoint put in each (thread, ns).
-    last_put: HashMap<(&'v str, &'v str), CheckpointId>,
+    last_put: FxHashMap<(&'v str, &'v str), CheckpointId>,
     mark: usize,
     failure: Option<Error>,
     /// The first op not encoded yet (or the one that failed).
@@ -692,7 +686,7 @@ impl<'v> Encoding<'v> {
         bundles: Bundles<'v>,
         mark: usize,
     ) -> Encoding<'v> {
-        let mut verified: HashMap<(&str, &str), Vec<BaseCheck>> = HashMap::default();
+        let mut verified: FxHashMap<(&str, &str), Vec<BaseCheck>> = FxHashMap::default();
         for ((t, n, c), &ok) in bases.iter().zip(&found.base_ok) {
             if ok {
                 verified.entry((t, n)).or_default().push(c.clone());
@@ -705,7 +699,7 @@ impl<'v> Encoding<'v> {
             latest: found.latest.clone(),
             inline: parents.iter().copied().zip(found.parent_inline.iter().cloned()).collect(),
             verified,
-            last_put: HashMap::default(),
+            last_put: FxHashMap::default(),
             mark,
             failure: None,
             next: 0,
@@ -719,7 +713,7 @@ impl<'v> Encoding<'v> {
         saver: &SqliteSaver,
         ops: &'v [Op<'v>],
         staged: &mut Staged,
-        guard_of: &HashMap<(&str, &str), usize>,
+        guard_of: &FxHashMap<(&str, &str), usize>,
     ) {
         for (i, op) in ops.iter().enumerate().skip(self.next) {
             let result = match op {
@@ -810,12 +804,12 @@ type TaskKey<'v> = (&'v str, &'v str, CheckpointId, &'v str);
 #[derive(Default)]
 struct Bundles<'v> {
     /// Tasks of the transaction that had ordinary writes stored before it.
-    stored: HashSet<TaskKey<'v>>,
+    stored: FxHashSet<TaskKey<'v>>,
     /// Tasks whose writes were seen in the transaction.
-    seen: HashSet<TaskKey<'v>>,
+    seen: FxHashSet<TaskKey<'v>>,
     /// The `idx` held by the bundles of each task: stored before (for checkpoints in `stored`),
     /// or written earlier in the transaction.
-    bundled: HashMap<TaskKey<'v>, Vec<i64>>,
+    bundled: FxHashMap<TaskKey<'v>, Vec<i64>>,
 }
 
 impl<'v> Bundles<'v> {
@@ -1273,7 +1267,7 @@ impl SqliteSaver {
             CheckpointMetadata::from_json(&metadata).map_err(|e| e.at(format!("metadata of checkpoint {id}")))?;
 
         // The values packed into the row, by channel (only those at the header's version count).
-        let mut inline_values: HashMap<&str, packed::Located<'_>> = HashMap::default();
+        let mut inline_values: HashMap<&str, packed::Located<'_>> = HashMap::new();
         if let Some(pack) = &inline {
             for entry in packed::entries(pack, || format!("inline values of checkpoint {id}"))? {
                 if header.channel_versions.get(entry.name).and_then(|&v| i64::try_from(v).ok()) == Some(entry.number) {
@@ -1322,11 +1316,9 @@ impl SqliteSaver {
         // Nothing to read when every value is in the row.
         let blobs: Vec<BlobWithRef> =
             if from_blobs.is_empty() { Vec::new() } else { blobs.fetch_all(&mut *conn).await.map_err(db)? };
-        let mut by_channel: std::collections::HashMap<String, std::collections::HashMap<u64, Encoded>> =
-            std::collections::HashMap::new();
+        let mut by_channel: HashMap<String, HashMap<u64, Encoded>> = HashMap::new();
         // Channel → version → the referenced write's tag and bytes (`None`: the write is gone).
-        let mut referenced: std::collections::HashMap<String, std::collections::HashMap<u64, Option<Encoded>>> =
-            std::collections::HashMap::new();
+        let mut referenced: HashMap<String, HashMap<u64, Option<Encoded>>> = HashMap::new();
         for (channel, version, tag, bytes, has_ref, ref_idx, write_tag, write_bytes) in blobs {
             let version =
                 u64::try_from(version).map_err(|e| Error::corrupt(format!("blob version of '{channel}'"), e))?;
@@ -1350,8 +1342,8 @@ impl SqliteSaver {
             }
             by_channel.entry(channel).or_default().insert(version, (tag, bytes));
         }
-        let no_rows = std::collections::HashMap::new();
-        let no_refs = std::collections::HashMap::new();
+        let no_rows = HashMap::new();
+        let no_refs = HashMap::new();
         let mut values = BTreeMap::new();
         // Channels whose value was found in another row's pack.
         let mut skip: Vec<&String> = Vec::new();
@@ -1716,15 +1708,15 @@ impl SqliteSaver {
         // still stored as remembered.
         // (Sets beside the lists: a batch of a fan-out of subgraphs holds a thousand ops.)
         let mut guards: Vec<(&str, &str)> = Vec::new();
-        let mut guard_of: HashMap<(&str, &str), usize> = HashMap::default();
+        let mut guard_of: FxHashMap<(&str, &str), usize> = FxHashMap::default();
         let mut bases: Vec<(&str, &str, BaseCheck)> = Vec::new();
-        let mut base_seen: HashSet<(&str, &str, BaseCheck)> = Default::default();
+        let mut base_seen: FxHashSet<(&str, &str, BaseCheck)> = Default::default();
         // And whether each checkpoint that gets writes had ordinary writes stored before (its
         // tasks in this batch), and the `inline_values` of each parent not put in this batch.
         let mut written: Vec<(&str, &str, CheckpointId)> = Vec::new();
-        let mut tasks_of: HashMap<(&str, &str, CheckpointId), Vec<&str>> = HashMap::default();
+        let mut tasks_of: FxHashMap<(&str, &str, CheckpointId), Vec<&str>> = FxHashMap::default();
         let mut parents: Vec<(&str, &str, CheckpointId)> = Vec::new();
-        let mut put_here: HashSet<(&str, &str, CheckpointId)> = Default::default();
+        let mut put_here: FxHashSet<(&str, &str, CheckpointId)> = Default::default();
         for op in ops {
             match op {
                 Op::Put { config, checkpoint, new_versions, only_if_latest, .. } => {
@@ -1862,7 +1854,7 @@ impl SqliteSaver {
             .collect::<Option<Vec<_>>>()?;
         drop(packs);
         // A guarded put expects its parent to be the latest checkpoint: the first one per namespace.
-        let mut expected: HashMap<(&str, &str), Option<CheckpointId>> = HashMap::default();
+        let mut expected: FxHashMap<(&str, &str), Option<CheckpointId>> = FxHashMap::default();
         for op in ops {
             if let Op::Put { config, only_if_latest: true, .. } = op {
                 expected
